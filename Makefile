@@ -1,0 +1,60 @@
+# Gureum: `make run` and `make test` are the two commands. Each installs what
+# is missing (quickly when it is already there), builds, and runs.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/gureum/target
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+VENV      ?= $(HOME)/.cache/gureum/venv
+SITE      := target/site
+PKG       := $(SITE)/pkg
+WASM_OUT  := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/wasm-release/gureum_frontend.wasm
+SERVER    := $(CARGO_TARGET_DIR)/debug/gureum-server
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3; exit}' Cargo.lock)
+
+.PHONY: run test build deps-build deps-test server site wasm css bench clean-data
+
+## run: build and start the portal on the embedded default (SQLite, 127.0.0.1:3000)
+run: build
+	@mkdir -p data
+	$(SERVER) serve --bootstrap
+
+## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser
+test: deps-test build
+	cargo test --workspace --exclude gureum-frontend -- --test-threads=4
+	cd end2end && npx playwright test
+
+build: deps-build server site
+
+server:
+	cargo build -p gureum-server --bins
+
+site: wasm css
+
+wasm:
+	cargo build -p gureum-frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+	@mkdir -p $(PKG)
+	wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name gureum $(WASM_OUT)
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o $(PKG)/gureum_bg.wasm $(PKG)/gureum_bg.wasm
+
+css:
+	@mkdir -p $(PKG)
+	tailwindcss -i style/main.css -o $(PKG)/gureum.css --minify 2>&1 | grep -v '^≈' || true
+	@test -s $(PKG)/gureum.css
+
+## bench: token validations/s, token issues/s, Users page render time
+bench: deps-build server
+	cargo build -p gureum-server --release --bin gureum-bench --bin gureum-server
+	$(CARGO_TARGET_DIR)/release/gureum-bench
+
+deps-build:
+	@./scripts/install-deps.sh build
+
+deps-test:
+	@./scripts/install-deps.sh test
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,181 @@
+//! Application credentials: a user delegates a subset of its roles on one
+//! project to a secret it can give to a script. The secret is shown once and
+//! stored only as an argon2id hash.
+
+use sqlx::Row;
+
+use super::error::{IdentityError, Result};
+use super::model::*;
+use super::{flag, new_id, random_token, validate_description, validate_name, IdentityService};
+use crate::db::{micros_to_time, now_micros};
+use crate::secret::Secret;
+use crate::RequestContext;
+
+impl IdentityService {
+    /// Creates a credential for the caller itself, on the caller's project,
+    /// with roles the caller holds there.
+    pub async fn create_app_credential(&self, ctx: &RequestContext, user_id: &str, req: NewAppCredential) -> Result<CreatedAppCredential> {
+        if ctx.user_id != user_id {
+            return Err(IdentityError::Forbidden("Application credentials can only be created for yourself.".into()));
+        }
+        if ctx.app_cred_id.is_some() {
+            return Err(IdentityError::Forbidden("An application credential cannot create another application credential.".into()));
+        }
+        let project_id = ctx
+            .project_id()
+            .ok_or_else(|| IdentityError::Validation("Application credentials need a project-scoped token.".into()))?
+            .to_string();
+        let name = validate_name("application credential", &req.name)?;
+        let description = validate_description(req.description.as_deref().unwrap_or_default())?;
+        if req.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
+            return Err(IdentityError::Validation("The expiry must be in the future.".into()));
+        }
+        let held = self.effective_roles(user_id, &Target::Project(project_id.clone())).await?;
+        let roles: Vec<Role> = if req.roles.is_empty() {
+            held.clone()
+        } else {
+            let mut out = Vec::new();
+            for key in &req.roles {
+                let r = self.role_by_id_or_name(key).await?;
+                if !held.iter().any(|h| h.id == r.id) {
+                    return Err(IdentityError::Forbidden(format!("You do not hold the role {} on this project, so you cannot delegate it.", r.name)));
+                }
+                if !out.iter().any(|o: &Role| o.id == r.id) {
+                    out.push(r);
+                }
+            }
+            out
+        };
+        let secret = req.secret.filter(|s| !s.is_empty()).unwrap_or_else(|| Secret::new(random_token(48)));
+        let secret_hash = self.hasher.hash(&secret).await?;
+        let cred = AppCredential {
+            id: new_id(),
+            user_id: user_id.to_string(),
+            project_id,
+            name,
+            description,
+            unrestricted: req.unrestricted,
+            expires_at: req.expires_at,
+            roles,
+        };
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("INSERT INTO app_credentials (id, user_id, project_id, name, description, secret_hash, unrestricted, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(cred.id.clone())
+            .bind(cred.user_id.clone())
+            .bind(cred.project_id.clone())
+            .bind(cred.name.clone())
+            .bind(cred.description.clone())
+            .bind(secret_hash)
+            .bind(cred.unrestricted as i64)
+            .bind(cred.expires_at.map(|e| e.timestamp_micros()))
+            .bind(now_micros())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| super::resources::conflict(e, "application credential", &cred.name))?;
+        for r in &cred.roles {
+            sqlx::query("INSERT INTO app_credential_roles (app_cred_id, role_id) VALUES (?, ?)").bind(cred.id.clone()).bind(r.id.clone()).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(CreatedAppCredential { credential: cred, secret })
+    }
+
+    pub async fn list_app_credentials(&self, ctx: &RequestContext, user_id: &str, name: Option<&str>) -> Result<Vec<AppCredential>> {
+        crate::policy::require_admin_or_self(ctx, user_id, "identity:list_application_credentials")?;
+        let rows = sqlx::query("SELECT id FROM app_credentials WHERE user_id = ? ORDER BY name")
+            .bind(user_id.to_string())
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            if let Some(c) = self.app_credential_row(&id).await? {
+                if name.is_none_or(|n| n == c.name) {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn get_app_credential(&self, ctx: &RequestContext, user_id: &str, id: &str) -> Result<AppCredential> {
+        crate::policy::require_admin_or_self(ctx, user_id, "identity:get_application_credential")?;
+        match self.app_credential_row(id).await? {
+            Some(c) if c.user_id == user_id => Ok(c),
+            _ => Err(IdentityError::not_found("application credential", id)),
+        }
+    }
+
+    pub async fn delete_app_credential(&self, ctx: &RequestContext, user_id: &str, id: &str) -> Result<()> {
+        self.get_app_credential(ctx, user_id, id).await?;
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM app_credentials WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE app_cred_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        self.invalidate_tokens();
+        Ok(())
+    }
+
+    pub(crate) async fn app_credential_row(&self, id: &str) -> Result<Option<AppCredential>> {
+        let Some(r) = sqlx::query("SELECT id, user_id, project_id, name, description, unrestricted, expires_at FROM app_credentials WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let roles = sqlx::query("SELECT r.id, r.name, r.description FROM app_credential_roles a JOIN roles r ON r.id = a.role_id WHERE a.app_cred_id = ? ORDER BY r.name")
+            .bind(id.to_string())
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(Some(AppCredential {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            project_id: r.try_get("project_id")?,
+            name: r.try_get("name")?,
+            description: r.try_get("description")?,
+            unrestricted: flag(&r, "unrestricted")?,
+            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(micros_to_time),
+            roles: roles.iter().map(super::resources::role_row).collect::<std::result::Result<Vec<_>, _>>()?,
+        }))
+    }
+
+    /// Verifies an application credential; returns (credential id, user id).
+    pub(crate) async fn check_app_credential(&self, id: Option<String>, name: Option<String>, user: Option<UserRef>, secret: &Secret) -> Result<(String, String)> {
+        let row = match (id, name, user) {
+            (Some(id), _, _) => sqlx::query("SELECT id, user_id, secret_hash, expires_at FROM app_credentials WHERE id = ?").bind(id).fetch_optional(&self.db.pool).await?,
+            (None, Some(name), Some(user)) => {
+                let user_id = match user {
+                    UserRef::Id(id) => Some(id),
+                    UserRef::Name { name, domain } => match self.resolve_domain(&domain).await {
+                        Ok(d) => sqlx::query("SELECT id FROM users WHERE domain_id = ? AND name = ?")
+                            .bind(d.id)
+                            .bind(name)
+                            .fetch_optional(&self.db.pool)
+                            .await?
+                            .map(|r| r.try_get::<String, _>("id"))
+                            .transpose()?,
+                        Err(_) => None,
+                    },
+                };
+                match user_id {
+                    Some(uid) => sqlx::query("SELECT id, user_id, secret_hash, expires_at FROM app_credentials WHERE user_id = ? AND name = ?").bind(uid).bind(name).fetch_optional(&self.db.pool).await?,
+                    None => None,
+                }
+            }
+            _ => return Err(IdentityError::Validation("An application credential is given by id, or by name with its user.".into())),
+        };
+        let Some(row) = row else {
+            self.hasher.verify(secret, None).await;
+            return Err(IdentityError::Unauthenticated);
+        };
+        let hash: String = row.try_get("secret_hash")?;
+        if !self.hasher.verify(secret, Some(&hash)).await {
+            return Err(IdentityError::Unauthenticated);
+        }
+        if row.try_get::<Option<i64>, _>("expires_at")?.is_some_and(|e| e <= now_micros()) {
+            return Err(IdentityError::Unauthenticated);
+        }
+        Ok((row.try_get("id")?, row.try_get("user_id")?))
+    }
+}

@@ -1,0 +1,114 @@
+//! Services and endpoints: the catalog every token carries.
+
+use sqlx::Row;
+
+use super::error::{IdentityError, Result};
+use super::model::*;
+use super::{flag, new_id, IdentityService};
+use crate::policy::require_admin;
+use crate::RequestContext;
+
+const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
+
+impl IdentityService {
+    /// The catalog: enabled services with their enabled endpoints.
+    pub async fn catalog(&self) -> Result<Vec<CatalogEntry>> {
+        let services = self.all_services().await?;
+        let endpoints = self.all_endpoints().await?;
+        Ok(services
+            .into_iter()
+            .filter(|s| s.enabled)
+            .map(|s| {
+                let eps = endpoints.iter().filter(|e| e.service_id == s.id && e.enabled).cloned().collect();
+                CatalogEntry { service: s, endpoints: eps }
+            })
+            .collect())
+    }
+
+    async fn all_services(&self) -> Result<Vec<Service>> {
+        let rows = sqlx::query("SELECT id, type, name, description, enabled FROM services ORDER BY type, name").fetch_all(&self.db.pool).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(Service { id: r.try_get("id")?, r#type: r.try_get("type")?, name: r.try_get("name")?, description: r.try_get("description")?, enabled: flag(&r, "enabled")? });
+        }
+        Ok(out)
+    }
+
+    async fn all_endpoints(&self) -> Result<Vec<Endpoint>> {
+        let rows = sqlx::query("SELECT id, service_id, interface, region_id, url, enabled FROM endpoints ORDER BY service_id, interface").fetch_all(&self.db.pool).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(Endpoint {
+                id: r.try_get("id")?,
+                service_id: r.try_get("service_id")?,
+                interface: r.try_get("interface")?,
+                region_id: r.try_get("region_id")?,
+                url: r.try_get("url")?,
+                enabled: flag(&r, "enabled")?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn list_services(&self, ctx: &RequestContext) -> Result<Vec<Service>> {
+        require_admin(ctx, "identity:list_services")?;
+        self.all_services().await
+    }
+
+    pub async fn get_service(&self, ctx: &RequestContext, id: &str) -> Result<Service> {
+        require_admin(ctx, "identity:get_service")?;
+        self.all_services().await?.into_iter().find(|s| s.id == id).ok_or_else(|| IdentityError::not_found("service", id))
+    }
+
+    pub async fn list_endpoints(&self, ctx: &RequestContext) -> Result<Vec<Endpoint>> {
+        require_admin(ctx, "identity:list_endpoints")?;
+        self.all_endpoints().await
+    }
+
+    pub async fn get_endpoint(&self, ctx: &RequestContext, id: &str) -> Result<Endpoint> {
+        require_admin(ctx, "identity:get_endpoint")?;
+        self.all_endpoints().await?.into_iter().find(|e| e.id == id).ok_or_else(|| IdentityError::not_found("endpoint", id))
+    }
+
+    /// Registers a service (by type) with the same URL on all three
+    /// interfaces, replacing the URLs if it exists. Idempotent; used by
+    /// bootstrap for every service Gureum serves.
+    pub(crate) async fn ensure_service(&self, r#type: &str, name: &str, description: &str, url: &str) -> Result<()> {
+        let existing = sqlx::query("SELECT id FROM services WHERE type = ?").bind(r#type.to_string()).fetch_optional(&self.db.pool).await?;
+        let service_id = match existing {
+            Some(r) => r.try_get::<String, _>("id")?,
+            None => {
+                let id = new_id();
+                sqlx::query("INSERT INTO services (id, type, name, description, enabled) VALUES (?, ?, ?, ?, 1)")
+                    .bind(id.clone())
+                    .bind(r#type.to_string())
+                    .bind(name.to_string())
+                    .bind(description.to_string())
+                    .execute(&self.db.pool)
+                    .await?;
+                id
+            }
+        };
+        for iface in INTERFACES {
+            let n = sqlx::query("UPDATE endpoints SET url = ?, region_id = ? WHERE service_id = ? AND interface = ?")
+                .bind(url.to_string())
+                .bind(self.cfg.region.clone())
+                .bind(service_id.clone())
+                .bind(iface)
+                .execute(&self.db.pool)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                sqlx::query("INSERT INTO endpoints (id, service_id, interface, region_id, url, enabled) VALUES (?, ?, ?, ?, ?, 1)")
+                    .bind(new_id())
+                    .bind(service_id.clone())
+                    .bind(iface)
+                    .bind(self.cfg.region.clone())
+                    .bind(url.to_string())
+                    .execute(&self.db.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}

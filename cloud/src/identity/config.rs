@@ -1,0 +1,47 @@
+use serde::{Deserialize, Serialize};
+
+/// Identity settings: token lifetime and Keystone's `[security_compliance]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdentityConfig {
+    /// Token lifetime in seconds (Keystone's `[token] expiration`).
+    pub token_ttl_secs: i64,
+    /// How long a validated token is served from this server's memory before
+    /// the database is asked again. Revocations made on this server take
+    /// effect at once; those made on another server within this bound.
+    pub token_cache_secs: u64,
+    /// Failed logins before the account locks; 0 turns lockout off.
+    pub lockout_failure_attempts: i64,
+    pub lockout_duration_secs: i64,
+    /// Passwords must match this regex (Rust `regex` syntax).
+    pub password_regex: String,
+    pub password_regex_description: String,
+    /// A new password may not equal any of the user's last N passwords.
+    pub unique_last_password_count: i64,
+    /// argon2id memory cost in KiB, iterations and lanes (OWASP: 19 MiB, 2, 1).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// The URL clients reach this server at; the catalog is built from it.
+    pub public_url: String,
+    pub region: String,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            token_ttl_secs: 3600,
+            token_cache_secs: 5,
+            lockout_failure_attempts: 6,
+            lockout_duration_secs: 1800,
+            password_regex: r"^.{8,}$".into(),
+            password_regex_description: "at least 8 characters".into(),
+            unique_last_password_count: 3,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            public_url: "http://127.0.0.1:3000".into(),
+            region: "RegionOne".into(),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Gureum's domain: one typed service API per OpenStack service.
+//!
+//! Every service call takes a [`RequestContext`] and enforces policy itself;
+//! the portal's server functions and the REST handlers are thin adapters
+//! over these calls. Nothing in this crate speaks HTTP.
+
+pub mod context;
+pub mod db;
+pub mod identity;
+pub mod page;
+pub mod policy;
+pub mod secret;
+
+pub use context::{RequestContext, Scope};
+pub use db::{Backend, Db};
+pub use page::{Page, SortDir};

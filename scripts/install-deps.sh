@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what `make run` (build) or `make test` (test) needs and is missing.
+# Idempotent: a second run only checks.
+set -euo pipefail
+mode="${1:-build}"
+cd "$(dirname "$0")/.."
+say() { echo "==> $*"; }
+apt_install() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if ((${#missing[@]})); then
+        say "apt-get install ${missing[*]}"
+        local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# Build: a C compiler for bundled SQLite; npm for Tailwind and wasm-opt.
+apt_install gcc pkg-config
+command -v npm >/dev/null || apt_install nodejs npm
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+fi
+
+want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [[ "$have" != "$want" ]]; then
+    say "cargo install wasm-bindgen-cli $want (matches Cargo.lock; a few minutes, once)"
+    # Without --locked: the tool's own lock file wants a crate this index lacks.
+    cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+stamp=node_modules/.gureum-stamp
+if [[ ! -f $stamp || package.json -nt $stamp || package-lock.json -nt $stamp ]]; then
+    say "npm ci (Tailwind, binaryen's wasm-opt, Playwright)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+    touch $stamp
+fi
+
+if [[ "$mode" == test ]]; then
+    # Browser tests drive Debian's Chromium; CLI tests the stock openstack client.
+    apt_install chromium
+    venv="${VENV:-$HOME/.cache/gureum/venv}"
+    if [[ ! -x "$venv/bin/openstack" ]]; then
+        say "python venv with python-openstackclient at $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q python-openstackclient
+    fi
+fi

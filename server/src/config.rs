@@ -1,0 +1,144 @@
+//! One TOML file, overridden by `GUREUM_…` environment variables
+//! (`GUREUM_DATABASE_URL`, `GUREUM_IDENTITY__TOKEN_TTL_SECS`: `__` descends
+//! into a section). See docs/configuration.md.
+
+use std::path::Path;
+
+use cloud::identity::IdentityConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the server listens on.
+    pub listen: String,
+    /// URL clients reach the server at (catalog, cookies' Secure flag).
+    pub public_url: String,
+    /// `sqlite:data/gureum.db` (embedded) or `mysql://user:pass@host/db`.
+    pub database_url: String,
+    /// Where the built front end (pkg/, CSS) lives.
+    pub site_root: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    pub session: SessionConfig,
+    pub identity: IdentityConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// A portal session ends after this long without a request.
+    pub idle_timeout_secs: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { idle_timeout_secs: 3600 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:3000".into(),
+            public_url: "http://127.0.0.1:3000".into(),
+            database_url: "sqlite:data/gureum.db".into(),
+            site_root: "target/site".into(),
+            body_limit_bytes: 2 * 1024 * 1024,
+            session: SessionConfig::default(),
+            identity: IdentityConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+}
+
+impl Config {
+    /// Reads `path` if given (or `gureum.toml` if present), then applies
+    /// `GUREUM_*` environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?,
+            None if Path::new("gureum.toml").exists() => std::fs::read_to_string("gureum.toml").map_err(|source| ConfigError::Read { path: "gureum.toml".into(), source })?,
+            None => String::new(),
+        };
+        Self::from_toml_and_env(&text, std::env::vars())
+    }
+
+    pub fn from_toml_and_env(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("GUREUM_") else { continue };
+            // Not configuration: read by `make run` and bootstrap.
+            if matches!(rest, "ADMIN_PASSWORD" | "CONFIG" | "LOG") {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            set_path(&mut table, &path, parse_scalar(&v));
+        }
+        let mut cfg: Config = toml::Value::Table(table).try_into()?;
+        // The catalog follows the server's public URL.
+        cfg.identity.public_url = cfg.public_url.clone();
+        Ok(cfg)
+    }
+}
+
+fn parse_scalar(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(b) = v.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(v.to_string())
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                set_path(t, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_descends_into_sections() {
+        let env = vec![
+            ("GUREUM_DATABASE_URL".to_string(), "mysql://root@127.0.0.1/x".to_string()),
+            ("GUREUM_IDENTITY__TOKEN_TTL_SECS".to_string(), "60".to_string()),
+            ("OTHER".to_string(), "ignored".to_string()),
+        ];
+        let cfg = Config::from_toml_and_env("listen = \"0.0.0.0:9\"\n[identity]\nlockout_failure_attempts = 2\n", env.into_iter()).unwrap();
+        assert_eq!(cfg.listen, "0.0.0.0:9");
+        assert_eq!(cfg.database_url, "mysql://root@127.0.0.1/x");
+        assert_eq!(cfg.identity.token_ttl_secs, 60);
+        assert_eq!(cfg.identity.lockout_failure_attempts, 2);
+    }
+
+    #[test]
+    fn bad_types_are_a_clear_error() {
+        let err = Config::from_toml_and_env("listen = 5", std::iter::empty()).unwrap_err();
+        assert!(err.to_string().contains("invalid config"), "{err}");
+    }
+}

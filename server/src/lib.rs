@@ -1,0 +1,53 @@
+//! gureum-server: the portal, the REST APIs and (later) the scheduler and
+//! conductor, over the `cloud` services.
+
+pub mod config;
+pub mod portal;
+pub mod rest;
+pub mod security;
+
+use std::sync::Arc;
+
+use axum::Router;
+use cloud::identity::IdentityService;
+use cloud::Db;
+
+pub use config::Config;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub identity: IdentityService,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] cloud::db::DbError),
+    #[error(transparent)]
+    Identity(#[from] cloud::identity::IdentityError),
+    #[error("session store: {0}")]
+    Sessions(String),
+}
+
+impl AppState {
+    /// Connects to the database and runs migrations.
+    pub async fn new(config: Config) -> Result<AppState, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        let identity = IdentityService::new(db.clone(), config.identity.clone())?;
+        Ok(AppState { config: Arc::new(config), db, identity })
+    }
+}
+
+/// The whole HTTP application: REST APIs, the portal, security layers.
+pub async fn app(state: AppState) -> Result<Router, StartError> {
+    let api = rest::routes().with_state(state.clone());
+    let portal = portal::router(state.clone()).await?;
+    Ok(Router::new()
+        .merge(api)
+        .merge(portal)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(state.config.body_limit_bytes))
+        .layer(axum::middleware::from_fn(security::headers)))
+}

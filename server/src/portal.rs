@@ -1,0 +1,122 @@
+//! The dashboard: Leptos SSR + hydration, its server functions, the static
+//! front-end files, and the database-backed sessions the portal runs on.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::routing::post;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::services::ServeDir;
+use tower_sessions::cookie::time::Duration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::{session_store, Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions_sqlx_store::{MySqlStore, SqliteStore};
+
+use crate::{AppState, StartError};
+
+/// The session store on whichever database the server runs on, so sessions
+/// survive restarts and are shared by every server on the same database.
+#[derive(Debug, Clone)]
+pub enum DbSessionStore {
+    Sqlite(SqliteStore),
+    MySql(MySqlStore),
+}
+
+impl DbSessionStore {
+    pub async fn connect(url: &str) -> Result<DbSessionStore, StartError> {
+        let err = |e: sqlx::Error| StartError::Sessions(e.to_string());
+        if url.starts_with("sqlite:") {
+            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+            let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect(&url).await.map_err(err)?;
+            let store = SqliteStore::new(pool);
+            store.migrate().await.map_err(err)?;
+            Ok(DbSessionStore::Sqlite(store))
+        } else {
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(8).connect(&url).await.map_err(err)?;
+            // The store's default schema is its own database; keep the table
+            // in ours so each deployment (and each test database) is self-contained.
+            let schema: String = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&pool).await.map_err(err)?;
+            let store = MySqlStore::new(pool).with_schema_name(schema).map_err(StartError::Sessions)?;
+            store.migrate().await.map_err(err)?;
+            Ok(DbSessionStore::MySql(store))
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.create(record).await,
+            DbSessionStore::MySql(s) => s.create(record).await,
+        }
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.save(record).await,
+            DbSessionStore::MySql(s) => s.save(record).await,
+        }
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.load(id).await,
+            DbSessionStore::MySql(s) => s.load(id).await,
+        }
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.delete(id).await,
+            DbSessionStore::MySql(s) => s.delete(id).await,
+        }
+    }
+}
+
+pub fn leptos_options(state: &AppState) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("gureum")
+        .site_root(state.config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .build()
+}
+
+pub async fn router(state: AppState) -> Result<Router, StartError> {
+    let options = leptos_options(&state);
+    let store = DbSessionStore::connect(&state.config.database_url).await?;
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("gureum_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.config.public_url.starts_with("https://"))
+        .with_expiry(Expiry::OnInactivity(Duration::seconds(state.config.session.idle_timeout_secs)));
+
+    let portal_cfg = Arc::new(app::PortalSettings { idle_timeout_secs: state.config.session.idle_timeout_secs });
+    let context = {
+        let identity = state.identity.clone();
+        move || {
+            provide_context(identity.clone());
+            provide_context(portal_cfg.clone());
+        }
+    };
+    let server_fns = {
+        let context = context.clone();
+        move |req| leptos_axum::handle_server_fns_with_context(context.clone(), req)
+    };
+    let routes = generate_route_list(app::App);
+    let pkg = ServeDir::new(format!("{}/pkg", state.config.site_root));
+    let router = Router::new()
+        .route("/api/{*fn_name}", post(server_fns))
+        .leptos_routes_with_context(&options, routes, context, {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .nest_service("/pkg", pkg)
+        .with_state(options)
+        .layer(axum::middleware::from_fn(crate::security::csrf))
+        .layer(sessions);
+    Ok(router)
+}
