@@ -10,6 +10,7 @@ pub mod identity;
 pub mod page;
 pub mod policy;
 pub mod secret;
+pub mod testing;
 
 pub use context::{RequestContext, Scope};
 pub use db::{Backend, Db};

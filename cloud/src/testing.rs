@@ -1,0 +1,79 @@
+//! Scratch databases for tests: every test run gets its own SQLite file or
+//! MariaDB database, so tests run in parallel and leave nothing behind.
+//!
+//! MariaDB is found at `GUREUM_TEST_MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306`). It is not optional: when it is down the
+//! tests fail loudly rather than skip.
+
+use crate::db::{Backend, Db};
+
+pub struct ScratchDb {
+    pub db: Db,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    /// Held for its `Drop`, which removes the directory.
+    File { _dir: tempfile_path::TempDir },
+    MySql { server: String, name: String },
+}
+
+mod tempfile_path {
+    /// A directory removed on drop.
+    pub struct TempDir(pub std::path::PathBuf);
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn mysql_server_url() -> String {
+    std::env::var("GUREUM_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+impl ScratchDb {
+    pub async fn new(backend: Backend) -> ScratchDb {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("gureum-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let url = format!("sqlite:{}", dir.join("gureum.db").display());
+                let db = Db::connect(&url).await.expect("open scratch SQLite database");
+                ScratchDb { db, url, cleanup: Cleanup::File { _dir: tempfile_path::TempDir(dir) } }
+            }
+            Backend::MySql => {
+                use sqlx::Connection;
+                let server = mysql_server_url();
+                let name = format!("gureum_test_{}", &tag[..16]);
+                let mut conn = sqlx::mysql::MySqlConnection::connect(&server)
+                    .await
+                    .unwrap_or_else(|e| panic!("MariaDB must be running at {server} for the tests: {e}"));
+                sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create scratch database");
+                let url = format!("{}/{name}", server.trim_end_matches('/'));
+                let db = Db::connect(&url).await.expect("open scratch MariaDB database");
+                ScratchDb { db, url, cleanup: Cleanup::MySql { server, name } }
+            }
+        }
+    }
+
+    /// Drops the database. Call at the end of the test; a panicking test
+    /// leaves its database behind for inspection (named `gureum_test_*`).
+    pub async fn finish(self) {
+        self.db.pool.close().await;
+        if let Cleanup::MySql { server, name } = &self.cleanup {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::mysql::MySqlConnection::connect(server).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await;
+            }
+        }
+    }
+}
+
+/// Both backends, for tests that must pass on each.
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::MySql];
