@@ -32,13 +32,14 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE … ESCAPE '\'`.
+/// Escapes `%`, `_` and `!` so user text is matched literally by
+/// `LIKE ? ESCAPE '!'` (not backslash: MariaDB treats it as a string escape).
 pub fn like_contains(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('%');
     for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
         }
         out.push(c);
     }

@@ -236,6 +236,17 @@ impl IdentityService {
         Ok(info)
     }
 
+    /// `GET /v3/auth/tokens`: another token, validated for a caller. Its own
+    /// user, an admin or a service may look (Keystone's
+    /// `identity:validate_token`).
+    pub async fn validate_subject_token(&self, caller: &crate::RequestContext, subject: &str) -> Result<TokenInfo> {
+        let info = self.validate_token(subject).await?;
+        if info.user.id != caller.user_id && !caller.is_admin() && !caller.has_role("service") {
+            return Err(IdentityError::Forbidden("You are not authorized to perform the requested action: identity:validate_token.".into()));
+        }
+        Ok(info)
+    }
+
     async fn live_token_row(&self, token: &str) -> Result<Option<(TokenRow, String)>> {
         let hash = token_hash(token);
         let row = sqlx::query("SELECT user_id, scope_type, scope_id, methods, audit_id, parent_audit_id, app_cred_id, issued_at, expires_at FROM tokens WHERE id_hash = ? AND revoked = 0 AND expires_at > ?")

@@ -42,7 +42,7 @@ fn filter_sql(f: &ListFilter, search_cols: &[&str], has_enabled: bool) -> (Strin
         args.push(Arg::S(n.clone()));
     }
     if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-        let ors: Vec<String> = search_cols.iter().map(|c| format!("{c} LIKE ? ESCAPE '\\'")).collect();
+        let ors: Vec<String> = search_cols.iter().map(|c| format!("{c} LIKE ? ESCAPE '!'")).collect();
         clauses.push(format!("({})", ors.join(" OR ")));
         for _ in search_cols {
             args.push(Arg::S(like_contains(s)));
