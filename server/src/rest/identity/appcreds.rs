@@ -1,0 +1,97 @@
+//! `/v3/users/{id}/application_credentials`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use cloud::identity::{AppCredential, NewAppCredential};
+use cloud::secret::Secret;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{base, list_links, parse_time, ts_opt, JsonBody};
+use crate::rest::auth::Caller;
+use crate::rest::error::{ApiError, ApiResult};
+use crate::AppState;
+
+fn cred_json(state: &AppState, c: &AppCredential) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "description": c.description,
+        "user_id": c.user_id,
+        "project_id": c.project_id,
+        "expires_at": ts_opt(&c.expires_at),
+        "unrestricted": c.unrestricted,
+        "roles": c.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null})).collect::<Vec<_>>(),
+        "access_rules": [],
+        "links": {"self": format!("{}/users/{}/application_credentials/{}", base(state), c.user_id, c.id)},
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CredBody {
+    application_credential: CredFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CredFields {
+    name: Option<String>,
+    description: Option<String>,
+    secret: Option<String>,
+    expires_at: Option<String>,
+    roles: Vec<RoleKey>,
+    unrestricted: Option<bool>,
+    access_rules: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoleKey {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>, JsonBody(b): JsonBody<CredBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let c = b.application_credential;
+    if !c.access_rules.is_empty() {
+        return Err(ApiError::bad_request("Access rules are not supported."));
+    }
+    let roles = c
+        .roles
+        .into_iter()
+        .map(|r| r.id.or(r.name).ok_or_else(|| ApiError::bad_request("Each role needs an id or a name.")))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let req = NewAppCredential {
+        name: c.name.ok_or_else(|| ApiError::bad_request("Expecting to find application_credential.name in the request body."))?,
+        description: c.description,
+        roles,
+        expires_at: c.expires_at.as_deref().map(parse_time).transpose()?,
+        unrestricted: c.unrestricted.unwrap_or(false),
+        secret: c.secret.map(Secret::new),
+    };
+    let created = state.identity.create_app_credential(&caller.ctx, &user_id, req).await?;
+    let mut v = cred_json(&state, &created.credential);
+    v["secret"] = json!(created.secret.expose());
+    Ok((StatusCode::CREATED, Json(json!({"application_credential": v}))))
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+    let creds = state.identity.list_app_credentials(&caller.ctx, &user_id, q.get("name").map(String::as_str)).await?;
+    Ok(Json(json!({
+        "application_credentials": creds.iter().map(|c| cred_json(&state, c)).collect::<Vec<_>>(),
+        "links": list_links(&state, &format!("/users/{user_id}/application_credentials")),
+    })))
+}
+
+pub async fn show(State(state): State<AppState>, caller: Caller, Path((user_id, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    let c = state.identity.get_app_credential(&caller.ctx, &user_id, &id).await?;
+    Ok(Json(json!({"application_credential": cred_json(&state, &c)})))
+}
+
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path((user_id, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.identity.delete_app_credential(&caller.ctx, &user_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,174 @@
+//! Keystone v3 at `/identity`: thin adapters over [`cloud::identity::IdentityService`].
+//!
+//! Handlers parse JSON, call the service with the caller's `RequestContext`
+//! and render Keystone-shaped JSON; every decision (policy, validation,
+//! lookups) is the service's.
+
+mod appcreds;
+mod assignments;
+mod catalog;
+mod resources;
+mod tokens;
+mod version;
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::Router;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use cloud::identity::ListFilter;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    let r = Router::new()
+        .route("/", get(version::versions))
+        .route("/v3", get(version::v3))
+        .route("/v3/", get(version::v3))
+        // tokens and what a token can see
+        .route("/v3/auth/tokens", post(tokens::issue).get(tokens::validate).delete(tokens::revoke))
+        .route("/v3/auth/catalog", get(tokens::auth_catalog))
+        .route("/v3/auth/projects", get(tokens::auth_projects))
+        .route("/v3/auth/domains", get(tokens::auth_domains))
+        .route("/v3/auth/system", get(tokens::auth_system))
+        // domains, projects, users, groups, roles
+        .route("/v3/domains", get(resources::list_domains).post(resources::create_domain))
+        .route("/v3/domains/{id}", get(resources::get_domain).patch(resources::update_domain).delete(resources::delete_domain))
+        .route("/v3/projects", get(resources::list_projects).post(resources::create_project))
+        .route("/v3/projects/{id}", get(resources::get_project).patch(resources::update_project).delete(resources::delete_project))
+        .route("/v3/users", get(resources::list_users).post(resources::create_user))
+        .route("/v3/users/{id}", get(resources::get_user).patch(resources::update_user).delete(resources::delete_user))
+        .route("/v3/users/{id}/password", post(resources::change_password))
+        .route("/v3/users/{id}/groups", get(resources::user_groups))
+        .route("/v3/users/{id}/projects", get(resources::user_projects))
+        .route("/v3/users/{id}/application_credentials", get(appcreds::list).post(appcreds::create))
+        .route("/v3/users/{id}/application_credentials/{cred_id}", get(appcreds::show).delete(appcreds::delete))
+        .route("/v3/groups", get(resources::list_groups).post(resources::create_group))
+        .route("/v3/groups/{id}", get(resources::get_group).patch(resources::update_group).delete(resources::delete_group))
+        .route("/v3/groups/{id}/users", get(resources::group_users))
+        .route("/v3/groups/{id}/users/{user_id}", put(resources::add_group_user).get(resources::check_group_user).head(resources::check_group_user).delete(resources::remove_group_user))
+        .route("/v3/roles", get(resources::list_roles).post(resources::create_role))
+        .route("/v3/roles/{id}", get(resources::get_role).patch(resources::update_role).delete(resources::delete_role))
+        .route("/v3/roles/{id}/implies", get(assignments::list_role_implies))
+        .route("/v3/roles/{id}/implies/{implied}", put(assignments::create_implied).get(assignments::get_implied).head(assignments::get_implied))
+        .route("/v3/role_inferences", get(assignments::list_inferences))
+        .route("/v3/role_assignments", get(assignments::list_assignments))
+        // catalog
+        .route("/v3/services", get(catalog::list_services))
+        .route("/v3/services/{id}", get(catalog::get_service))
+        .route("/v3/endpoints", get(catalog::list_endpoints))
+        .route("/v3/endpoints/{id}", get(catalog::get_endpoint));
+    assignments::grant_routes(r).fallback(not_found).method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("The resource could not be found.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// `<public_url>/identity/v3`, the base of every `links.self`.
+pub(crate) fn base(state: &AppState) -> String {
+    format!("{}/identity/v3", state.config.public_url.trim_end_matches('/'))
+}
+
+/// Keystone's time format: ISO 8601, microseconds, `Z`.
+pub(crate) fn ts(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub(crate) fn ts_opt(t: &Option<DateTime<Utc>>) -> Value {
+    t.as_ref().map(|t| Value::String(ts(t))).unwrap_or(Value::Null)
+}
+
+/// The `links` of a list body (Keystone returns everything at once).
+pub(crate) fn list_links(state: &AppState, path: &str) -> Value {
+    json!({"self": format!("{}{path}", base(state)), "previous": null, "next": null})
+}
+
+/// A JSON request body parsed whatever the Content-Type: malformed JSON or
+/// a missing field is a 400 fault, never a 415 or a 500.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        if bytes.is_empty() {
+            return Err(ApiError::bad_request("The request body is missing: expecting a JSON object."));
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))
+    }
+}
+
+/// Keystone's reading of a boolean query filter: `0` and `false` are false,
+/// anything else (including an empty value) is true.
+pub(crate) fn query_true(v: &str) -> bool {
+    !(v == "0" || v.eq_ignore_ascii_case("false"))
+}
+
+/// `?name=`, `?domain_id=`, `?enabled=` as a [`ListFilter`].
+pub(crate) fn list_filter(q: &HashMap<String, String>) -> ListFilter {
+    ListFilter {
+        name: q.get("name").cloned(),
+        domain_id: q.get("domain_id").cloned(),
+        enabled: q.get("enabled").map(|v| query_true(v)),
+        ..Default::default()
+    }
+}
+
+/// Pages through a list call until every row is read.
+macro_rules! all_pages {
+    ($filter:expr, |$f:ident| $call:expr) => {{
+        let mut $f: cloud::identity::ListFilter = $filter;
+        $f.limit = Some(cloud::page::MAX_PAGE);
+        $f.offset = Some(0);
+        let mut out = Vec::new();
+        loop {
+            let page = $call.await?;
+            let n = page.items.len() as i64;
+            out.extend(page.items);
+            if n < cloud::page::MAX_PAGE || out.len() as i64 >= page.total {
+                break;
+            }
+            $f.offset = Some(out.len() as i64);
+        }
+        out
+    }};
+}
+pub(crate) use all_pages;
+
+/// Times as clients send them: RFC 3339, or naive ISO 8601 taken as UTC.
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let s2 = s.trim_end_matches('Z');
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s2, fmt) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(ApiError::bad_request(format!("Invalid time {s:?}: expecting ISO 8601, e.g. 2030-01-01T00:00:00Z.")))
+}
+
+/// For PATCH fields where `null` (clear) differs from absent (keep).
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,393 @@
+//! Domains, projects, users, groups and roles.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use cloud::identity::{Domain, DomainUpdate, Group, GroupUpdate, NewProject, NewUser, Project, ProjectUpdate, Role, User, UserUpdate};
+use cloud::secret::Secret;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{all_pages, base, double_option, list_filter, list_links, ts_opt, JsonBody};
+use crate::rest::auth::Caller;
+use crate::rest::error::ApiResult;
+use crate::AppState;
+
+type Q = Query<HashMap<String, String>>;
+
+pub(crate) fn domain_json(state: &AppState, d: &Domain) -> Value {
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "description": d.description,
+        "enabled": d.enabled,
+        "tags": [],
+        "options": {},
+        "links": {"self": format!("{}/domains/{}", base(state), d.id)},
+    })
+}
+
+pub(crate) fn project_json(state: &AppState, p: &Project) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "domain_id": p.domain_id,
+        "description": p.description,
+        "enabled": p.enabled,
+        "parent_id": p.domain_id,
+        "is_domain": false,
+        "tags": [],
+        "options": {},
+        "links": {"self": format!("{}/projects/{}", base(state), p.id)},
+    })
+}
+
+pub(crate) fn user_json(state: &AppState, u: &User) -> Value {
+    let mut v = json!({
+        "id": u.id,
+        "name": u.name,
+        "domain_id": u.domain_id,
+        "enabled": u.enabled,
+        "description": u.description,
+        "password_expires_at": ts_opt(&u.password_expires_at),
+        "options": {},
+        "links": {"self": format!("{}/users/{}", base(state), u.id)},
+    });
+    if let Some(e) = &u.email {
+        v["email"] = json!(e);
+    }
+    if let Some(p) = &u.default_project_id {
+        v["default_project_id"] = json!(p);
+    }
+    v
+}
+
+pub(crate) fn group_json(state: &AppState, g: &Group) -> Value {
+    json!({
+        "id": g.id,
+        "name": g.name,
+        "domain_id": g.domain_id,
+        "description": g.description,
+        "links": {"self": format!("{}/groups/{}", base(state), g.id)},
+    })
+}
+
+pub(crate) fn role_json(state: &AppState, r: &Role) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "domain_id": null,
+        "description": r.description,
+        "options": {},
+        "links": {"self": format!("{}/roles/{}", base(state), r.id)},
+    })
+}
+
+// ---------------------------------------------------------------- domains
+
+#[derive(Deserialize)]
+pub struct DomainBody {
+    domain: DomainFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DomainFields {
+    name: Option<String>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+fn require(v: Option<String>, what: &str) -> ApiResult<String> {
+    v.ok_or_else(|| crate::rest::error::ApiError::bad_request(format!("Expecting to find {what} in the request body.")))
+}
+
+pub async fn list_domains(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state.identity.list_domains(&caller.ctx, &f));
+    Ok(Json(json!({"domains": items.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(), "links": list_links(&state, "/domains")})))
+}
+
+pub async fn create_domain(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<DomainBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = require(b.domain.name, "domain.name")?;
+    let d = state.identity.create_domain(&caller.ctx, &name, b.domain.description.as_deref(), b.domain.enabled).await?;
+    Ok((StatusCode::CREATED, Json(json!({"domain": domain_json(&state, &d)}))))
+}
+
+pub async fn get_domain(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let d = state.identity.get_domain(&caller.ctx, &id).await?;
+    Ok(Json(json!({"domain": domain_json(&state, &d)})))
+}
+
+pub async fn update_domain(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<DomainBody>) -> ApiResult<Json<Value>> {
+    let u = DomainUpdate { name: b.domain.name, description: b.domain.description, enabled: b.domain.enabled };
+    let d = state.identity.update_domain(&caller.ctx, &id, u).await?;
+    Ok(Json(json!({"domain": domain_json(&state, &d)})))
+}
+
+pub async fn delete_domain(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.identity.delete_domain(&caller.ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --------------------------------------------------------------- projects
+
+#[derive(Deserialize)]
+pub struct ProjectBody {
+    project: ProjectFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProjectFields {
+    name: Option<String>,
+    domain_id: Option<String>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+pub async fn list_projects(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state.identity.list_projects(&caller.ctx, &f));
+    Ok(Json(json!({"projects": items.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": list_links(&state, "/projects")})))
+}
+
+pub async fn create_project(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<ProjectBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let p = b.project;
+    let new = NewProject { name: require(p.name, "project.name")?, domain_id: p.domain_id, description: p.description, enabled: p.enabled };
+    let p = state.identity.create_project(&caller.ctx, new).await?;
+    Ok((StatusCode::CREATED, Json(json!({"project": project_json(&state, &p)}))))
+}
+
+pub async fn get_project(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let p = state.identity.get_project(&caller.ctx, &id).await?;
+    Ok(Json(json!({"project": project_json(&state, &p)})))
+}
+
+pub async fn update_project(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<ProjectBody>) -> ApiResult<Json<Value>> {
+    let u = ProjectUpdate { name: b.project.name, description: b.project.description, enabled: b.project.enabled };
+    let p = state.identity.update_project(&caller.ctx, &id, u).await?;
+    Ok(Json(json!({"project": project_json(&state, &p)})))
+}
+
+pub async fn delete_project(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.identity.delete_project(&caller.ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------------ users
+
+#[derive(Deserialize)]
+pub struct UserBody {
+    user: UserFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserFields {
+    name: Option<String>,
+    domain_id: Option<String>,
+    #[serde(deserialize_with = "double_option")]
+    email: Option<Option<String>>,
+    description: Option<String>,
+    enabled: Option<bool>,
+    #[serde(deserialize_with = "double_option")]
+    default_project_id: Option<Option<String>>,
+    password: Option<String>,
+}
+
+pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state.identity.list_users(&caller.ctx, &f));
+    Ok(Json(json!({"users": items.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": list_links(&state, "/users")})))
+}
+
+pub async fn create_user(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<UserBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let u = b.user;
+    let new = NewUser {
+        name: require(u.name, "user.name")?,
+        domain_id: u.domain_id,
+        email: u.email.flatten(),
+        description: u.description,
+        enabled: u.enabled,
+        default_project_id: u.default_project_id.flatten(),
+        password: u.password.map(Secret::new),
+    };
+    let u = state.identity.create_user(&caller.ctx, new).await?;
+    Ok((StatusCode::CREATED, Json(json!({"user": user_json(&state, &u)}))))
+}
+
+pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let u = state.identity.get_user(&caller.ctx, &id).await?;
+    Ok(Json(json!({"user": user_json(&state, &u)})))
+}
+
+pub async fn update_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<UserBody>) -> ApiResult<Json<Value>> {
+    let u = b.user;
+    let upd = UserUpdate {
+        name: u.name,
+        email: u.email,
+        description: u.description,
+        enabled: u.enabled,
+        default_project_id: u.default_project_id,
+        password: u.password.map(Secret::new),
+    };
+    let u = state.identity.update_user(&caller.ctx, &id, upd).await?;
+    Ok(Json(json!({"user": user_json(&state, &u)})))
+}
+
+pub async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.identity.delete_user(&caller.ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordBody {
+    user: PasswordFields,
+}
+
+#[derive(Deserialize)]
+struct PasswordFields {
+    password: String,
+    original_password: String,
+}
+
+/// `POST /v3/users/{id}/password` → 204.
+pub async fn change_password(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<PasswordBody>) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .change_own_password(&caller.ctx, &id, &Secret::new(b.user.original_password), &Secret::new(b.user.password))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn user_groups(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let groups = state.identity.list_user_groups(&caller.ctx, &id).await?;
+    Ok(Json(json!({"groups": groups.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": list_links(&state, &format!("/users/{id}/groups"))})))
+}
+
+pub async fn user_projects(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let projects = state.identity.list_user_projects(&caller.ctx, &id).await?;
+    Ok(Json(json!({"projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": list_links(&state, &format!("/users/{id}/projects"))})))
+}
+
+// ----------------------------------------------------------------- groups
+
+#[derive(Deserialize)]
+pub struct GroupBody {
+    group: GroupFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GroupFields {
+    name: Option<String>,
+    domain_id: Option<String>,
+    description: Option<String>,
+}
+
+pub async fn list_groups(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state.identity.list_groups(&caller.ctx, &f));
+    Ok(Json(json!({"groups": items.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": list_links(&state, "/groups")})))
+}
+
+pub async fn create_group(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<GroupBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = require(b.group.name, "group.name")?;
+    let g = state.identity.create_group(&caller.ctx, &name, b.group.domain_id, b.group.description).await?;
+    Ok((StatusCode::CREATED, Json(json!({"group": group_json(&state, &g)}))))
+}
+
+pub async fn get_group(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let g = state.identity.get_group(&caller.ctx, &id).await?;
+    Ok(Json(json!({"group": group_json(&state, &g)})))
+}
+
+pub async fn update_group(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<GroupBody>) -> ApiResult<Json<Value>> {
+    let g = state.identity.update_group(&caller.ctx, &id, GroupUpdate { name: b.group.name, description: b.group.description }).await?;
+    Ok(Json(json!({"group": group_json(&state, &g)})))
+}
+
+pub async fn delete_group(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.identity.delete_group(&caller.ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn group_users(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let users = state.identity.list_group_users(&caller.ctx, &id).await?;
+    Ok(Json(json!({"users": users.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": list_links(&state, &format!("/groups/{id}/users"))})))
+}
+
+pub async fn add_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.identity.add_user_to_group(&caller.ctx, &id, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `HEAD`/`GET /v3/groups/{id}/users/{user_id}`: 204 if a member, else 404.
+pub async fn check_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    if state.identity.check_user_in_group(&caller.ctx, &id, &user_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(cloud::identity::IdentityError::not_found("membership", format!("user {user_id} in group {id}")).into())
+    }
+}
+
+pub async fn remove_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.identity.remove_user_from_group(&caller.ctx, &id, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------------ roles
+
+#[derive(Deserialize)]
+pub struct RoleBody {
+    role: RoleFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoleFields {
+    name: Option<String>,
+    description: Option<String>,
+    domain_id: Option<String>,
+}
+
+fn no_domain_roles(domain_id: &Option<String>) -> ApiResult<()> {
+    match domain_id {
+        Some(_) => Err(crate::rest::error::ApiError::bad_request("Domain-specific roles are not supported.")),
+        None => Ok(()),
+    }
+}
+
+pub async fn list_roles(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+    if q.get("domain_id").is_some_and(|d| !d.is_empty()) {
+        // Only global roles exist, so a domain's role list is empty.
+        state.identity.list_roles(&caller.ctx, &Default::default()).await?;
+        return Ok(Json(json!({"roles": [], "links": list_links(&state, "/roles")})));
+    }
+    let mut f = list_filter(&q);
+    f.domain_id = None;
+    let items = all_pages!(f, |f| state.identity.list_roles(&caller.ctx, &f));
+    Ok(Json(json!({"roles": items.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": list_links(&state, "/roles")})))
+}
+
+pub async fn create_role(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<RoleBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+    no_domain_roles(&b.role.domain_id)?;
+    let name = require(b.role.name, "role.name")?;
+    let r = state.identity.create_role(&caller.ctx, &name, b.role.description).await?;
+    Ok((StatusCode::CREATED, Json(json!({"role": role_json(&state, &r)}))))
+}
+
+pub async fn get_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let r = state.identity.get_role(&caller.ctx, &id).await?;
+    Ok(Json(json!({"role": role_json(&state, &r)})))
+}
+
+pub async fn update_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<RoleBody>) -> ApiResult<Json<Value>> {
+    no_domain_roles(&b.role.domain_id)?;
+    let r = state.identity.update_role(&caller.ctx, &id, b.role.name, b.role.description).await?;
+    Ok(Json(json!({"role": role_json(&state, &r)})))
+}
+
+pub async fn delete_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.identity.delete_role(&caller.ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
