@@ -1,0 +1,224 @@
+//! Test kit: boots the real server (router, services, database) in-process
+//! on a scratch SQLite file or MariaDB database and talks HTTP to it.
+
+#![allow(dead_code)]
+
+use cloud::identity::BootstrapRequest;
+use cloud::testing::ScratchDb;
+use cloud::Backend;
+use gureum_server::{AppState, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// A running server on its own database.
+pub struct TestCloud {
+    pub backend: Backend,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub admin_token: String,
+    pub admin_user_id: String,
+    pub admin_project_id: String,
+    scratch: ScratchDb,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A response: status, headers and the JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    /// The OpenStack fault's message.
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or_default()
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+    /// Asserts the status is `want` and the body a well-formed fault when it is an error.
+    #[track_caller]
+    pub fn expect(self, want: u16) -> Res {
+        assert_eq!(self.status.as_u16(), want, "unexpected status; body: {}", self.body);
+        if want >= 400 {
+            assert_eq!(self.body["error"]["code"], json!(want), "fault body: {}", self.body);
+            assert!(self.body["error"]["title"].is_string(), "fault body: {}", self.body);
+            assert!(self.body["error"]["message"].is_string(), "fault body: {}", self.body);
+        }
+        self
+    }
+}
+
+/// Test configuration: cheap hashing, a small lockout threshold.
+pub fn test_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.identity.argon2_memory_kib = 1024;
+    cfg.identity.argon2_iterations = 1;
+    cfg.identity.lockout_failure_attempts = 3;
+    cfg.identity.lockout_duration_secs = 600;
+    cfg.identity.token_cache_secs = 5;
+    cfg.site_root = std::env::temp_dir().join("gureum-test-no-site").display().to_string();
+    cfg
+}
+
+impl TestCloud {
+    pub async fn start(backend: Backend) -> TestCloud {
+        TestCloud::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server; `tweak` adjusts the configuration first.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestCloud {
+        let scratch = ScratchDb::new(backend).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut config = test_config();
+        config.database_url = scratch.url.clone();
+        config.listen = format!("127.0.0.1:{port}");
+        tweak(&mut config);
+        config.public_url = url.clone();
+        config.identity.public_url = url.clone();
+        let state = AppState::new(config).await.expect("start the server state");
+        let report = state
+            .identity
+            .bootstrap(&BootstrapRequest { admin_user: "admin".into(), admin_project: "admin".into(), admin_password: ADMIN_PASSWORD.into() })
+            .await
+            .expect("bootstrap");
+        let app = gureum_server::app(state.clone()).await.expect("build the app");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let client = reqwest::Client::builder().build().unwrap();
+        let mut cloud = TestCloud {
+            backend,
+            url,
+            client,
+            state,
+            admin_token: String::new(),
+            admin_user_id: report.admin_user_id,
+            admin_project_id: report.admin_project_id,
+            scratch,
+            server,
+        };
+        cloud.admin_token = cloud.login("admin", ADMIN_PASSWORD, Some("admin")).await;
+        cloud
+    }
+
+    /// `<url>/identity/v3<path>`.
+    pub fn v3(&self, path: &str) -> String {
+        format!("{}/identity/v3{path}", self.url)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+        let url = if path.starts_with("http") { path.to_string() } else { self.v3(path) };
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Res { status, headers, body }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Res {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn head(&self, token: &str, path: &str) -> Res {
+        self.call(Method::HEAD, path, Some(token), None).await
+    }
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Res {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Res {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+    pub async fn put(&self, token: &str, path: &str) -> Res {
+        self.call(Method::PUT, path, Some(token), None).await
+    }
+    pub async fn delete(&self, token: &str, path: &str) -> Res {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// `POST /v3/auth/tokens` with any body.
+    pub async fn auth(&self, body: Value) -> Res {
+        self.call(Method::POST, "/auth/tokens", None, Some(body)).await
+    }
+
+    /// The password auth body for a user of the Default domain, scoped to a
+    /// project of the Default domain by name, or unscoped.
+    pub fn password_body(user: &str, password: &str, project: Option<&str>) -> Value {
+        let mut auth = json!({
+            "identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}},
+        });
+        auth["scope"] = match project {
+            Some(p) => json!({"project": {"name": p, "domain": {"id": "default"}}}),
+            None => json!("unscoped"),
+        };
+        json!({"auth": auth})
+    }
+
+    /// A token for the user, panicking if login fails.
+    pub async fn login(&self, user: &str, password: &str, project: Option<&str>) -> String {
+        let res = self.auth(Self::password_body(user, password, project)).await.expect(201);
+        res.header("x-subject-token").expect("X-Subject-Token")
+    }
+
+    pub async fn create_project(&self, name: &str) -> String {
+        let res = self.post(&self.admin_token, "/projects", json!({"project": {"name": name, "domain_id": "default"}})).await.expect(201);
+        res.body["project"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// A user of the Default domain with password `<name>-password`.
+    pub async fn create_user(&self, name: &str) -> String {
+        let res = self.post(&self.admin_token, "/users", json!({"user": {"name": name, "domain_id": "default", "password": format!("{name}-password")}})).await.expect(201);
+        res.body["user"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Grants `role` (id or name) to the user on the project.
+    pub async fn grant(&self, project_id: &str, user_id: &str, role: &str) {
+        self.put(&self.admin_token, &format!("/projects/{project_id}/users/{user_id}/roles/{role}")).await.expect(204);
+    }
+
+    pub async fn role_id(&self, name: &str) -> String {
+        let res = self.get(&self.admin_token, &format!("/roles?name={name}")).await.expect(200);
+        res.body["roles"][0]["id"].as_str().expect("role exists").to_string()
+    }
+
+    /// A new project (or an existing one by name) and a new user with
+    /// `role` on it; returns (user id, project id, project-scoped token).
+    pub async fn user_with_role(&self, user: &str, project: &str, role: &str) -> (String, String, String) {
+        let found = self.get(&self.admin_token, &format!("/projects?name={project}")).await.expect(200);
+        let project_id = match found.body["projects"][0]["id"].as_str() {
+            Some(id) => id.to_string(),
+            None => self.create_project(project).await,
+        };
+        let user_id = self.create_user(user).await;
+        self.grant(&project_id, &user_id, role).await;
+        let token = self.login(user, &format!("{user}-password"), Some(project)).await;
+        (user_id, project_id, token)
+    }
+
+    /// Stops the server and drops the scratch database.
+    pub async fn finish(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        self.state.db.pool.close().await;
+        self.scratch.finish().await;
+    }
+}
