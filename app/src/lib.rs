@@ -1,10 +1,19 @@
 //! The Gureum dashboard: pages (one module per panel), components and the
 //! `#[server]` functions. With feature `ssr` it calls into `cloud`.
 
+pub mod auth;
+pub mod components;
+pub mod i18n;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
+
+use crate::i18n::Lang;
 
 /// Portal settings the server hands to server functions.
 #[derive(Debug, Clone)]
@@ -12,10 +21,37 @@ pub struct PortalSettings {
     pub idle_timeout_secs: i64,
 }
 
+/// The language of the session, put in the request's extensions by the
+/// portal middleware so the page renders in it from the first byte.
+#[derive(Debug, Clone)]
+pub struct UiLang(pub String);
+
+/// The language this page renders in: on the server from the request, in
+/// the browser from `<html lang>` (which the server wrote), so SSR and
+/// hydration agree.
+fn page_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<UiLang>().cloned())
+            .map(|l| Lang::parse(&l.0))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .document_element()
+            .and_then(|e| e.get_attribute("lang"))
+            .map(|l| Lang::parse(&l))
+            .unwrap_or_default()
+    }
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = page_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -23,7 +59,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body>
+            <body class="bg-slate-50 text-slate-800 antialiased">
                 <App/>
             </body>
         </html>
@@ -33,15 +69,37 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(page_lang());
+    // Marks the page as hydrated (effects run only in the browser, after
+    // hydration); the browser tests wait for it.
+    Effect::new(move |_| {
+        #[cfg(not(feature = "ssr"))]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    use pages::identity::{app_creds, groups, projects, roles, users};
+    use pages::{layout::Layout, login::LoginPage, overview, settings::SettingsPage};
     view! {
         <Stylesheet id="leptos" href="/pkg/gureum.css"/>
         <Title text="Gureum"/>
         <Router>
-            <main>
-                <Routes fallback=|| "Page not found.".into_view()>
-                    <Route path=path!("") view=|| view! { <h1>"Gureum"</h1> }/>
-                </Routes>
-            </main>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <ParentRoute path=path!("") view=Layout>
+                    <Route path=path!("") view=overview::Home/>
+                    <Route path=path!("/project") view=overview::ProjectOverview/>
+                    <Route path=path!("/admin") view=overview::AdminOverview/>
+                    <Route path=path!("/identity/projects") view=projects::ProjectsPage/>
+                    <Route path=path!("/identity/projects/:id") view=projects::ProjectMembersPage/>
+                    <Route path=path!("/identity/users") view=users::UsersPage/>
+                    <Route path=path!("/identity/groups") view=groups::GroupsPage/>
+                    <Route path=path!("/identity/groups/:id") view=groups::GroupMembersPage/>
+                    <Route path=path!("/identity/roles") view=roles::RolesPage/>
+                    <Route path=path!("/identity/application_credentials") view=app_creds::AppCredsPage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                </ParentRoute>
+            </Routes>
         </Router>
     }
 }

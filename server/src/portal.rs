@@ -116,7 +116,45 @@ pub async fn router(state: AppState) -> Result<Router, StartError> {
         })
         .nest_service("/pkg", pkg)
         .with_state(options)
+        .layer(axum::middleware::from_fn_with_state(
+            GuardState { identity: state.identity.clone(), idle_timeout_secs: state.config.session.idle_timeout_secs },
+            guard,
+        ))
         .layer(axum::middleware::from_fn(crate::security::csrf))
         .layer(sessions);
     Ok(router)
+}
+
+#[derive(Clone)]
+struct GuardState {
+    identity: cloud::identity::IdentityService,
+    idle_timeout_secs: i64,
+}
+
+/// Page loads: the session's language goes into the request for the
+/// renderer, a page other than the login page needs a valid token (else to
+/// the login page), and a signed-in user asking for the login page goes to
+/// their project.
+async fn guard(
+    axum::extract::State(g): axum::extract::State<GuardState>,
+    session: tower_sessions::Session,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    let path = req.uri().path().to_string();
+    if req.method() != axum::http::Method::GET || path.starts_with("/api/") || path.starts_with("/pkg/") {
+        return next.run(req).await;
+    }
+    let lang: Option<String> = session.get(app::server::KEY_LANG).await.ok().flatten();
+    req.extensions_mut().insert(app::UiLang(lang.unwrap_or_else(|| "en".into())));
+    let signed_in = app::server::current_token(&g.identity, &session, g.idle_timeout_secs).await.is_some();
+    if path == "/login" {
+        if signed_in {
+            return Redirect::to("/project").into_response();
+        }
+    } else if !signed_in {
+        return Redirect::to("/login").into_response();
+    }
+    next.run(req).await
 }

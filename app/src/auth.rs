@@ -1,0 +1,181 @@
+//! Sign-in, sign-out, the current user, project switching and the user's
+//! own settings. The session holds only the token id and the language.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::server;
+
+/// The error every server function returns when the session has no valid
+/// token; the page answers it by going to the login page.
+pub const UNAUTHENTICATED: &str = "Your session has ended. Please sign in again.";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+}
+
+/// The signed-in user as the layout shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub user_name: String,
+    pub domain_name: String,
+    pub project: Option<Named>,
+    pub projects: Vec<Named>,
+    pub is_admin: bool,
+}
+
+/// What a sign-in attempt came to; the page words it in the user's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginOutcome {
+    Ok,
+    Invalid,
+    Locked { minutes: i64 },
+    Missing,
+}
+
+#[server]
+pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
+    let a = match server::auth().await {
+        Ok(a) => a,
+        Err(_) => return Ok(None),
+    };
+    let projects = a.identity.auth_projects(&a.info).await.map_err(server::err)?;
+    Ok(Some(Me {
+        user_id: a.info.user.id.clone(),
+        user_name: a.info.user.name.clone(),
+        domain_name: a.info.user_domain.name.clone(),
+        project: a.info.project.as_ref().map(|p| Named { id: p.id.clone(), name: p.name.clone() }),
+        projects: projects.into_iter().map(|p| Named { id: p.id, name: p.name }).collect(),
+        is_admin: a.ctx.is_admin(),
+    }))
+}
+
+#[server]
+pub async fn login(domain: String, username: String, password: String) -> Result<LoginOutcome, ServerFnError> {
+    use cloud::identity::{AuthMethod, DomainRef, IdentityError, ProjectRef, ScopeRequest, UserRef};
+    use cloud::secret::Secret;
+    let identity = server::identity()?;
+    let session = server::session().await?;
+    let domain = if domain.trim().is_empty() { "Default".to_string() } else { domain.trim().to_string() };
+    if username.trim().is_empty() || password.is_empty() {
+        return Ok(LoginOutcome::Missing);
+    }
+    let user = UserRef::Name { name: username.trim().to_string(), domain: DomainRef::Name(domain) };
+    // The default project when the user has a role there, else unscoped.
+    let first = match identity.issue_token(AuthMethod::Password { user, password: Secret::new(password) }, ScopeRequest::Default).await {
+        Ok(t) => t,
+        Err(IdentityError::Locked { minutes }) => return Ok(LoginOutcome::Locked { minutes }),
+        Err(IdentityError::Unauthenticated) => return Ok(LoginOutcome::Invalid),
+        Err(e) => return Err(server::err(e)),
+    };
+    let mut retired = Vec::new();
+    let mut token = first.clone();
+    if first.info.project.is_none() {
+        // Else the first project the user may use, else stay unscoped.
+        let projects = identity.auth_projects(&first.info).await.map_err(server::err)?;
+        if let Some(p) = projects.first() {
+            if let Ok(t) = identity
+                .issue_token(AuthMethod::Token { token: first.id.clone() }, ScopeRequest::Project(ProjectRef::Id(p.id.clone())))
+                .await
+            {
+                retired.push(first.id.expose().to_string());
+                token = t;
+            }
+        }
+    }
+    // A fresh session id at every sign-in (no fixation).
+    let lang: Option<String> = session.get(server::KEY_LANG).await.ok().flatten();
+    let _ = session.remove_value(server::KEY_OLD_TOKENS).await;
+    session.cycle_id().await.map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+    server::store_token(&session, token.id.expose(), &token.info, retired).await?;
+    let ctx = token.info.context();
+    let user_lang = identity.get_user(&ctx, &ctx.user_id).await.ok().map(|u| u.language).filter(|l| l == "en" || l == "ko");
+    server::set_session_lang(&session, user_lang.or(lang).as_deref().unwrap_or("en")).await?;
+    server::redirect_if_form("/project");
+    Ok(LoginOutcome::Ok)
+}
+
+#[server]
+pub async fn logout() -> Result<(), ServerFnError> {
+    let identity = server::identity()?;
+    let session = server::session().await?;
+    server::end_session(&identity, &session, true).await?;
+    server::redirect_if_form("/login");
+    Ok(())
+}
+
+#[server]
+pub async fn switch_project(project_id: String) -> Result<(), ServerFnError> {
+    use cloud::identity::{AuthMethod, ProjectRef, ScopeRequest};
+    use cloud::secret::Secret;
+    let a = server::auth().await?;
+    let t = a
+        .identity
+        .issue_token(AuthMethod::Token { token: Secret::new(a.token.clone()) }, ScopeRequest::Project(ProjectRef::Id(project_id)))
+        .await
+        .map_err(|e| match e {
+            cloud::identity::IdentityError::Unauthenticated => ServerFnError::new("You cannot switch to that project."),
+            e => server::err(e),
+        })?;
+    server::store_token(&a.session, t.id.expose(), &t.info, vec![a.token.clone()]).await?;
+    server::redirect_if_form("/project");
+    Ok(())
+}
+
+#[server]
+pub async fn set_language(lang: String) -> Result<(), ServerFnError> {
+    let lang = if lang == "ko" { "ko" } else { "en" };
+    let session = server::session().await?;
+    if let Ok(a) = server::auth().await {
+        a.identity.set_language(&a.ctx, lang).await.map_err(server::err)?;
+    }
+    server::set_session_lang(&session, lang).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn change_password(old_password: String, new_password: String, confirm_password: String) -> Result<(), ServerFnError> {
+    use cloud::secret::Secret;
+    let a = server::auth().await?;
+    let lang = crate::i18n::Lang::parse(&a.session.get::<String>(server::KEY_LANG).await.ok().flatten().unwrap_or_default());
+    if new_password != confirm_password {
+        return Err(ServerFnError::new(crate::i18n::t(lang, "pw.mismatch")));
+    }
+    if old_password.is_empty() || new_password.is_empty() {
+        return Err(ServerFnError::new(crate::i18n::t(lang, "pw.required")));
+    }
+    match a.identity.change_own_password(&a.ctx, &a.ctx.user_id, &Secret::new(old_password), &Secret::new(new_password)).await {
+        Ok(()) => {}
+        Err(cloud::identity::IdentityError::Unauthenticated) => return Err(ServerFnError::new(crate::i18n::t(lang, "pw.wrong_old"))),
+        Err(e) => return Err(server::err(e)),
+    }
+    // Every token of the user is revoked; end this session too.
+    server::end_session(&a.identity, &a.session, true).await?;
+    server::redirect_if_form("/login?msg=password_changed");
+    Ok(())
+}
+
+/// The message to show for a failed server call.
+pub fn error_text(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A full page load of `path` in the browser (after sign-in, sign-out, a
+/// project or language switch: every panel starts afresh).
+pub fn hard_redirect(path: &str) {
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = window().location().set_href(path);
+    }
+    #[cfg(feature = "ssr")]
+    {
+        let _ = path;
+    }
+}

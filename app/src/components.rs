@@ -1,0 +1,309 @@
+//! Building blocks shared by the panels: page header, tables with
+//! server-side sort, filter and paging, badges, modals, inline errors.
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{hard_redirect, UNAUTHENTICATED};
+use crate::i18n::{t, use_lang};
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page of rows with the total matching the filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// A table's state, kept in the URL: `?q=…&sort=…&dir=…&page=…`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListParams {
+    pub q: String,
+    pub sort: String,
+    pub dir: String,
+    pub page: i64,
+}
+
+impl ListParams {
+    pub fn href(&self, base: &str, sort: &str, dir: &str, page: i64) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", encode(&self.q)));
+        }
+        if !sort.is_empty() {
+            parts.push(format!("sort={}", encode(sort)));
+        }
+        if !dir.is_empty() {
+            parts.push(format!("dir={}", encode(dir)));
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        if parts.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", parts.join("&"))
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub fn use_list_params() -> Memo<ListParams> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let q = query.get();
+        ListParams {
+            q: q.get("q").unwrap_or_default(),
+            sort: q.get("sort").unwrap_or_default(),
+            dir: q.get("dir").unwrap_or_default(),
+            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+        }
+    })
+}
+
+#[component]
+pub fn PageHeader(#[prop(into)] title: String, #[prop(optional, into)] subtitle: Option<String>, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    view! {
+        <div class="mb-6 flex flex-wrap items-end justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+                {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-500">{s}</p> })}
+            </div>
+            <div class="flex items-center gap-2">{children.map(|c| c())}</div>
+        </div>
+    }
+}
+
+/// A column header that sorts the table on the server.
+#[component]
+pub fn SortHeader(#[prop(into)] label: String, key: &'static str, base: &'static str, params: Memo<ListParams>) -> impl IntoView {
+    let href = move || {
+        let p = params.get();
+        let active = p.sort == key || (p.sort.is_empty() && key == "name");
+        let dir = if active && p.dir != "desc" { "desc" } else { "asc" };
+        p.href(base, key, dir, 1)
+    };
+    let arrow = move || {
+        let p = params.get();
+        let active = p.sort == key || (p.sort.is_empty() && key == "name");
+        if !active {
+            ""
+        } else if p.dir == "desc" {
+            " ↓"
+        } else {
+            " ↑"
+        }
+    };
+    view! {
+        <th class="px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
+            <a href=href class="hover:text-slate-900" data-sort=key>{label}{arrow}</a>
+        </th>
+    }
+}
+
+#[component]
+pub fn Th(#[prop(into)] label: String) -> impl IntoView {
+    view! { <th class="px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">{label}</th> }
+}
+
+/// The filter box above a table (a GET form, so it works before hydration too).
+#[component]
+pub fn FilterBox(base: &'static str, params: Memo<ListParams>) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <Form method="GET" action=base>
+            <div class="flex items-center gap-2">
+                <input type="search" name="q" aria-label=t(lang, "filter")
+                    prop:value=move || params.get().q
+                    placeholder=t(lang, "filter.placeholder")
+                    class="w-64 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500"/>
+                <input type="hidden" name="sort" prop:value=move || params.get().sort/>
+                <input type="hidden" name="dir" prop:value=move || params.get().dir/>
+                <button type="submit" class=BTN_SECONDARY>{t(lang, "filter")}</button>
+            </div>
+        </Form>
+    }
+}
+
+/// "1–50 of 10,000" with previous / next.
+#[component]
+pub fn Pager(base: &'static str, params: Memo<ListParams>, total: i64, shown: usize) -> impl IntoView {
+    let lang = use_lang();
+    let p = params.get_untracked();
+    let first = if total == 0 { 0 } else { (p.page - 1) * PAGE_SIZE + 1 };
+    let last = (p.page - 1) * PAGE_SIZE + shown as i64;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let prev = (p.page > 1).then(|| p.href(base, &p.sort, &p.dir, p.page - 1));
+    let next = (p.page < pages).then(|| p.href(base, &p.sort, &p.dir, p.page + 1));
+    view! {
+        <div class="flex items-center justify-between border-t border-slate-200 px-4 py-3 text-sm text-slate-600">
+            <span data-testid="pager-summary">
+                {format!("{first}–{last} {} {total}", t(lang, "pager.of"))}
+                {format!(" · {} {} / {pages}", t(lang, "pager.page"), p.page)}
+            </span>
+            <div class="flex gap-2">
+                {match prev {
+                    Some(h) => view! { <a href=h class=BTN_SECONDARY>{t(lang, "pager.prev")}</a> }.into_any(),
+                    None => view! { <span class=BTN_DISABLED>{t(lang, "pager.prev")}</span> }.into_any(),
+                }}
+                {match next {
+                    Some(h) => view! { <a href=h class=BTN_SECONDARY>{t(lang, "pager.next")}</a> }.into_any(),
+                    None => view! { <span class=BTN_DISABLED>{t(lang, "pager.next")}</span> }.into_any(),
+                }}
+            </div>
+        </div>
+    }
+}
+
+pub const BTN_PRIMARY: &str = "inline-flex items-center rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-700 disabled:opacity-50";
+pub const BTN_SECONDARY: &str = "inline-flex items-center rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50";
+pub const BTN_DANGER: &str = "inline-flex items-center rounded-md bg-rose-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-rose-700 disabled:opacity-50";
+pub const BTN_DISABLED: &str = "inline-flex items-center rounded-md border border-slate-200 bg-slate-50 px-3 py-1.5 text-sm text-slate-400";
+pub const BTN_LINK: &str = "text-sm font-medium text-sky-700 hover:text-sky-900";
+pub const BTN_LINK_DANGER: &str = "text-sm font-medium text-rose-600 hover:text-rose-800";
+pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500";
+pub const LABEL: &str = "block text-sm font-medium text-slate-700";
+pub const CARD: &str = "overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm";
+pub const TD: &str = "px-4 py-3 text-sm text-slate-700";
+
+#[component]
+pub fn Badge(ok: bool, #[prop(into)] yes: String, #[prop(into)] no: String) -> impl IntoView {
+    if ok {
+        view! { <span class="inline-flex items-center rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-inset ring-emerald-600/20">{yes}</span> }.into_any()
+    } else {
+        view! { <span class="inline-flex items-center rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600 ring-1 ring-inset ring-slate-500/20">{no}</span> }.into_any()
+    }
+}
+
+/// An error from the service, shown inline. The ended-session error sends
+/// the browser to the login page instead.
+#[component]
+pub fn ErrorBox(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    Effect::new(move |_| {
+        if error.get().as_deref() == Some(UNAUTHENTICATED) {
+            hard_redirect("/login");
+        }
+    });
+    move || {
+        error.get().map(|e| {
+            view! {
+                <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-800">{e}</div>
+            }
+        })
+    }
+}
+
+#[component]
+pub fn Notice(#[prop(into)] text: String) -> impl IntoView {
+    view! { <div role="status" class="mb-4 rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-800">{text}</div> }
+}
+
+#[component]
+pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> impl IntoView {
+    view! {
+        <div class="px-6 py-14 text-center">
+            <div class="mx-auto mb-3 flex h-10 w-10 items-center justify-center rounded-full bg-sky-50 text-sky-600">"☁"</div>
+            <p class="text-sm font-medium text-slate-900">{title}</p>
+            <p class="mt-1 text-sm text-slate-500">{hint}</p>
+        </div>
+    }
+}
+
+/// A dialog over the page.
+#[component]
+pub fn Modal(#[prop(into)] title: String, on_close: Callback<()>, children: Children) -> impl IntoView {
+    let label = title.clone();
+    view! {
+        <div class="fixed inset-0 z-40 flex items-start justify-center overflow-y-auto bg-slate-900/40 p-4 pt-24" role="dialog" aria-modal="true" aria-label=label>
+            <div class="w-full max-w-lg rounded-lg bg-white shadow-xl ring-1 ring-slate-900/10">
+                <div class="flex items-center justify-between border-b border-slate-200 px-5 py-3">
+                    <h2 class="text-base font-semibold text-slate-900">{title}</h2>
+                    <button type="button" class="text-slate-400 hover:text-slate-600" aria-label="Close" on:click=move |_| on_close.run(())>"✕"</button>
+                </div>
+                <div class="px-5 py-4">{children()}</div>
+            </div>
+        </div>
+    }
+}
+
+/// The confirm step of a destructive action.
+#[component]
+pub fn Confirm(
+    #[prop(into)] title: String,
+    #[prop(into)] message: String,
+    #[prop(into)] confirm_label: String,
+    on_confirm: Callback<()>,
+    on_close: Callback<()>,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <Modal title=title on_close=on_close>
+            <ErrorBox error=error/>
+            <p class="text-sm text-slate-600">{message}</p>
+            <div class="mt-5 flex justify-end gap-2">
+                <button type="button" class=BTN_SECONDARY on:click=move |_| on_close.run(())>{t(lang, "cancel")}</button>
+                <button type="button" class=BTN_DANGER data-testid="confirm" disabled=move || pending.get() on:click=move |_| on_confirm.run(())>{confirm_label}</button>
+            </div>
+        </Modal>
+    }
+}
+
+/// A labelled input.
+#[component]
+pub fn Field(
+    #[prop(into)] label: String,
+    name: &'static str,
+    #[prop(optional)] kind: Option<&'static str>,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] required: bool,
+    #[prop(optional, into)] hint: Option<String>,
+) -> impl IntoView {
+    let id = format!("f-{name}");
+    view! {
+        <div class="mb-4">
+            <label for=id.clone() class=LABEL>{label}</label>
+            <input id=id name=name type=kind.unwrap_or("text") value=value required=required class=INPUT
+                autocomplete=if kind == Some("password") { "new-password" } else { "off" }/>
+            {hint.map(|h| view! { <p class="mt-1 text-xs text-slate-500">{h}</p> })}
+        </div>
+    }
+}
+
+/// Error text of a server action's last result, as a signal.
+#[macro_export]
+macro_rules! act_err {
+    ($a:expr) => {{
+        let a = $a;
+        ::leptos::prelude::Signal::derive(move || {
+            a.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).map($crate::auth::error_text))
+        })
+    }};
+}
+
+/// Whether a server action's last result was a success (tracked).
+#[macro_export]
+macro_rules! act_ok {
+    ($a:expr) => {
+        $a.value().with(|v| matches!(v, Some(Ok(_))))
+    };
+}
+
+/// A table frame with its loading state.
+pub fn loading_row() -> impl IntoView {
+    view! { <div class="px-4 py-10 text-center text-sm text-slate-400">"…"</div> }
+}

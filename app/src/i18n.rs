@@ -1,0 +1,222 @@
+//! Every UI string in English and Korean: `t(lang, key)`.
+
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ko,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Lang {
+        if s.starts_with("ko") {
+            Lang::Ko
+        } else {
+            Lang::En
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
+/// The page's language (fixed for a page load; changing it reloads).
+pub fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or_default()
+}
+
+/// The text for `key` in `lang`; an unknown key shows itself.
+pub fn t(lang: Lang, key: &'static str) -> &'static str {
+    match TABLE.iter().find(|(k, _, _)| *k == key) {
+        Some((_, en, ko)) => match lang {
+            Lang::En => en,
+            Lang::Ko => ko,
+        },
+        None => key,
+    }
+}
+
+static TABLE: &[(&str, &str, &str)] = &[
+    // common
+    ("loading", "Loading…", "불러오는 중…"),
+    ("cancel", "Cancel", "취소"),
+    ("save", "Save", "저장"),
+    ("create", "Create", "생성"),
+    ("delete", "Delete", "삭제"),
+    ("edit", "Edit", "편집"),
+    ("remove", "Remove", "제거"),
+    ("enable", "Enable", "활성화"),
+    ("disable", "Disable", "비활성화"),
+    ("enabled", "Enabled", "활성"),
+    ("disabled", "Disabled", "비활성"),
+    ("yes", "Yes", "예"),
+    ("no", "No", "아니요"),
+    ("actions", "Actions", "작업"),
+    ("name", "Name", "이름"),
+    ("description", "Description", "설명"),
+    ("id", "ID", "ID"),
+    ("status", "Status", "상태"),
+    ("email", "Email", "이메일"),
+    ("created", "Created", "생성일"),
+    ("filter", "Filter", "필터"),
+    ("filter.placeholder", "Filter by name…", "이름으로 필터…"),
+    ("pager.of", "of", "/ 전체"),
+    ("pager.page", "page", "페이지"),
+    ("pager.prev", "Previous", "이전"),
+    ("pager.next", "Next", "다음"),
+    ("notfound", "This page does not exist.", "페이지를 찾을 수 없습니다."),
+    ("notfound.home", "Go to the dashboard", "대시보드로 이동"),
+    ("confirm.irreversible", "This cannot be undone.", "이 작업은 되돌릴 수 없습니다."),
+    ("no_match", "Nothing matches this filter", "필터와 일치하는 항목이 없습니다"),
+    ("no_match.hint", "Clear the filter or try another name.", "필터를 지우거나 다른 이름으로 검색하세요."),
+    // login
+    ("login.title", "Sign in", "로그인"),
+    ("login.tagline", "Your cloud, in one binary", "하나의 바이너리로 구동하는 클라우드"),
+    ("login.domain", "Domain", "도메인"),
+    ("login.username", "User name", "사용자 이름"),
+    ("login.password", "Password", "비밀번호"),
+    ("login.submit", "Sign in", "로그인"),
+    ("login.signing_in", "Signing in…", "로그인 중…"),
+    ("login.invalid", "Invalid credentials: check the domain, user name and password.", "인증 정보가 올바르지 않습니다. 도메인, 사용자 이름, 비밀번호를 확인하세요."),
+    ("login.missing", "Enter your user name and password.", "사용자 이름과 비밀번호를 입력하세요."),
+    ("login.locked", "This account is locked after too many failed sign-ins. Try again in {n} minute(s).", "로그인 실패가 너무 많아 계정이 잠겼습니다. {n}분 후에 다시 시도하세요."),
+    ("login.pw_changed", "Your password was changed. Sign in with the new password.", "비밀번호가 변경되었습니다. 새 비밀번호로 로그인하세요."),
+    ("login.logged_out", "You have signed out.", "로그아웃되었습니다."),
+    // navigation
+    ("nav.project_label", "Project", "프로젝트"),
+    ("nav.no_project", "No project", "프로젝트 없음"),
+    ("nav.project", "Project", "프로젝트"),
+    ("nav.admin", "Admin", "관리"),
+    ("nav.identity", "Identity", "ID 관리"),
+    ("nav.settings", "Settings", "설정"),
+    ("nav.user_settings", "User settings", "사용자 설정"),
+    ("nav.overview", "Overview", "개요"),
+    ("nav.projects", "Projects", "프로젝트"),
+    ("nav.users", "Users", "사용자"),
+    ("nav.groups", "Groups", "그룹"),
+    ("nav.roles", "Roles", "역할"),
+    ("nav.app_creds", "Application Credentials", "애플리케이션 자격 증명"),
+    ("nav.sign_out", "Sign out", "로그아웃"),
+    ("denied.title", "Not permitted", "권한이 없습니다"),
+    ("denied.text", "This page is for administrators. Ask an administrator if you need access.", "이 페이지는 관리자 전용입니다. 접근이 필요하면 관리자에게 문의하세요."),
+    ("denied.back", "Back to your project", "내 프로젝트로 돌아가기"),
+    // overview
+    ("overview.project", "Project overview", "프로젝트 개요"),
+    ("overview.admin", "Admin overview", "관리 개요"),
+    ("overview.compute", "Compute", "컴퓨트"),
+    ("overview.volumes", "Volumes", "볼륨"),
+    ("overview.networks", "Networks", "네트워크"),
+    ("overview.soon", "Coming in a later release", "이후 릴리스에서 제공"),
+    ("overview.later", "Compute, volumes and networks arrive in later releases.", "컴퓨트, 볼륨, 네트워크는 이후 릴리스에서 제공됩니다."),
+    // settings
+    ("settings.title", "User settings", "사용자 설정"),
+    ("settings.language", "Language", "언어"),
+    ("settings.password", "Change password", "비밀번호 변경"),
+    ("settings.password_hint", "After the change you are signed out everywhere and sign in again.", "변경 후 모든 곳에서 로그아웃되며 다시 로그인해야 합니다."),
+    ("settings.old_password", "Current password", "현재 비밀번호"),
+    ("settings.new_password", "New password", "새 비밀번호"),
+    ("settings.confirm_password", "Confirm new password", "새 비밀번호 확인"),
+    ("settings.change_password", "Change password", "비밀번호 변경"),
+    ("pw.mismatch", "The new password and its confirmation differ.", "새 비밀번호와 확인 값이 다릅니다."),
+    ("pw.required", "Enter the current and the new password.", "현재 비밀번호와 새 비밀번호를 입력하세요."),
+    ("pw.wrong_old", "The current password is not correct.", "현재 비밀번호가 올바르지 않습니다."),
+    // projects
+    ("projects.title", "Projects", "프로젝트"),
+    ("projects.subtitle", "Projects own resources; users get roles on them.", "프로젝트는 리소스를 소유하며, 사용자는 프로젝트에 역할을 부여받습니다."),
+    ("projects.create", "Create project", "프로젝트 생성"),
+    ("projects.edit", "Edit project", "프로젝트 편집"),
+    ("projects.delete", "Delete project", "프로젝트 삭제"),
+    ("projects.delete_q", "Delete project “{name}”? Its role assignments go with it.", "프로젝트 “{name}”을(를) 삭제할까요? 역할 할당도 함께 삭제됩니다."),
+    ("projects.empty", "No projects yet", "아직 프로젝트가 없습니다"),
+    ("projects.empty_hint", "Create a project, then add members to it.", "프로젝트를 생성한 다음 구성원을 추가하세요."),
+    ("projects.members", "Members", "구성원"),
+    ("members.title", "Members of", "구성원:"),
+    ("members.subtitle", "Grant users roles on this project.", "이 프로젝트에서 사용자에게 역할을 부여합니다."),
+    ("members.user", "User", "사용자"),
+    ("members.role", "Role", "역할"),
+    ("members.grant", "Grant role", "역할 부여"),
+    ("members.revoke", "Revoke", "회수"),
+    ("members.revoke_q", "Revoke role “{role}” from “{name}”?", "“{name}”에게서 역할 “{role}”을(를) 회수할까요?"),
+    ("members.empty", "No members yet", "아직 구성원이 없습니다"),
+    ("members.empty_hint", "Enter a user name and pick a role to grant it.", "사용자 이름을 입력하고 역할을 선택해 부여하세요."),
+    ("members.via_group", "via group", "그룹 경유"),
+    ("members.user_hint", "The user's name in the Default domain", "Default 도메인의 사용자 이름"),
+    ("back", "Back", "뒤로"),
+    // users
+    ("users.title", "Users", "사용자"),
+    ("users.subtitle", "People and services that sign in to this cloud.", "이 클라우드에 로그인하는 사람과 서비스입니다."),
+    ("users.create", "Create user", "사용자 생성"),
+    ("users.edit", "Edit user", "사용자 편집"),
+    ("users.set_password", "Set password", "비밀번호 설정"),
+    ("users.delete", "Delete user", "사용자 삭제"),
+    ("users.delete_q", "Delete user “{name}”? Their role assignments, credentials and sessions end.", "사용자 “{name}”을(를) 삭제할까요? 역할 할당, 자격 증명, 세션이 모두 종료됩니다."),
+    ("users.disable_q", "Disable user “{name}”? They are signed out at once.", "사용자 “{name}”을(를) 비활성화할까요? 즉시 로그아웃됩니다."),
+    ("users.empty", "No users yet", "아직 사용자가 없습니다"),
+    ("users.empty_hint", "Create a user, then grant it a role on a project.", "사용자를 생성한 다음 프로젝트에서 역할을 부여하세요."),
+    ("users.password", "Password", "비밀번호"),
+    ("users.confirm", "Confirm password", "비밀번호 확인"),
+    ("users.project", "Primary project", "기본 프로젝트"),
+    ("users.project_hint", "Optional: a project name; the user gets the role below on it.", "선택 사항: 프로젝트 이름. 아래 역할이 이 프로젝트에 부여됩니다."),
+    ("users.role", "Role on the primary project", "기본 프로젝트 역할"),
+    // groups
+    ("groups.title", "Groups", "그룹"),
+    ("groups.subtitle", "Grant roles to many users at once.", "여러 사용자에게 한 번에 역할을 부여합니다."),
+    ("groups.create", "Create group", "그룹 생성"),
+    ("groups.edit", "Edit group", "그룹 편집"),
+    ("groups.delete", "Delete group", "그룹 삭제"),
+    ("groups.delete_q", "Delete group “{name}”? Its members keep their own roles.", "그룹 “{name}”을(를) 삭제할까요? 구성원의 개별 역할은 유지됩니다."),
+    ("groups.empty", "No groups yet", "아직 그룹이 없습니다"),
+    ("groups.empty_hint", "Create a group, then add users to it.", "그룹을 생성한 다음 사용자를 추가하세요."),
+    ("groups.members", "Members", "구성원"),
+    ("gm.subtitle", "Users in this group get the roles granted to the group.", "이 그룹의 사용자는 그룹에 부여된 역할을 받습니다."),
+    ("gm.add", "Add user", "사용자 추가"),
+    ("gm.remove_q", "Remove “{name}” from this group?", "“{name}”을(를) 이 그룹에서 제거할까요?"),
+    ("gm.empty", "This group has no members", "이 그룹에는 구성원이 없습니다"),
+    ("gm.empty_hint", "Enter a user name above to add it.", "위에 사용자 이름을 입력해 추가하세요."),
+    // roles
+    ("roles.title", "Roles", "역할"),
+    ("roles.subtitle", "Roles are granted to users and groups on projects.", "역할은 프로젝트에서 사용자와 그룹에 부여됩니다."),
+    ("roles.create", "Create role", "역할 생성"),
+    ("roles.delete", "Delete role", "역할 삭제"),
+    ("roles.delete_q", "Delete role “{name}”? Every assignment of it is removed.", "역할 “{name}”을(를) 삭제할까요? 이 역할의 모든 할당이 제거됩니다."),
+    ("roles.empty", "No roles", "역할이 없습니다"),
+    ("roles.empty_hint", "Create a role to grant it to users.", "역할을 생성해 사용자에게 부여하세요."),
+    // application credentials
+    ("ac.title", "Application Credentials", "애플리케이션 자격 증명"),
+    ("ac.subtitle", "Secrets for scripts and tools, acting as you on the current project.", "현재 프로젝트에서 사용자를 대신하는 스크립트와 도구용 비밀입니다."),
+    ("ac.create", "Create application credential", "애플리케이션 자격 증명 생성"),
+    ("ac.delete", "Delete application credential", "애플리케이션 자격 증명 삭제"),
+    ("ac.delete_q", "Delete application credential “{name}”? Tools using it stop working.", "애플리케이션 자격 증명 “{name}”을(를) 삭제할까요? 이를 사용하는 도구가 동작하지 않습니다."),
+    ("ac.empty", "No application credentials", "애플리케이션 자격 증명이 없습니다"),
+    ("ac.empty_hint", "Create one to let a script or tool use this cloud as you.", "스크립트나 도구가 사용자로서 이 클라우드를 사용하도록 하나를 생성하세요."),
+    ("ac.project", "Project", "프로젝트"),
+    ("ac.roles", "Roles", "역할"),
+    ("ac.expires", "Expires", "만료"),
+    ("ac.never", "Never", "없음"),
+    ("ac.expires_hint", "Optional, as YYYY-MM-DD (UTC)", "선택 사항, YYYY-MM-DD (UTC)"),
+    ("ac.secret_title", "Save this secret now", "지금 이 비밀을 저장하세요"),
+    ("ac.secret_text", "This is the only time the secret is shown. Store it somewhere safe.", "비밀은 지금 한 번만 표시됩니다. 안전한 곳에 보관하세요."),
+    ("ac.secret", "Secret", "비밀"),
+    ("ac.done", "I have saved it", "저장했습니다"),
+    ("ac.no_project", "Switch to a project first: a credential acts on one project.", "먼저 프로젝트를 선택하세요. 자격 증명은 하나의 프로젝트에서 동작합니다."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_translated() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, en, ko) in TABLE {
+            assert!(seen.insert(*k), "duplicate key {k}");
+            assert!(!en.is_empty() && !ko.is_empty(), "empty text for {k}");
+        }
+        assert_eq!(t(Lang::Ko, "login.title"), "로그인");
+    }
+}

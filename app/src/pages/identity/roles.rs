@@ -1,0 +1,134 @@
+//! Identity → Roles: list, create, delete.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::*;
+use crate::i18n::{t, use_lang};
+use crate::{act_err, act_ok};
+
+#[cfg(feature = "ssr")]
+use crate::server;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[server]
+pub async fn list_roles(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<RoleRow>, ServerFnError> {
+    let a = server::auth().await?;
+    let p = a.identity.list_roles(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
+    Ok(PageOf { total: p.total, items: p.items.into_iter().map(|r| RoleRow { id: r.id, name: r.name, description: r.description }).collect() })
+}
+
+#[server]
+pub async fn create_role(name: String, description: String) -> Result<(), ServerFnError> {
+    let a = server::auth().await?;
+    a.identity.create_role(&a.ctx, &name, Some(description)).await.map_err(server::err)?;
+    Ok(())
+}
+
+#[server]
+pub async fn delete_role(id: String) -> Result<(), ServerFnError> {
+    let a = server::auth().await?;
+    a.identity.delete_role(&a.ctx, &id).await.map_err(server::err)?;
+    Ok(())
+}
+
+const BASE: &str = "/identity/roles";
+
+#[component]
+pub fn RolesPage() -> impl IntoView {
+    let lang = use_lang();
+    let params = use_list_params();
+    let create = ServerAction::<CreateRole>::new();
+    let delete = ServerAction::<DeleteRole>::new();
+    let data = Resource::new(move || (params.get(), create.version().get() + delete.version().get()), |(p, _)| list_roles(p.q, p.sort, p.dir, p.page));
+    let show_create = RwSignal::new(false);
+    let deleting = RwSignal::new(None::<RoleRow>);
+    Effect::new(move |_| if act_ok!(create) { show_create.set(false) });
+    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
+
+    view! {
+        <Title text=format!("{} · Gureum", t(lang, "roles.title"))/>
+        <PageHeader title=t(lang, "roles.title") subtitle=t(lang, "roles.subtitle")>
+            <button type="button" class=BTN_PRIMARY on:click=move |_| { create.clear(); show_create.set(true) }>{t(lang, "roles.create")}</button>
+        </PageHeader>
+        <div class="mb-3"><FilterBox base=BASE params=params/></div>
+        <div class=CARD>
+            <Transition fallback=loading_row>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => { let m = crate::auth::error_text(&e); view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any() }
+                        Ok(page) if page.items.is_empty() => {
+                            if params.get_untracked().q.is_empty() {
+                                view! { <EmptyState title=t(lang, "roles.empty") hint=t(lang, "roles.empty_hint")/> }.into_any()
+                            } else {
+                                view! { <EmptyState title=t(lang, "no_match") hint=t(lang, "no_match.hint")/> }.into_any()
+                            }
+                        }
+                        Ok(page) => {
+                            let shown = page.items.len();
+                            let rows = page.items.into_iter().map(|r| {
+                                let r1 = r.clone();
+                                view! {
+                                    <tr class="hover:bg-slate-50" data-role=r.name.clone()>
+                                        <td class=format!("{TD} font-medium text-slate-900")>{r.name.clone()}</td>
+                                        <td class=format!("{TD} text-slate-500")>{r.description.clone()}</td>
+                                        <td class=format!("{TD} font-mono text-xs text-slate-400")>{r.id.clone()}</td>
+                                        <td class=format!("{TD} text-right")>
+                                            <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(r1.clone())) }>{t(lang, "delete")}</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view();
+                            view! {
+                                <table class="min-w-full divide-y divide-slate-200">
+                                    <thead class="bg-slate-50">
+                                        <tr>
+                                            <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
+                                            <Th label=t(lang, "description")/>
+                                            <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
+                                            <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                                </table>
+                                <Pager base=BASE params=params total=page.total shown=shown/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </div>
+
+        <Show when=move || show_create.get()>
+            <Modal title=t(lang, "roles.create") on_close=Callback::new(move |_| show_create.set(false))>
+                <ErrorBox error=act_err!(create)/>
+                <ActionForm action=create>
+                    <Field label=t(lang, "name") name="name" required=true/>
+                    <Field label=t(lang, "description") name="description"/>
+                    <div class="flex justify-end gap-2">
+                        <button type="button" class=BTN_SECONDARY on:click=move |_| show_create.set(false)>{t(lang, "cancel")}</button>
+                        <button type="submit" class=BTN_PRIMARY disabled=move || create.pending().get()>{t(lang, "create")}</button>
+                    </div>
+                </ActionForm>
+            </Modal>
+        </Show>
+
+        {move || deleting.get().map(|r| {
+            let id = r.id.clone();
+            view! {
+                <Confirm title=t(lang, "roles.delete") message=format!("{} {}", t(lang, "roles.delete_q").replace("{name}", &r.name), t(lang, "confirm.irreversible"))
+                    confirm_label=t(lang, "delete")
+                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteRole { id: id.clone() }); })
+                    on_close=Callback::new(move |_| deleting.set(None))
+                    pending=delete.pending() error=act_err!(delete)/>
+            }
+        })}
+    }
+}

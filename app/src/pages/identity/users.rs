@@ -1,0 +1,313 @@
+//! Identity → Users: list, create, edit, set password, enable/disable, delete.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::*;
+use crate::i18n::{t, use_lang};
+use crate::{act_err, act_ok};
+
+#[cfg(feature = "ssr")]
+use crate::server;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub description: String,
+    pub enabled: bool,
+    pub created: String,
+}
+
+#[server]
+pub async fn list_users(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<UserRow>, ServerFnError> {
+    let a = server::auth().await?;
+    let p = a.identity.list_users(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
+    Ok(PageOf {
+        total: p.total,
+        items: p
+            .items
+            .into_iter()
+            .map(|u| UserRow {
+                id: u.id,
+                name: u.name,
+                email: u.email.unwrap_or_default(),
+                description: u.description,
+                enabled: u.enabled,
+                created: u.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            })
+            .collect(),
+    })
+}
+
+#[server]
+pub async fn create_user(name: String, email: String, password: String, confirm: String, description: String, project: String, role: String) -> Result<(), ServerFnError> {
+    use cloud::identity::{ActorType, NewUser, Target};
+    let a = server::auth().await?;
+    if password != confirm {
+        return Err(ServerFnError::new("The password and its confirmation differ."));
+    }
+    let project = project.trim();
+    let project_id = if project.is_empty() {
+        None
+    } else {
+        let f = cloud::identity::ListFilter { name: Some(project.to_string()), domain_id: Some("default".into()), limit: Some(1), ..Default::default() };
+        let found = a.identity.list_projects(&a.ctx, &f).await.map_err(server::err)?;
+        match found.items.into_iter().next() {
+            Some(p) => Some(p.id),
+            None => return Err(ServerFnError::new(format!("Could not find project: {project}."))),
+        }
+    };
+    let u = a
+        .identity
+        .create_user(
+            &a.ctx,
+            NewUser {
+                name,
+                domain_id: None,
+                email: Some(email).filter(|e| !e.trim().is_empty()),
+                description: Some(description),
+                enabled: Some(true),
+                default_project_id: project_id.clone(),
+                password: (!password.is_empty()).then(|| cloud::secret::Secret::new(password)),
+            },
+        )
+        .await
+        .map_err(server::err)?;
+    if let Some(pid) = project_id {
+        let role = if role.trim().is_empty() { "member".to_string() } else { role };
+        a.identity.grant_role(&a.ctx, ActorType::User, &u.id, &Target::Project(pid), &role).await.map_err(server::err)?;
+    }
+    Ok(())
+}
+
+#[server]
+pub async fn update_user(id: String, name: String, email: String, description: String) -> Result<(), ServerFnError> {
+    use cloud::identity::UserUpdate;
+    let a = server::auth().await?;
+    let email = email.trim().to_string();
+    a.identity
+        .update_user(&a.ctx, &id, UserUpdate { name: Some(name), email: Some((!email.is_empty()).then_some(email)), description: Some(description), ..Default::default() })
+        .await
+        .map_err(server::err)?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_user_password(id: String, password: String, confirm: String) -> Result<(), ServerFnError> {
+    use cloud::identity::UserUpdate;
+    let a = server::auth().await?;
+    if password != confirm {
+        return Err(ServerFnError::new("The password and its confirmation differ."));
+    }
+    a.identity
+        .update_user(&a.ctx, &id, UserUpdate { password: Some(cloud::secret::Secret::new(password)), ..Default::default() })
+        .await
+        .map_err(server::err)?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
+    use cloud::identity::UserUpdate;
+    let a = server::auth().await?;
+    a.identity.update_user(&a.ctx, &id, UserUpdate { enabled: Some(enabled), ..Default::default() }).await.map_err(server::err)?;
+    Ok(())
+}
+
+#[server]
+pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
+    let a = server::auth().await?;
+    a.identity.delete_user(&a.ctx, &id).await.map_err(server::err)?;
+    Ok(())
+}
+
+/// Role names for the create form's select.
+#[server]
+pub async fn role_names() -> Result<Vec<String>, ServerFnError> {
+    let a = server::auth().await?;
+    let f = cloud::identity::ListFilter { limit: Some(1000), ..Default::default() };
+    let p = a.identity.list_roles(&a.ctx, &f).await.map_err(server::err)?;
+    Ok(p.items.into_iter().map(|r| r.name).collect())
+}
+
+const BASE: &str = "/identity/users";
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let lang = use_lang();
+    let params = use_list_params();
+    let create = ServerAction::<CreateUser>::new();
+    let update = ServerAction::<UpdateUser>::new();
+    let set_pw = ServerAction::<SetUserPassword>::new();
+    let toggle = ServerAction::<SetUserEnabled>::new();
+    let delete = ServerAction::<DeleteUser>::new();
+    let data = Resource::new(
+        move || (params.get(), create.version().get() + update.version().get() + toggle.version().get() + delete.version().get()),
+        |(p, _)| list_users(p.q, p.sort, p.dir, p.page),
+    );
+    let show_create = RwSignal::new(false);
+    let editing = RwSignal::new(None::<UserRow>);
+    let pw_for = RwSignal::new(None::<UserRow>);
+    let deleting = RwSignal::new(None::<UserRow>);
+    let disabling = RwSignal::new(None::<UserRow>);
+    Effect::new(move |_| if act_ok!(create) { show_create.set(false) });
+    Effect::new(move |_| if act_ok!(update) { editing.set(None) });
+    Effect::new(move |_| if act_ok!(set_pw) { pw_for.set(None) });
+    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
+    Effect::new(move |_| if act_ok!(toggle) { disabling.set(None) });
+    let roles = Resource::new(move || show_create.get(), |open| async move { if open { role_names().await } else { Ok(vec![]) } });
+    let toggle_err = act_err!(toggle);
+
+    view! {
+        <Title text=format!("{} · Gureum", t(lang, "users.title"))/>
+        <PageHeader title=t(lang, "users.title") subtitle=t(lang, "users.subtitle")>
+            <button type="button" class=BTN_PRIMARY on:click=move |_| { create.clear(); show_create.set(true) }>{t(lang, "users.create")}</button>
+        </PageHeader>
+        <ErrorBox error=toggle_err/>
+        <div class="mb-3"><FilterBox base=BASE params=params/></div>
+        <div class=CARD>
+            <Transition fallback=loading_row>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => { let m = crate::auth::error_text(&e); view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any() }
+                        Ok(page) if page.items.is_empty() => {
+                            if params.get_untracked().q.is_empty() {
+                                view! { <EmptyState title=t(lang, "users.empty") hint=t(lang, "users.empty_hint")/> }.into_any()
+                            } else {
+                                view! { <EmptyState title=t(lang, "no_match") hint=t(lang, "no_match.hint")/> }.into_any()
+                            }
+                        }
+                        Ok(page) => {
+                            let shown = page.items.len();
+                            let rows = page.items.into_iter().map(|u| {
+                                let (u1, u2, u3, u4) = (u.clone(), u.clone(), u.clone(), u.clone());
+                                let enabled = u.enabled;
+                                view! {
+                                    <tr class="hover:bg-slate-50" data-user=u.name.clone()>
+                                        <td class=format!("{TD} font-medium text-slate-900")>{u.name.clone()}</td>
+                                        <td class=TD>{u.email.clone()}</td>
+                                        <td class=TD><Badge ok=u.enabled yes=t(lang, "enabled") no=t(lang, "disabled")/></td>
+                                        <td class=format!("{TD} text-slate-500")>{u.created.clone()}</td>
+                                        <td class=format!("{TD} font-mono text-xs text-slate-400")>{u.id.clone()}</td>
+                                        <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
+                                            <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(u1.clone())) }>{t(lang, "edit")}</button>
+                                            <button type="button" class=BTN_LINK on:click=move |_| { set_pw.clear(); pw_for.set(Some(u2.clone())) }>{t(lang, "users.set_password")}</button>
+                                            <button type="button" class=BTN_LINK on:click=move |_| {
+                                                toggle.clear();
+                                                if enabled { disabling.set(Some(u3.clone())) } else { toggle.dispatch(SetUserEnabled { id: u3.id.clone(), enabled: true }); }
+                                            }>{if enabled { t(lang, "disable") } else { t(lang, "enable") }}</button>
+                                            <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(u4.clone())) }>{t(lang, "delete")}</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view();
+                            view! {
+                                <table class="min-w-full divide-y divide-slate-200">
+                                    <thead class="bg-slate-50">
+                                        <tr>
+                                            <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
+                                            <SortHeader label=t(lang, "email") key="email" base=BASE params=params/>
+                                            <SortHeader label=t(lang, "status") key="enabled" base=BASE params=params/>
+                                            <SortHeader label=t(lang, "created") key="created" base=BASE params=params/>
+                                            <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
+                                            <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                                </table>
+                                <Pager base=BASE params=params total=page.total shown=shown/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </div>
+
+        <Show when=move || show_create.get()>
+            <Modal title=t(lang, "users.create") on_close=Callback::new(move |_| show_create.set(false))>
+                <ErrorBox error=act_err!(create)/>
+                <ActionForm action=create>
+                    <Field label=t(lang, "name") name="name" required=true/>
+                    <Field label=t(lang, "email") name="email" kind="email"/>
+                    <Field label=t(lang, "description") name="description"/>
+                    <Field label=t(lang, "users.password") name="password" kind="password"/>
+                    <Field label=t(lang, "users.confirm") name="confirm" kind="password"/>
+                    <Field label=t(lang, "users.project") name="project" hint=t(lang, "users.project_hint")/>
+                    <div class="mb-4">
+                        <label for="f-role" class=LABEL>{t(lang, "users.role")}</label>
+                        <select id="f-role" name="role" class=INPUT>
+                            <Suspense fallback=|| view! { <option value="member">"member"</option> }>
+                                {move || Suspend::new(async move {
+                                    roles.await.unwrap_or_default().into_iter().map(|r| {
+                                        let sel = r == "member";
+                                        view! { <option value=r.clone() selected=sel>{r.clone()}</option> }
+                                    }).collect_view()
+                                })}
+                            </Suspense>
+                        </select>
+                    </div>
+                    <div class="flex justify-end gap-2">
+                        <button type="button" class=BTN_SECONDARY on:click=move |_| show_create.set(false)>{t(lang, "cancel")}</button>
+                        <button type="submit" class=BTN_PRIMARY disabled=move || create.pending().get()>{t(lang, "create")}</button>
+                    </div>
+                </ActionForm>
+            </Modal>
+        </Show>
+
+        {move || editing.get().map(|u| view! {
+            <Modal title=t(lang, "users.edit") on_close=Callback::new(move |_| editing.set(None))>
+                <ErrorBox error=act_err!(update)/>
+                <ActionForm action=update>
+                    <input type="hidden" name="id" value=u.id.clone()/>
+                    <Field label=t(lang, "name") name="name" value=u.name.clone() required=true/>
+                    <Field label=t(lang, "email") name="email" kind="email" value=u.email.clone()/>
+                    <Field label=t(lang, "description") name="description" value=u.description.clone()/>
+                    <div class="flex justify-end gap-2">
+                        <button type="button" class=BTN_SECONDARY on:click=move |_| editing.set(None)>{t(lang, "cancel")}</button>
+                        <button type="submit" class=BTN_PRIMARY disabled=move || update.pending().get()>{t(lang, "save")}</button>
+                    </div>
+                </ActionForm>
+            </Modal>
+        })}
+
+        {move || pw_for.get().map(|u| view! {
+            <Modal title=format!("{} — {}", t(lang, "users.set_password"), u.name) on_close=Callback::new(move |_| pw_for.set(None))>
+                <ErrorBox error=act_err!(set_pw)/>
+                <ActionForm action=set_pw>
+                    <input type="hidden" name="id" value=u.id.clone()/>
+                    <Field label=t(lang, "users.password") name="password" kind="password" required=true/>
+                    <Field label=t(lang, "users.confirm") name="confirm" kind="password" required=true/>
+                    <div class="flex justify-end gap-2">
+                        <button type="button" class=BTN_SECONDARY on:click=move |_| pw_for.set(None)>{t(lang, "cancel")}</button>
+                        <button type="submit" class=BTN_PRIMARY disabled=move || set_pw.pending().get()>{t(lang, "save")}</button>
+                    </div>
+                </ActionForm>
+            </Modal>
+        })}
+
+        {move || deleting.get().map(|u| {
+            let id = u.id.clone();
+            view! {
+                <Confirm title=t(lang, "users.delete") message=format!("{} {}", t(lang, "users.delete_q").replace("{name}", &u.name), t(lang, "confirm.irreversible"))
+                    confirm_label=t(lang, "delete")
+                    on_confirm=Callback::new(move |_| { delete.dispatch(DeleteUser { id: id.clone() }); })
+                    on_close=Callback::new(move |_| deleting.set(None))
+                    pending=delete.pending() error=act_err!(delete)/>
+            }
+        })}
+
+        {move || disabling.get().map(|u| {
+            let id = u.id.clone();
+            view! {
+                <Confirm title=t(lang, "disable") message=t(lang, "users.disable_q").replace("{name}", &u.name)
+                    confirm_label=t(lang, "disable")
+                    on_confirm=Callback::new(move |_| { toggle.dispatch(SetUserEnabled { id: id.clone(), enabled: false }); })
+                    on_close=Callback::new(move |_| disabling.set(None))
+                    pending=toggle.pending() error=act_err!(toggle)/>
+            }
+        })}
+    }
+}

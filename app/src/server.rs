@@ -1,0 +1,175 @@
+//! Server-side helpers for the server functions: the session, the token it
+//! holds, and the mapping of service errors to inline messages.
+
+use std::sync::Arc;
+
+use cloud::identity::{IdentityError, IdentityService, TokenInfo};
+use cloud::RequestContext;
+use leptos::prelude::*;
+use tower_sessions::cookie::time::{Duration, OffsetDateTime};
+use tower_sessions::{Expiry, Session};
+
+use crate::auth::UNAUTHENTICATED;
+use crate::PortalSettings;
+
+pub const KEY_TOKEN: &str = "token";
+/// Earlier tokens of this session (the login token a project token was
+/// rescoped from, previous projects); revoked at logout.
+pub const KEY_OLD_TOKENS: &str = "old_tokens";
+pub const KEY_LANG: &str = "lang";
+
+pub fn identity() -> Result<IdentityService, ServerFnError> {
+    use_context::<IdentityService>().ok_or_else(|| ServerFnError::new("The identity service is not available."))
+}
+
+pub fn settings() -> Arc<PortalSettings> {
+    use_context::<Arc<PortalSettings>>().unwrap_or_else(|| Arc::new(PortalSettings { idle_timeout_secs: 3600 }))
+}
+
+pub async fn session() -> Result<Session, ServerFnError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| ServerFnError::new(format!("session: {e}")))
+}
+
+/// A service error as the message shown inline.
+pub fn err(e: IdentityError) -> ServerFnError {
+    match &e {
+        IdentityError::Database(inner) => {
+            tracing::error!("identity database error: {inner}");
+            ServerFnError::new("A database error occurred. Please try again.")
+        }
+        IdentityError::Internal(inner) => {
+            tracing::error!("identity internal error: {inner}");
+            ServerFnError::new("An internal error occurred. Please try again.")
+        }
+        _ => ServerFnError::new(e.to_string()),
+    }
+}
+
+fn sess_err(e: tower_sessions::session::Error) -> ServerFnError {
+    tracing::error!("session error: {e}");
+    ServerFnError::new("The session store failed. Please try again.")
+}
+
+/// The session's session expiry: the idle timeout, but never past the
+/// token's own expiry.
+pub fn apply_expiry(session: &Session, info: &TokenInfo, idle_secs: i64) {
+    let now = chrono::Utc::now();
+    let idle_end = now + chrono::Duration::seconds(idle_secs);
+    if info.expires_at < idle_end {
+        if let Ok(at) = OffsetDateTime::from_unix_timestamp(info.expires_at.timestamp()) {
+            session.set_expiry(Some(Expiry::AtDateTime(at)));
+            return;
+        }
+    }
+    session.set_expiry(Some(Expiry::OnInactivity(Duration::seconds(idle_secs))));
+}
+
+/// The session's token, validated; `None` (and the session emptied of it)
+/// when there is none or it is no longer valid.
+pub async fn current_token(identity: &IdentityService, session: &Session, idle_secs: i64) -> Option<(String, TokenInfo)> {
+    let token: String = session.get(KEY_TOKEN).await.ok().flatten()?;
+    match identity.validate_token(&token).await {
+        Ok(info) => {
+            apply_expiry(session, &info, idle_secs);
+            Some((token, info))
+        }
+        Err(_) => {
+            let lang: Option<String> = session.get(KEY_LANG).await.ok().flatten();
+            let _ = session.flush().await;
+            if let Some(lang) = lang {
+                let _ = session.insert(KEY_LANG, lang).await;
+            }
+            None
+        }
+    }
+}
+
+/// Who is calling a server function.
+pub struct Auth {
+    pub identity: IdentityService,
+    pub session: Session,
+    pub token: String,
+    pub info: TokenInfo,
+    pub ctx: RequestContext,
+}
+
+/// Every server function starts here: no valid token, no call.
+pub async fn auth() -> Result<Auth, ServerFnError> {
+    let identity = identity()?;
+    let session = session().await?;
+    match current_token(&identity, &session, settings().idle_timeout_secs).await {
+        Some((token, info)) => {
+            let ctx = info.context();
+            Ok(Auth { identity, session, token, info, ctx })
+        }
+        None => Err(ServerFnError::new(UNAUTHENTICATED)),
+    }
+}
+
+/// Revokes every token this session holds and ends it.
+pub async fn end_session(identity: &IdentityService, session: &Session, keep_lang: bool) -> Result<(), ServerFnError> {
+    let token: Option<String> = session.get(KEY_TOKEN).await.map_err(sess_err)?;
+    let old: Vec<String> = session.get(KEY_OLD_TOKENS).await.map_err(sess_err)?.unwrap_or_default();
+    let lang: Option<String> = session.get(KEY_LANG).await.map_err(sess_err)?;
+    if let Some(t) = &token {
+        if let Ok(info) = identity.validate_token(t).await {
+            for tok in std::iter::once(t).chain(old.iter()) {
+                let _ = identity.revoke_token(&info, tok).await;
+            }
+        }
+    }
+    session.flush().await.map_err(sess_err)?;
+    if keep_lang {
+        if let Some(lang) = lang {
+            session.insert(KEY_LANG, lang).await.map_err(sess_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the session's token (after login or a project switch).
+pub async fn store_token(session: &Session, new_token: &str, info: &TokenInfo, retired: Vec<String>) -> Result<(), ServerFnError> {
+    let mut old: Vec<String> = session.get(KEY_OLD_TOKENS).await.map_err(sess_err)?.unwrap_or_default();
+    old.extend(retired);
+    old.retain(|t| t != new_token);
+    session.insert(KEY_TOKEN, new_token.to_string()).await.map_err(sess_err)?;
+    session.insert(KEY_OLD_TOKENS, old).await.map_err(sess_err)?;
+    apply_expiry(session, info, settings().idle_timeout_secs);
+    Ok(())
+}
+
+pub async fn set_session_lang(session: &Session, lang: &str) -> Result<(), ServerFnError> {
+    session.insert(KEY_LANG, lang.to_string()).await.map_err(sess_err)
+}
+
+/// For plain form posts (no JavaScript) a real redirect; the hydrated page
+/// navigates by itself.
+pub fn redirect_if_form(path: &str) {
+    let accepts_html = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if accepts_html {
+        leptos_axum::redirect(path);
+    }
+}
+
+/// A list filter from the portal's table parameters (50 rows a page).
+pub fn list_filter(q: &str, sort: &str, dir: &str, page: i64) -> cloud::identity::ListFilter {
+    use cloud::identity::SortKey;
+    let sort = match sort {
+        "id" => SortKey::Id,
+        "enabled" => SortKey::Enabled,
+        "email" => SortKey::Email,
+        "created" => SortKey::Created,
+        _ => SortKey::Name,
+    };
+    let q = q.trim();
+    cloud::identity::ListFilter {
+        search: (!q.is_empty()).then(|| q.to_string()),
+        sort,
+        dir: cloud::SortDir::parse(dir),
+        limit: Some(crate::components::PAGE_SIZE),
+        offset: Some((page.max(1) - 1) * crate::components::PAGE_SIZE),
+        ..Default::default()
+    }
+}
