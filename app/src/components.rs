@@ -127,11 +127,11 @@ pub fn FilterBox(base: &'static str, params: Memo<ListParams>) -> impl IntoView 
         <Form method="GET" action=base>
             <div class="flex items-center gap-2">
                 <input type="search" name="q" aria-label=t(lang, "filter")
-                    prop:value=move || params.get().q
+                    value=move || params.get().q
                     placeholder=t(lang, "filter.placeholder")
                     class="w-64 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500"/>
-                <input type="hidden" name="sort" prop:value=move || params.get().sort/>
-                <input type="hidden" name="dir" prop:value=move || params.get().dir/>
+                <input type="hidden" name="sort" value=move || params.get().sort/>
+                <input type="hidden" name="dir" value=move || params.get().dir/>
                 <button type="submit" class=BTN_SECONDARY>{t(lang, "filter")}</button>
             </div>
         </Form>
@@ -306,4 +306,17 @@ macro_rules! act_ok {
 /// A table frame with its loading state.
 pub fn loading_row() -> impl IntoView {
     view! { <div class="px-4 py-10 text-center text-sm text-slate-400">"…"</div> }
+}
+
+/// The Gureum mark: a cloud.
+#[component]
+pub fn Logo(#[prop(optional)] large: bool) -> impl IntoView {
+    let (box_cls, size) = if large { ("flex h-11 w-11 items-center justify-center rounded-xl bg-sky-600 text-white shadow", "28") } else { ("flex h-8 w-8 items-center justify-center rounded-lg bg-sky-600 text-white", "20") };
+    view! {
+        <span class=box_cls aria-hidden="true">
+            <svg width=size height=size viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                <path d="M17.5 19H9a7 7 0 1 1 6.71-9h1.79a4.5 4.5 0 1 1 0 9Z"/>
+            </svg>
+        </span>
+    }
 }

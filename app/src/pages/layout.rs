@@ -6,7 +6,7 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_location;
 
 use crate::auth::{hard_redirect, whoami, Logout, Me, SwitchProject};
-use crate::components::{ErrorBox, BTN_SECONDARY};
+use crate::components::{ErrorBox, Logo, BTN_SECONDARY};
 use crate::i18n::{t, use_lang};
 
 #[component]
@@ -70,7 +70,7 @@ fn Frame(me: Me) -> impl IntoView {
             <header class="sticky top-0 z-30 flex h-14 items-center justify-between border-b border-slate-200 bg-white/90 px-4 backdrop-blur">
                 <div class="flex items-center gap-6">
                     <a href="/project" class="flex items-center gap-2">
-                        <span class="flex h-8 w-8 items-center justify-center rounded-lg bg-sky-600 text-sm font-bold text-white">"구"</span>
+                        <Logo/>
                         <span class="text-lg font-semibold tracking-tight text-slate-900">"Gureum"</span>
                     </a>
                     <label class="flex items-center gap-2 text-sm text-slate-500">

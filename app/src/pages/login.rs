@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::{hard_redirect, Login, LoginOutcome};
-use crate::components::{ErrorBox, Notice, BTN_PRIMARY, INPUT, LABEL};
+use crate::components::{ErrorBox, Logo, Notice, BTN_PRIMARY, INPUT, LABEL};
 use crate::i18n::{t, use_lang, Lang};
 
 #[component]
@@ -46,7 +46,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text=format!("{} · Gureum", t(lang, "login.title"))/>
         <main class="flex min-h-screen flex-col items-center justify-center bg-gradient-to-b from-sky-50 to-slate-100 px-4">
             <div class="mb-8 flex items-center gap-3">
-                <div class="flex h-11 w-11 items-center justify-center rounded-xl bg-sky-600 text-xl font-bold text-white shadow">"구"</div>
+                <Logo large=true/>
                 <div>
                     <div class="text-2xl font-semibold tracking-tight text-slate-900">"Gureum"</div>
                     <div class="text-sm text-slate-500">{t(lang, "login.tagline")}</div>

@@ -1,0 +1,156 @@
+import { test, expect, Page } from '@playwright/test';
+
+const ADMIN_PASSWORD = process.env.GUREUM_E2E_ADMIN_PASSWORD ?? 'admin-e2e-secret';
+const suffix = Date.now().toString(36);
+
+const problems: string[] = [];
+
+function watch(page: Page) {
+  page.on('console', (msg) => {
+    const text = msg.text();
+    if (/hydrat|panicked|unreachable|RuntimeError|mismatch/i.test(text) && (msg.type() === 'error' || msg.type() === 'warning')) {
+      problems.push(`${page.url()}: ${text}`);
+    }
+  });
+  page.on('pageerror', (err) => problems.push(`${page.url()}: ${err.message}`));
+}
+
+async function hydrated(page: Page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { state: 'attached', timeout: 30_000 });
+}
+
+async function loginAdmin(page: Page) {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.locator('#username').fill('admin');
+  await page.locator('#password').fill(ADMIN_PASSWORD);
+  await page.locator('button[type=submit]').first().click();
+  await expect(page).toHaveURL(/\/project/);
+  await hydrated(page);
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test('roles: create, then delete through the confirm step', async ({ page }) => {
+  watch(page);
+  await loginAdmin(page);
+  const role = `e2e-role-${suffix}`;
+  await page.goto('/identity/roles');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create role' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill(role);
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  const row = page.locator(`tr[data-role="${role}"]`);
+  await expect(row).toBeVisible();
+  // Creating the same name again shows the service's error inline.
+  await page.getByRole('button', { name: 'Create role' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill(role);
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('dialog').getByRole('alert')).toContainText('already exists');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  // Delete asks first; cancelling keeps the role.
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('dialog')).toContainText(role);
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expect(row).toBeVisible();
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(row).toHaveCount(0);
+});
+
+test('users: filter and sort on the server; a locked account says so', async ({ page }) => {
+  watch(page);
+  await loginAdmin(page);
+  const user = `e2e-lock-${suffix}`;
+  await page.goto('/identity/users');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create user' }).click();
+  const d = page.getByRole('dialog');
+  await d.getByLabel('Name', { exact: true }).fill(user);
+  await d.getByLabel('Password', { exact: true }).fill('lock-Password-1');
+  await d.getByLabel('Confirm password').fill('lock-Password-1');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await expect(page.locator(`tr[data-user="${user}"]`)).toBeVisible();
+
+  await page.getByRole('searchbox').fill('e2e-lock');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/q=e2e-lock/);
+  await expect(page.locator('tbody tr')).toHaveCount(1);
+  await page.getByRole('searchbox').fill('no-such-user-anywhere');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.getByText('Nothing matches this filter')).toBeVisible();
+
+  await page.goto('/identity/users');
+  await hydrated(page);
+  await page.locator('a[data-sort="name"]').click();
+  await expect(page).toHaveURL(/sort=name&dir=desc/);
+  const names = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-user') ?? ''));
+  expect(names).toEqual([...names].sort().reverse());
+
+  // Sign out, then fail six times: the account locks and the page says so.
+  await page.getByTestId('user-menu').locator('summary').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await hydrated(page);
+  let last = '';
+  for (let i = 0; i < 6; i++) {
+    await page.locator('#username').fill(user);
+    await page.locator('#password').fill(`wrong-${i}`);
+    await page.locator('button[type=submit]').first().click();
+    await expect(page.getByRole('alert')).toBeVisible();
+    await expect(page.locator('button[type=submit]').first()).toBeEnabled();
+    last = (await page.getByRole('alert').textContent()) ?? '';
+    if (/locked/.test(last)) break;
+  }
+  expect(last).toContain('locked');
+});
+
+test('application credentials: the secret is shown once', async ({ page }) => {
+  watch(page);
+  await loginAdmin(page);
+  const name = `e2e-cred-${suffix}`;
+  await page.goto('/identity/application_credentials');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create application credential' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill(name);
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  const secret = page.getByTestId('ac-secret');
+  await expect(secret).toBeVisible();
+  expect((await secret.inputValue()).length).toBeGreaterThan(20);
+  await page.getByRole('button', { name: 'I have saved it' }).click();
+  await expect(page.getByTestId('ac-secret')).toHaveCount(0);
+  await expect(page.locator(`tr[data-credential="${name}"]`)).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('ac-secret')).toHaveCount(0);
+  await page.locator(`tr[data-credential="${name}"]`).getByRole('button', { name: 'Delete' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(page.locator(`tr[data-credential="${name}"]`)).toHaveCount(0);
+});
+
+test('language: Korean is remembered for the user', async ({ page }) => {
+  watch(page);
+  await loginAdmin(page);
+  await page.goto('/settings');
+  await hydrated(page);
+  await page.getByLabel('Language').selectOption('ko');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: '사용자 설정' })).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'ko');
+  // Remembered across sessions: sign out and in again.
+  await page.getByTestId('user-menu').locator('summary').click();
+  await page.getByRole('button', { name: '로그아웃' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await expect(page.getByRole('heading', { name: '로그인' })).toBeVisible();
+  await loginAdmin(page);
+  await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('사용자');
+  await page.goto('/settings');
+  await hydrated(page);
+  await page.getByLabel('언어').selectOption('en');
+  await page.getByRole('button', { name: '저장' }).click();
+  await expect(page.getByRole('heading', { name: 'User settings' })).toBeVisible();
+});
+
+test.afterAll(() => {
+  expect(problems, problems.join('\n')).toEqual([]);
+});
