@@ -2,6 +2,8 @@
 //! types must work unchanged. The CLI is required, never skipped: `make
 //! test` installs it and exports `GUREUM_OPENSTACK_CLI`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::{Command, Output};

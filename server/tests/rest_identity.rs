@@ -1,6 +1,8 @@
 //! Keystone v3 REST API at `/identity`, against the real server on SQLite
 //! and on MariaDB.
 
+#![allow(clippy::unwrap_used, clippy::cloned_ref_to_slice_refs)]
+
 mod common;
 
 use cloud::testing::BACKENDS;

@@ -1,7 +1,7 @@
 //! Test kit: boots the real server (router, services, database) in-process
 //! on a scratch SQLite file or MariaDB database and talks HTTP to it.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use cloud::identity::BootstrapRequest;
 use cloud::testing::ScratchDb;

@@ -249,6 +249,7 @@ pub async fn auth_system(State(state): State<AppState>, caller: Caller) -> ApiRe
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
