@@ -49,6 +49,8 @@ async fn version_discovery() {
     for backend in BACKENDS {
         let c = TestCloud::start(backend).await;
         let res = c.call(Method::GET, &format!("{}/identity", c.url), None, None).await.expect(300);
+        let slash = c.call(Method::GET, &format!("{}/identity/", c.url), None, None).await.expect(300);
+        assert_eq!(slash.body, res.body);
         let v = &res.body["versions"]["values"][0];
         assert_eq!(v["id"], "v3.14");
         assert_eq!(v["status"], "stable");

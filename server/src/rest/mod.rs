@@ -9,5 +9,8 @@ use axum::Router;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().nest("/identity", identity::routes())
+    Router::new()
+        .nest("/identity", identity::routes())
+        // `nest` matches `/identity` only; discovery also asks with the slash.
+        .route("/identity/", axum::routing::get(identity::versions))
 }

@@ -27,6 +27,8 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use crate::AppState;
 
+pub use version::versions;
+
 pub fn routes() -> Router<AppState> {
     let r = Router::new()
         .route("/", get(version::versions))
