@@ -37,7 +37,7 @@ pub enum LoginOutcome {
     Missing,
 }
 
-#[server]
+#[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
     let a = match server::auth().await {
         Ok(a) => a,
@@ -54,7 +54,7 @@ pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
     }))
 }
 
-#[server]
+#[server(endpoint = "login")]
 pub async fn login(domain: String, username: String, password: String) -> Result<LoginOutcome, ServerFnError> {
     use cloud::identity::{AuthMethod, DomainRef, IdentityError, ProjectRef, ScopeRequest, UserRef};
     use cloud::secret::Secret;
@@ -99,7 +99,7 @@ pub async fn login(domain: String, username: String, password: String) -> Result
     Ok(LoginOutcome::Ok)
 }
 
-#[server]
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     let identity = server::identity()?;
     let session = server::session().await?;
@@ -108,25 +108,22 @@ pub async fn logout() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "switch_project")]
 pub async fn switch_project(project_id: String) -> Result<(), ServerFnError> {
     use cloud::identity::{AuthMethod, ProjectRef, ScopeRequest};
     use cloud::secret::Secret;
     let a = server::auth().await?;
-    let t = a
-        .identity
-        .issue_token(AuthMethod::Token { token: Secret::new(a.token.clone()) }, ScopeRequest::Project(ProjectRef::Id(project_id)))
-        .await
-        .map_err(|e| match e {
-            cloud::identity::IdentityError::Unauthenticated => ServerFnError::new("You cannot switch to that project."),
-            e => server::err(e),
-        })?;
+    let t = match a.identity.issue_token(AuthMethod::Token { token: Secret::new(a.token.clone()) }, ScopeRequest::Project(ProjectRef::Id(project_id))).await {
+        Ok(t) => t,
+        Err(cloud::identity::IdentityError::Unauthenticated) => return Err(server::msg("err.switch", "").await),
+        Err(e) => return Err(server::err(e)),
+    };
     server::store_token(&a.session, t.id.expose(), &t.info, vec![a.token.clone()]).await?;
     server::redirect_if_form("/project");
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<(), ServerFnError> {
     let lang = if lang == "ko" { "ko" } else { "en" };
     let session = server::session().await?;
@@ -137,7 +134,7 @@ pub async fn set_language(lang: String) -> Result<(), ServerFnError> {
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "change_password")]
 pub async fn change_password(old_password: String, new_password: String, confirm_password: String) -> Result<(), ServerFnError> {
     use cloud::secret::Secret;
     let a = server::auth().await?;

@@ -203,6 +203,11 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("ac.secret_text", "This is the only time the secret is shown. Store it somewhere safe.", "비밀은 지금 한 번만 표시됩니다. 안전한 곳에 보관하세요."),
     ("ac.secret", "Secret", "비밀"),
     ("ac.done", "I have saved it", "저장했습니다"),
+    ("pw.confirm_differs", "The password and its confirmation differ.", "비밀번호와 확인 값이 다릅니다."),
+    ("err.no_user", "Could not find a user named “{name}” in the Default domain.", "Default 도메인에서 “{name}” 사용자를 찾을 수 없습니다."),
+    ("err.no_project", "Could not find a project named “{name}” in the Default domain.", "Default 도메인에서 “{name}” 프로젝트를 찾을 수 없습니다."),
+    ("err.switch", "You cannot switch to that project: it is disabled or you have no role on it.", "이 프로젝트로 전환할 수 없습니다. 비활성화되었거나 역할이 없습니다."),
+    ("err.bad_date", "Enter the expiry as a date, YYYY-MM-DD.", "만료일을 YYYY-MM-DD 형식으로 입력하세요."),
     ("ac.no_project", "Switch to a project first: a credential acts on one project.", "먼저 프로젝트를 선택하세요. 자격 증명은 하나의 프로젝트에서 동작합니다."),
 ];
 
@@ -218,5 +223,36 @@ mod tests {
             assert!(!en.is_empty() && !ko.is_empty(), "empty text for {k}");
         }
         assert_eq!(t(Lang::Ko, "login.title"), "로그인");
+    }
+
+    /// Every `t(…, "key")` in the pages has an entry (else it would show the key).
+    #[test]
+    fn every_key_used_exists() {
+        let sources = [
+            include_str!("lib.rs"),
+            include_str!("auth.rs"),
+            include_str!("components.rs"),
+            include_str!("pages/mod.rs"),
+            include_str!("pages/layout.rs"),
+            include_str!("pages/login.rs"),
+            include_str!("pages/overview.rs"),
+            include_str!("pages/settings.rs"),
+            include_str!("pages/identity/projects.rs"),
+            include_str!("pages/identity/users.rs"),
+            include_str!("pages/identity/groups.rs"),
+            include_str!("pages/identity/roles.rs"),
+            include_str!("pages/identity/app_creds.rs"),
+        ];
+        let mut checked = 0;
+        for src in sources {
+            for marker in ["t(lang, \"", "msg(\""] {
+                for part in src.split(marker).skip(1) {
+                    let key = &part[..part.find('"').unwrap_or(0)];
+                    assert!(TABLE.iter().any(|(k, _, _)| *k == key), "missing i18n key {key:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} keys found");
     }
 }

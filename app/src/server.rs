@@ -138,6 +138,19 @@ pub async fn store_token(session: &Session, new_token: &str, info: &TokenInfo, r
     Ok(())
 }
 
+/// The session's language, for messages server functions word themselves.
+pub async fn lang() -> crate::i18n::Lang {
+    match session().await {
+        Ok(s) => crate::i18n::Lang::parse(&s.get::<String>(KEY_LANG).await.ok().flatten().unwrap_or_default()),
+        Err(_) => crate::i18n::Lang::En,
+    }
+}
+
+/// A message from the i18n table, with `{name}` filled in.
+pub async fn msg(key: &'static str, name: &str) -> ServerFnError {
+    ServerFnError::new(crate::i18n::t(lang().await, key).replace("{name}", name))
+}
+
 pub async fn set_session_lang(session: &Session, lang: &str) -> Result<(), ServerFnError> {
     session.insert(KEY_LANG, lang.to_string()).await.map_err(sess_err)
 }

@@ -64,7 +64,10 @@ pub async fn create_app_cred(name: String, description: String, expires: String)
     let expires_at = if expires.is_empty() {
         None
     } else {
-        let d = chrono::NaiveDate::parse_from_str(expires, "%Y-%m-%d").map_err(|_| ServerFnError::new(format!("{expires:?} is not a date as YYYY-MM-DD.")))?;
+        let d = match chrono::NaiveDate::parse_from_str(expires, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => return Err(server::msg("err.bad_date", expires).await),
+        };
         d.and_hms_opt(23, 59, 59).map(|dt| dt.and_utc())
     };
     let created = a

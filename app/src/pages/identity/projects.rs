@@ -119,7 +119,10 @@ pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<Stri
     let name = name.trim();
     let f = cloud::identity::ListFilter { name: Some(name.to_string()), domain_id: Some("default".into()), limit: Some(1), ..Default::default() };
     let users = a.identity.list_users(&a.ctx, &f).await.map_err(server::err)?;
-    users.items.into_iter().next().map(|u| u.id).ok_or_else(|| ServerFnError::new(format!("Could not find user: {name}.")))
+    match users.items.into_iter().next() {
+        Some(u) => Ok(u.id),
+        None => Err(server::msg("err.no_user", name).await),
+    }
 }
 
 #[server]

@@ -47,7 +47,7 @@ pub async fn create_user(name: String, email: String, password: String, confirm:
     use cloud::identity::{ActorType, NewUser, Target};
     let a = server::auth().await?;
     if password != confirm {
-        return Err(ServerFnError::new("The password and its confirmation differ."));
+        return Err(server::msg("pw.confirm_differs", "").await);
     }
     let project = project.trim();
     let project_id = if project.is_empty() {
@@ -57,7 +57,7 @@ pub async fn create_user(name: String, email: String, password: String, confirm:
         let found = a.identity.list_projects(&a.ctx, &f).await.map_err(server::err)?;
         match found.items.into_iter().next() {
             Some(p) => Some(p.id),
-            None => return Err(ServerFnError::new(format!("Could not find project: {project}."))),
+            None => return Err(server::msg("err.no_project", project).await),
         }
     };
     let u = a
@@ -100,7 +100,7 @@ pub async fn set_user_password(id: String, password: String, confirm: String) ->
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     if password != confirm {
-        return Err(ServerFnError::new("The password and its confirmation differ."));
+        return Err(server::msg("pw.confirm_differs", "").await);
     }
     a.identity
         .update_user(&a.ctx, &id, UserUpdate { password: Some(cloud::secret::Secret::new(password)), ..Default::default() })
