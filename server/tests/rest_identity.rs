@@ -206,6 +206,7 @@ async fn crud_of_each_resource() {
         assert_eq!(p["is_domain"], false);
         c.create_project("beta").await;
         let list = c.get(a, "/projects?name=alpha").await.expect(200);
+        assert_eq!(list.body["links"]["self"], c.v3("/projects?name=alpha"));
         let mut snap = list.body.clone();
         normalize(&mut snap, &c.url);
         insta::assert_json_snapshot!("project_list_by_name", snap);

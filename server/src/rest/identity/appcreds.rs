@@ -10,7 +10,8 @@ use cloud::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{base, list_links, parse_time, ts_opt, JsonBody};
+use super::{base, parse_time, ts_opt, JsonBody};
+use super::ListLinks;
 use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -78,11 +79,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Path(user_id)
     Ok((StatusCode::CREATED, Json(json!({"application_credential": v}))))
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(user_id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
     let creds = state.identity.list_app_credentials(&caller.ctx, &user_id, q.get("name").map(String::as_str)).await?;
     Ok(Json(json!({
         "application_credentials": creds.iter().map(|c| cred_json(&state, c)).collect::<Vec<_>>(),
-        "links": list_links(&state, &format!("/users/{user_id}/application_credentials")),
+        "links": links.0.clone(),
     })))
 }
 

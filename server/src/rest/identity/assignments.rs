@@ -10,7 +10,8 @@ use cloud::identity::{ActorType, AssignmentFilter, IdentityError, Role, RoleAssi
 use serde_json::{json, Value};
 
 use super::resources::role_json;
-use super::{base, list_links, query_true};
+use super::{base, query_true};
+use super::ListLinks;
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
 use crate::AppState;
@@ -39,9 +40,9 @@ fn param(p: &HashMap<String, String>, k: &str) -> String {
     p.get(k).cloned().unwrap_or_default()
 }
 
-async fn list_grants(state: AppState, caller: Caller, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<Json<Value>> {
+async fn list_grants(state: AppState, caller: Caller, links: ListLinks, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<Json<Value>> {
     let roles = state.identity.list_grants(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p)).await?;
-    Ok(Json(json!({"roles": roles.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": list_links(&state, "/roles")})))
+    Ok(Json(json!({"roles": roles.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 async fn grant(state: AppState, caller: Caller, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<StatusCode> {
@@ -72,7 +73,7 @@ pub(super) fn grant_routes(mut r: Router<AppState>) -> Router<AppState> {
         for (seg, a) in actors {
             let list = format!("{prefix}/{seg}/{{actor_id}}/roles");
             let one = format!("{list}/{{role_id}}");
-            r = r.route(&list, get(move |State(s): State<AppState>, c: Caller, Path(p): P| list_grants(s, c, t, a, p)));
+            r = r.route(&list, get(move |State(s): State<AppState>, c: Caller, l: ListLinks, Path(p): P| list_grants(s, c, l, t, a, p)));
             r = r.route(
                 &one,
                 get(move |State(s): State<AppState>, c: Caller, Path(p): P| check(s, c, t, a, p))
@@ -151,7 +152,7 @@ async fn assignment_json(state: &AppState, names: &mut DomainNames<'_>, a: &Role
 }
 
 /// `GET /v3/role_assignments` with Keystone's dotted filters.
-pub async fn list_assignments(State(state): State<AppState>, caller: Caller, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list_assignments(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
     let flag = |k: &str| q.get(k).is_some_and(|v| query_true(v));
     let f = AssignmentFilter {
         user_id: q.get("user.id").cloned(),
@@ -166,7 +167,7 @@ pub async fn list_assignments(State(state): State<AppState>, caller: Caller, Que
     if q.contains_key("scope.OS-INHERIT:inherited_to") {
         // Nothing is ever inherited here.
         state.identity.list_role_assignments(&caller.ctx, &f).await?;
-        return Ok(Json(json!({"role_assignments": [], "links": list_links(&state, "/role_assignments")})));
+        return Ok(Json(json!({"role_assignments": [], "links": links.0.clone()})));
     }
     let rows = state.identity.list_role_assignments(&caller.ctx, &f).await?;
     let mut names = DomainNames { state: &state, caller: &caller, cache: HashMap::new() };
@@ -174,7 +175,7 @@ pub async fn list_assignments(State(state): State<AppState>, caller: Caller, Que
     for a in &rows {
         out.push(assignment_json(&state, &mut names, a, f.include_names).await);
     }
-    Ok(Json(json!({"role_assignments": out, "links": list_links(&state, "/role_assignments")})))
+    Ok(Json(json!({"role_assignments": out, "links": links.0.clone()})))
 }
 
 // --------------------------------------------------------- implied roles
@@ -184,14 +185,14 @@ fn role_ref(state: &AppState, r: &Role) -> Value {
 }
 
 /// `GET /v3/role_inferences`: every rule, grouped by prior role.
-pub async fn list_inferences(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn list_inferences(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
     let pairs = state.identity.list_implied_roles(&caller.ctx).await?;
     let mut by_prior: BTreeMap<String, (Role, Vec<Value>)> = BTreeMap::new();
     for (prior, implied) in &pairs {
         by_prior.entry(prior.id.clone()).or_insert_with(|| (prior.clone(), Vec::new())).1.push(role_ref(&state, implied));
     }
     let rules: Vec<Value> = by_prior.values().map(|(p, imp)| json!({"prior_role": role_ref(&state, p), "implies": imp})).collect();
-    Ok(Json(json!({"role_inferences": rules, "links": list_links(&state, "/role_inferences")})))
+    Ok(Json(json!({"role_inferences": rules, "links": links.0.clone()})))
 }
 
 /// `GET /v3/roles/{id}/implies`.

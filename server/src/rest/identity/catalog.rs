@@ -7,7 +7,8 @@ use axum::Json;
 use cloud::identity::{Endpoint, Service};
 use serde_json::{json, Value};
 
-use super::{base, list_links};
+use super::{base};
+use super::ListLinks;
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
 use crate::AppState;
@@ -36,14 +37,14 @@ fn endpoint_json(state: &AppState, e: &Endpoint) -> Value {
     })
 }
 
-pub async fn list_services(State(state): State<AppState>, caller: Caller, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list_services(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
     let services = state.identity.list_services(&caller.ctx).await?;
     let items: Vec<Value> = services
         .iter()
         .filter(|s| q.get("type").is_none_or(|t| *t == s.r#type) && q.get("name").is_none_or(|n| *n == s.name))
         .map(|s| service_json(&state, s))
         .collect();
-    Ok(Json(json!({"services": items, "links": list_links(&state, "/services")})))
+    Ok(Json(json!({"services": items, "links": links.0.clone()})))
 }
 
 pub async fn get_service(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -51,7 +52,7 @@ pub async fn get_service(State(state): State<AppState>, caller: Caller, Path(id)
     Ok(Json(json!({"service": service_json(&state, &s)})))
 }
 
-pub async fn list_endpoints(State(state): State<AppState>, caller: Caller, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list_endpoints(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
     let endpoints = state.identity.list_endpoints(&caller.ctx).await?;
     let items: Vec<Value> = endpoints
         .iter()
@@ -62,7 +63,7 @@ pub async fn list_endpoints(State(state): State<AppState>, caller: Caller, Query
         })
         .map(|e| endpoint_json(&state, e))
         .collect();
-    Ok(Json(json!({"endpoints": items, "links": list_links(&state, "/endpoints")})))
+    Ok(Json(json!({"endpoints": items, "links": links.0.clone()})))
 }
 
 pub async fn get_endpoint(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {

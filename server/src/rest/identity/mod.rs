@@ -14,7 +14,8 @@ mod version;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -94,9 +95,19 @@ pub(crate) fn ts_opt(t: &Option<DateTime<Utc>>) -> Value {
     t.as_ref().map(|t| Value::String(ts(t))).unwrap_or(Value::Null)
 }
 
-/// The `links` of a list body (Keystone returns everything at once).
-pub(crate) fn list_links(state: &AppState, path: &str) -> Value {
-    json!({"self": format!("{}{path}", base(state)), "previous": null, "next": null})
+/// The `links` of a list body: `self` is the request's URL; Keystone
+/// returns everything at once, so there is no previous or next page.
+pub(crate) struct ListLinks(pub Value);
+
+impl FromRequestParts<AppState> for ListLinks {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let uri = parts.extensions.get::<OriginalUri>().map(|u| &u.0).unwrap_or(&parts.uri);
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path());
+        let url = format!("{}{path}", state.config.public_url.trim_end_matches('/'));
+        Ok(ListLinks(json!({"self": url, "previous": null, "next": null})))
+    }
 }
 
 /// A JSON request body parsed whatever the Content-Type: malformed JSON or

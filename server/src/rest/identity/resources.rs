@@ -10,7 +10,8 @@ use cloud::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{all_pages, base, double_option, list_filter, list_links, ts_opt, JsonBody};
+use super::{all_pages, base, double_option, list_filter, ts_opt, JsonBody};
+use super::ListLinks;
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
 use crate::AppState;
@@ -104,9 +105,9 @@ fn require(v: Option<String>, what: &str) -> ApiResult<String> {
     v.ok_or_else(|| crate::rest::error::ApiError::bad_request(format!("Expecting to find {what} in the request body.")))
 }
 
-pub async fn list_domains(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_domains(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
     let items = all_pages!(list_filter(&q), |f| state.identity.list_domains(&caller.ctx, &f));
-    Ok(Json(json!({"domains": items.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(), "links": list_links(&state, "/domains")})))
+    Ok(Json(json!({"domains": items.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 pub async fn create_domain(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<DomainBody>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -147,9 +148,9 @@ struct ProjectFields {
     enabled: Option<bool>,
 }
 
-pub async fn list_projects(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_projects(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
     let items = all_pages!(list_filter(&q), |f| state.identity.list_projects(&caller.ctx, &f));
-    Ok(Json(json!({"projects": items.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": list_links(&state, "/projects")})))
+    Ok(Json(json!({"projects": items.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 pub async fn create_project(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<ProjectBody>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -196,9 +197,9 @@ struct UserFields {
     password: Option<String>,
 }
 
-pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_users(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
     let items = all_pages!(list_filter(&q), |f| state.identity.list_users(&caller.ctx, &f));
-    Ok(Json(json!({"users": items.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": list_links(&state, "/users")})))
+    Ok(Json(json!({"users": items.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 pub async fn create_user(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<UserBody>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -260,14 +261,14 @@ pub async fn change_password(State(state): State<AppState>, caller: Caller, Path
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn user_groups(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn user_groups(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let groups = state.identity.list_user_groups(&caller.ctx, &id).await?;
-    Ok(Json(json!({"groups": groups.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": list_links(&state, &format!("/users/{id}/groups"))})))
+    Ok(Json(json!({"groups": groups.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
-pub async fn user_projects(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn user_projects(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let projects = state.identity.list_user_projects(&caller.ctx, &id).await?;
-    Ok(Json(json!({"projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": list_links(&state, &format!("/users/{id}/projects"))})))
+    Ok(Json(json!({"projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 // ----------------------------------------------------------------- groups
@@ -285,9 +286,9 @@ struct GroupFields {
     description: Option<String>,
 }
 
-pub async fn list_groups(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_groups(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
     let items = all_pages!(list_filter(&q), |f| state.identity.list_groups(&caller.ctx, &f));
-    Ok(Json(json!({"groups": items.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": list_links(&state, "/groups")})))
+    Ok(Json(json!({"groups": items.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 pub async fn create_group(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<GroupBody>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -311,9 +312,9 @@ pub async fn delete_group(State(state): State<AppState>, caller: Caller, Path(id
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn group_users(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn group_users(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let users = state.identity.list_group_users(&caller.ctx, &id).await?;
-    Ok(Json(json!({"users": users.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": list_links(&state, &format!("/groups/{id}/users"))})))
+    Ok(Json(json!({"users": users.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 pub async fn add_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
@@ -357,16 +358,16 @@ fn no_domain_roles(domain_id: &Option<String>) -> ApiResult<()> {
     }
 }
 
-pub async fn list_roles(State(state): State<AppState>, caller: Caller, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_roles(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
     if q.get("domain_id").is_some_and(|d| !d.is_empty()) {
         // Only global roles exist, so a domain's role list is empty.
         state.identity.list_roles(&caller.ctx, &Default::default()).await?;
-        return Ok(Json(json!({"roles": [], "links": list_links(&state, "/roles")})));
+        return Ok(Json(json!({"roles": [], "links": links.0.clone()})));
     }
     let mut f = list_filter(&q);
     f.domain_id = None;
     let items = all_pages!(f, |f| state.identity.list_roles(&caller.ctx, &f));
-    Ok(Json(json!({"roles": items.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": list_links(&state, "/roles")})))
+    Ok(Json(json!({"roles": items.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()})))
 }
 
 pub async fn create_role(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<RoleBody>) -> ApiResult<(StatusCode, Json<Value>)> {

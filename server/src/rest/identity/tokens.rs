@@ -11,7 +11,8 @@ use cloud::secret::Secret;
 use serde_json::{json, Value};
 
 use super::resources::{domain_json, project_json};
-use super::{list_links, ts, ts_opt, JsonBody};
+use super::{ts, ts_opt, JsonBody};
+use super::ListLinks;
 use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -220,32 +221,32 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, headers: Head
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn auth_catalog(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn auth_catalog(State(state): State<AppState>, _caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
     let catalog = state.identity.catalog().await?;
-    Ok(Json(json!({"catalog": catalog_json(&catalog), "links": list_links(&state, "/auth/catalog")})))
+    Ok(Json(json!({"catalog": catalog_json(&catalog), "links": links.0.clone()})))
 }
 
-pub async fn auth_projects(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn auth_projects(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
     let projects = state.identity.auth_projects(&caller.info).await?;
     Ok(Json(json!({
         "projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(),
-        "links": list_links(&state, "/auth/projects"),
+        "links": links.0.clone(),
     })))
 }
 
-pub async fn auth_domains(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn auth_domains(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
     let domains = state.identity.auth_domains(&caller.info).await?;
     Ok(Json(json!({
         "domains": domains.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(),
-        "links": list_links(&state, "/auth/domains"),
+        "links": links.0.clone(),
     })))
 }
 
-pub async fn auth_system(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn auth_system(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
     let f = AssignmentFilter { user_id: Some(caller.ctx.user_id.clone()), system: true, effective: true, ..Default::default() };
     let has_system = !state.identity.list_role_assignments(&caller.ctx, &f).await?.is_empty();
     let system: Vec<Value> = if has_system { vec![json!({"all": true})] } else { vec![] };
-    Ok(Json(json!({"system": system, "links": list_links(&state, "/auth/system")})))
+    Ok(Json(json!({"system": system, "links": links.0.clone()})))
 }
 
 #[cfg(test)]
