@@ -229,7 +229,7 @@ pub fn GroupMembersPage() -> impl IntoView {
                         let gid_form = m.group.id.clone();
                         let gid = m.group.id.clone();
                         let empty = m.members.is_empty();
-                        let rows = m.members.iter().cloned().map(|u| {
+                        let rows = m.members.iter().map(|u| {
                             let u1 = u.clone();
                             view! {
                                 <tr class="hover:bg-slate-50" data-member=u.name.clone()>

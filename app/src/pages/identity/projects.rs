@@ -306,7 +306,7 @@ pub fn ProjectMembersPage() -> impl IntoView {
                             let sel = r == "member";
                             view! { <option value=r.clone() selected=sel>{r.clone()}</option> }
                         }).collect_view();
-                        let rows = m.members.iter().cloned().map(|r| {
+                        let rows = m.members.iter().map(|r| {
                             let r1 = r.clone();
                             view! {
                                 <tr class="hover:bg-slate-50" data-member=r.user_name.clone()>
