@@ -409,6 +409,10 @@ async fn rbac_and_isolation() {
         c.get(&member, &format!("/users/{bob_id}")).await.expect(403);
         c.get(&member, &format!("/projects/{pa}")).await.expect(200);
         assert_eq!(ids(&c.get(&member, "/auth/projects").await.expect(200).body["projects"]), [pa.clone()]);
+        assert_eq!(ids(&c.get(&member, &format!("/users/{member_id}/projects")).await.expect(200).body["projects"]), [pa.clone()]);
+        c.get(&member, &format!("/users/{bob_id}/projects")).await.expect(403);
+        c.get(&member, &format!("/users/{bob_id}/groups")).await.expect(403);
+        assert_eq!(c.get(&member, &format!("/users/{member_id}/groups")).await.expect(200).body["groups"], json!([]));
         // The user of project B cannot read project A nor scope to it.
         c.get(&bob, &format!("/projects/{pa}")).await.expect(403);
         c.get(&bob, &format!("/projects/{pb}")).await.expect(200);
@@ -464,6 +468,8 @@ async fn application_credentials() {
         c.post(&token, &path, json!({"application_credential": {"name": "ci"}})).await.expect(409);
         c.post(&token, &path, json!({"application_credential": {"name": "too-much", "roles": [{"name": "admin"}]}})).await.expect(403);
         c.post(&token, &path, json!({"application_credential": {"description": "no name"}})).await.expect(400);
+        c.post(&token, &path, json!({"application_credential": {"name": "old", "expires_at": "2001-01-01T00:00:00Z"}})).await.expect(400);
+        c.post(&token, &path, json!({"application_credential": {"name": "bad-time", "expires_at": "tomorrow"}})).await.expect(400);
         c.post(&c.admin_token, &path, json!({"application_credential": {"name": "not-yours"}})).await.expect(403);
 
         // Authenticate with it, by id and by name + user.
