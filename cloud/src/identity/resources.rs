@@ -206,13 +206,16 @@ impl IdentityService {
     }
 
     pub async fn get_project(&self, ctx: &RequestContext, id: &str) -> Result<Project> {
+        // The target is loaded before the policy check, as Keystone does, so
+        // an unknown id is a 404 (the CLI then falls back to a name lookup).
+        let project = self.project_by_id(id).await?;
         if !ctx.is_admin() && ctx.project_id() != Some(id) {
             let mine = self.user_project_ids(&ctx.user_id).await?;
             if !mine.iter().any(|p| p == id) {
                 require_admin(ctx, "identity:get_project")?;
             }
         }
-        self.project_by_id(id).await
+        Ok(project)
     }
 
     pub(crate) async fn project_by_id(&self, id: &str) -> Result<Project> {
