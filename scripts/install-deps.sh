@@ -35,8 +35,10 @@ fi
 
 stamp=node_modules/.gureum-stamp
 if [[ ! -f $stamp || package.json -nt $stamp || package-lock.json -nt $stamp ]]; then
-    say "npm ci (Tailwind, binaryen's wasm-opt, Playwright)"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+    say "npm install (Tailwind, binaryen's wasm-opt, Playwright)"
+    # `npm ci` refuses this lock file (npm 11 omits other platforms' optional
+    # packages from it), so install, which still honours the locked versions.
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
     touch $stamp
 fi
 
