@@ -226,6 +226,13 @@ pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> im
 #[component]
 pub fn Modal(#[prop(into)] title: String, on_close: Callback<()>, children: Children) -> impl IntoView {
     let label = title.clone();
+    // Escape closes the dialog wherever the focus is.
+    let esc = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    });
+    on_cleanup(move || esc.remove());
     view! {
         <div class="fixed inset-0 z-40 flex items-start justify-center overflow-y-auto bg-slate-900/40 p-4 pt-24" role="dialog" aria-modal="true" aria-label=label>
             <div class="w-full max-w-lg rounded-lg bg-white shadow-xl ring-1 ring-slate-900/10">

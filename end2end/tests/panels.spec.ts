@@ -54,6 +54,11 @@ test('roles: create, then delete through the confirm step', async ({ page }) => 
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
   await expect(row).toBeVisible();
   await row.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await expect(row).toBeVisible();
+  await row.getByRole('button', { name: 'Delete' }).click();
   await page.getByTestId('confirm').click();
   await expect(row).toHaveCount(0);
 });
