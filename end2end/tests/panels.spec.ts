@@ -156,6 +156,85 @@ test('language: Korean is remembered for the user', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'User settings' })).toBeVisible();
 });
 
+test('groups: create, add and remove a member', async ({ page }) => {
+  watch(page);
+  await loginAdmin(page);
+  const group = `e2e-group-${suffix}`;
+  await page.goto('/identity/groups');
+  await hydrated(page);
+  await expect(page.getByText('No groups yet')).toBeVisible();
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill(group);
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  const row = page.locator(`tr[data-group="${group}"]`);
+  await expect(row).toBeVisible();
+  await row.getByRole('link', { name: 'Members' }).click();
+  await expect(page.getByRole('heading', { name: `Members of ${group}` })).toBeVisible();
+  await expect(page.getByText('This group has no members')).toBeVisible();
+  await page.getByLabel('User').fill('nobody-at-all');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('alert')).toContainText('Could not find a user named');
+  await page.getByLabel('User').fill('admin');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  const member = page.locator('tr[data-member="admin"]');
+  await expect(member).toBeVisible();
+  await member.getByRole('button', { name: 'Remove' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(page.getByText('This group has no members')).toBeVisible();
+});
+
+test('projects and users: edit, disable, enable, set password, delete', async ({ page }) => {
+  watch(page);
+  await loginAdmin(page);
+  const project = `e2e-edit-${suffix}`;
+  await page.goto('/identity/projects');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('dialog').getByLabel('Name').fill(project);
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+  let row = page.locator(`tr[data-project="${project}"]`);
+  await expect(row).toContainText('Enabled');
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await page.getByRole('dialog').getByLabel('Description').fill('edited');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+  await expect(row).toContainText('edited');
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(row).toContainText('Disabled');
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await expect(row).toContainText('Enabled');
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(row).toHaveCount(0);
+
+  const user = `e2e-pw-${suffix}`;
+  await page.goto('/identity/users');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create user' }).click();
+  const d = page.getByRole('dialog');
+  await d.getByLabel('Name', { exact: true }).fill(user);
+  await d.getByLabel('Password', { exact: true }).fill('short');
+  await d.getByLabel('Confirm password').fill('short');
+  await d.getByRole('button', { name: 'Create' }).click();
+  await expect(d.getByRole('alert')).toContainText('Password does not meet the requirements');
+  await d.getByLabel('Password', { exact: true }).fill('long-enough-1');
+  await d.getByLabel('Confirm password').fill('long-enough-1');
+  await d.getByRole('button', { name: 'Create' }).click();
+  const urow = page.locator(`tr[data-user="${user}"]`);
+  await expect(urow).toBeVisible();
+  await urow.getByRole('button', { name: 'Set password' }).click();
+  await page.getByRole('dialog').getByLabel('Password', { exact: true }).fill('another-Password-9');
+  await page.getByRole('dialog').getByLabel('Confirm password').fill('another-Password-9');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await urow.getByRole('button', { name: 'Disable' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(urow).toContainText('Disabled');
+  await urow.getByRole('button', { name: 'Delete' }).click();
+  await page.getByTestId('confirm').click();
+  await expect(urow).toHaveCount(0);
+});
+
 test.afterAll(() => {
   expect(problems, problems.join('\n')).toEqual([]);
 });
