@@ -531,3 +531,24 @@ async fn self_password_change_and_lockout() {
         c.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implied_roles_create_list_refuse_cycles_delete() {
+    for backend in BACKENDS {
+        let c = TestCloud::start(backend).await;
+        let tok = c.admin_token.clone();
+        let ops = c.post(&tok, "/roles", json!({"role": {"name": "operator"}})).await.expect(201).body["role"]["id"].as_str().unwrap().to_string();
+        let member = c.role_id("member").await;
+        let created = c.put(&tok, &format!("/roles/{ops}/implies/{member}")).await.expect(201);
+        assert_eq!(created.body["role_inference"]["implies"]["name"], "member");
+        // member → operator would close a cycle.
+        c.put(&tok, &format!("/roles/{member}/implies/{ops}")).await.expect(400);
+        let list = c.get(&tok, &format!("/roles/{ops}/implies")).await.expect(200);
+        assert_eq!(names(&list.body["role_inference"]["implies"]), ["member"]);
+        c.head(&tok, &format!("/roles/{ops}/implies/{member}")).await.expect(200);
+        c.delete(&tok, &format!("/roles/{ops}/implies/{member}")).await.expect(204);
+        c.delete(&tok, &format!("/roles/{ops}/implies/{member}")).await.expect(404);
+        c.get(&tok, &format!("/roles/{ops}/implies/{member}")).await.expect(404);
+        c.finish().await;
+    }
+}

@@ -722,6 +722,21 @@ impl IdentityService {
         }
     }
 
+    pub async fn delete_implied_role(&self, ctx: &RequestContext, prior: &str, implied: &str) -> Result<()> {
+        require_admin(ctx, "identity:delete_implied_role")?;
+        let n = sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? AND implied_role_id = ?")
+            .bind(prior.to_string())
+            .bind(implied.to_string())
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(IdentityError::not_found("implied role", format!("{prior} implies {implied}")));
+        }
+        self.invalidate_tokens();
+        Ok(())
+    }
+
     /// (prior, implied) pairs, for the Roles panel and `/v3/role_inferences`.
     pub async fn list_implied_roles(&self, ctx: &RequestContext) -> Result<Vec<(Role, Role)>> {
         require_admin(ctx, "identity:list_role_inference_rules")?;

@@ -221,6 +221,12 @@ pub async fn create_implied(State(state): State<AppState>, caller: Caller, Path(
     Ok((StatusCode::CREATED, Json(inference_json(&state, &p, &i))))
 }
 
+/// `DELETE /v3/roles/{prior}/implies/{implied}` → 204.
+pub async fn delete_implied(State(state): State<AppState>, caller: Caller, Path((prior, implied)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.identity.delete_implied_role(&caller.ctx, &prior, &implied).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET`/`HEAD /v3/roles/{prior}/implies/{implied}`.
 pub async fn get_implied(State(state): State<AppState>, caller: Caller, Path((prior, implied)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     let pairs = state.identity.list_implied_roles(&caller.ctx).await?;

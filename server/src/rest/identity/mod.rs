@@ -60,7 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v3/roles", get(resources::list_roles).post(resources::create_role))
         .route("/v3/roles/{id}", get(resources::get_role).patch(resources::update_role).delete(resources::delete_role))
         .route("/v3/roles/{id}/implies", get(assignments::list_role_implies))
-        .route("/v3/roles/{id}/implies/{implied}", put(assignments::create_implied).get(assignments::get_implied).head(assignments::get_implied))
+        .route("/v3/roles/{id}/implies/{implied}", put(assignments::create_implied).get(assignments::get_implied).head(assignments::get_implied).delete(assignments::delete_implied))
         .route("/v3/role_inferences", get(assignments::list_inferences))
         .route("/v3/role_assignments", get(assignments::list_assignments))
         // catalog
