@@ -39,7 +39,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${targetDir}/debug/gureum-server serve --bootstrap`,
+    command: `${process.env.GUREUM_E2E_SERVER ?? `${targetDir}/debug/gureum-server`} serve --bootstrap`,
     cwd: path.resolve(__dirname, '..'),
     url: `http://127.0.0.1:${port}/login`,
     timeout: 120_000,

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use crate::server;
 
+// Every server function has an explicit endpoint (`/api/<name>`): the
+// default URL carries a hash of the checkout's path, so a server and a WASM
+// built from different checkouts (CI clones sharing one target directory)
+// would not find each other's functions.
+
 /// The error every server function returns when the session has no valid
 /// token; the page answers it by going to the login page.
 pub const UNAUTHENTICATED: &str = "Your session has ended. Please sign in again.";

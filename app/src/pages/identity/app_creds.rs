@@ -35,7 +35,7 @@ pub struct CreatedSecret {
     pub secret: String,
 }
 
-#[server]
+#[server(endpoint = "list_app_creds")]
 pub async fn list_app_creds() -> Result<AppCredList, ServerFnError> {
     let a = server::auth().await?;
     let creds = a.identity.list_app_credentials(&a.ctx, &a.ctx.user_id, None).await.map_err(server::err)?;
@@ -57,7 +57,7 @@ pub async fn list_app_creds() -> Result<AppCredList, ServerFnError> {
     })
 }
 
-#[server]
+#[server(endpoint = "create_app_cred")]
 pub async fn create_app_cred(name: String, description: String, expires: String) -> Result<CreatedSecret, ServerFnError> {
     let a = server::auth().await?;
     let expires = expires.trim();
@@ -82,7 +82,7 @@ pub async fn create_app_cred(name: String, description: String, expires: String)
     Ok(CreatedSecret { id: created.credential.id, name: created.credential.name, secret: created.secret.expose().to_string() })
 }
 
-#[server]
+#[server(endpoint = "delete_app_cred")]
 pub async fn delete_app_cred(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.delete_app_credential(&a.ctx, &a.ctx.user_id, &id).await.map_err(server::err)?;

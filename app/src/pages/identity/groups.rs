@@ -33,21 +33,21 @@ pub struct GroupMemberList {
     pub members: Vec<GroupMember>,
 }
 
-#[server]
+#[server(endpoint = "list_groups")]
 pub async fn list_groups(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<GroupRow>, ServerFnError> {
     let a = server::auth().await?;
     let p = a.identity.list_groups(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
     Ok(PageOf { total: p.total, items: p.items.into_iter().map(|g| GroupRow { id: g.id, name: g.name, description: g.description }).collect() })
 }
 
-#[server]
+#[server(endpoint = "create_group")]
 pub async fn create_group(name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.create_group(&a.ctx, &name, None, Some(description)).await.map_err(server::err)?;
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "update_group")]
 pub async fn update_group(id: String, name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
@@ -57,14 +57,14 @@ pub async fn update_group(id: String, name: String, description: String) -> Resu
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "delete_group")]
 pub async fn delete_group(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.delete_group(&a.ctx, &id).await.map_err(server::err)?;
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "group_members")]
 pub async fn group_members(id: String) -> Result<GroupMemberList, ServerFnError> {
     let a = server::auth().await?;
     let g = a.identity.get_group(&a.ctx, &id).await.map_err(server::err)?;
@@ -76,7 +76,7 @@ pub async fn group_members(id: String) -> Result<GroupMemberList, ServerFnError>
     })
 }
 
-#[server]
+#[server(endpoint = "add_group_member")]
 pub async fn add_group_member(group_id: String, user: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     let user_id = super::projects::user_id_by_name(&a, &user).await?;
@@ -84,7 +84,7 @@ pub async fn add_group_member(group_id: String, user: String) -> Result<(), Serv
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "remove_group_member")]
 pub async fn remove_group_member(group_id: String, user_id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.remove_user_from_group(&a.ctx, &group_id, &user_id).await.map_err(server::err)?;

@@ -42,14 +42,14 @@ fn row(p: cloud::identity::Project) -> ProjectRow {
     ProjectRow { id: p.id, name: p.name, description: p.description, enabled: p.enabled }
 }
 
-#[server]
+#[server(endpoint = "list_projects")]
 pub async fn list_projects(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<ProjectRow>, ServerFnError> {
     let a = server::auth().await?;
     let p = a.identity.list_projects(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
     Ok(PageOf { total: p.total, items: p.items.into_iter().map(row).collect() })
 }
 
-#[server]
+#[server(endpoint = "create_project")]
 pub async fn create_project(name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
@@ -59,7 +59,7 @@ pub async fn create_project(name: String, description: String) -> Result<(), Ser
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "update_project")]
 pub async fn update_project(id: String, name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
@@ -69,7 +69,7 @@ pub async fn update_project(id: String, name: String, description: String) -> Re
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "set_project_enabled")]
 pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
@@ -79,14 +79,14 @@ pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), Server
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "delete_project")]
 pub async fn delete_project(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.delete_project(&a.ctx, &id).await.map_err(server::err)?;
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "project_members")]
 pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
     use cloud::identity::{ActorType, AssignmentFilter, ListFilter, Target};
     let a = server::auth().await?;
@@ -125,7 +125,7 @@ pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<Stri
     }
 }
 
-#[server]
+#[server(endpoint = "grant_project_role")]
 pub async fn grant_project_role(project_id: String, user: String, role: String) -> Result<(), ServerFnError> {
     use cloud::identity::{ActorType, Target};
     let a = server::auth().await?;
@@ -134,7 +134,7 @@ pub async fn grant_project_role(project_id: String, user: String, role: String) 
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "revoke_project_role")]
 pub async fn revoke_project_role(project_id: String, user_id: String, role_id: String) -> Result<(), ServerFnError> {
     use cloud::identity::{ActorType, Target};
     let a = server::auth().await?;

@@ -18,21 +18,21 @@ pub struct RoleRow {
     pub description: String,
 }
 
-#[server]
+#[server(endpoint = "list_roles")]
 pub async fn list_roles(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<RoleRow>, ServerFnError> {
     let a = server::auth().await?;
     let p = a.identity.list_roles(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
     Ok(PageOf { total: p.total, items: p.items.into_iter().map(|r| RoleRow { id: r.id, name: r.name, description: r.description }).collect() })
 }
 
-#[server]
+#[server(endpoint = "create_role")]
 pub async fn create_role(name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.create_role(&a.ctx, &name, Some(description)).await.map_err(server::err)?;
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "delete_role")]
 pub async fn delete_role(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.delete_role(&a.ctx, &id).await.map_err(server::err)?;

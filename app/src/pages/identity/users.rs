@@ -21,7 +21,7 @@ pub struct UserRow {
     pub created: String,
 }
 
-#[server]
+#[server(endpoint = "list_users")]
 pub async fn list_users(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<UserRow>, ServerFnError> {
     let a = server::auth().await?;
     let p = a.identity.list_users(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
@@ -42,7 +42,7 @@ pub async fn list_users(q: String, sort: String, dir: String, page: i64) -> Resu
     })
 }
 
-#[server]
+#[server(endpoint = "create_user")]
 pub async fn create_user(name: String, email: String, password: String, confirm: String, description: String, project: String, role: String) -> Result<(), ServerFnError> {
     use cloud::identity::{ActorType, NewUser, Target};
     let a = server::auth().await?;
@@ -83,7 +83,7 @@ pub async fn create_user(name: String, email: String, password: String, confirm:
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "update_user")]
 pub async fn update_user(id: String, name: String, email: String, description: String) -> Result<(), ServerFnError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
@@ -95,7 +95,7 @@ pub async fn update_user(id: String, name: String, email: String, description: S
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "set_user_password")]
 pub async fn set_user_password(id: String, password: String, confirm: String) -> Result<(), ServerFnError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
@@ -109,7 +109,7 @@ pub async fn set_user_password(id: String, password: String, confirm: String) ->
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "set_user_enabled")]
 pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
@@ -117,7 +117,7 @@ pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), ServerFnE
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "delete_user")]
 pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity.delete_user(&a.ctx, &id).await.map_err(server::err)?;
@@ -125,7 +125,7 @@ pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
 }
 
 /// Role names for the create form's select.
-#[server]
+#[server(endpoint = "role_names")]
 pub async fn role_names() -> Result<Vec<String>, ServerFnError> {
     let a = server::auth().await?;
     let f = cloud::identity::ListFilter { limit: Some(1000), ..Default::default() };
