@@ -13,7 +13,7 @@ use tower_http::services::ServeDir;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::{session_store, Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions::{session_store, ExpiredDeletion, Expiry, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::{MySqlStore, SqliteStore};
 
 use crate::{AppState, StartError};
@@ -76,6 +76,16 @@ impl SessionStore for DbSessionStore {
     }
 }
 
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.delete_expired().await,
+            DbSessionStore::MySql(s) => s.delete_expired().await,
+        }
+    }
+}
+
 pub fn leptos_options(state: &AppState) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("gureum")
@@ -87,6 +97,8 @@ pub fn leptos_options(state: &AppState) -> LeptosOptions {
 pub async fn router(state: AppState) -> Result<Router, StartError> {
     let options = leptos_options(&state);
     let store = DbSessionStore::connect(&state.config.database_url).await?;
+    // Expired sessions are never loaded again; this keeps their rows from piling up.
+    tokio::spawn(store.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
     let sessions = SessionManagerLayer::new(store)
         .with_name("gureum_session")
         .with_http_only(true)
