@@ -48,30 +48,65 @@ pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
         Ok(a) => a,
         Err(_) => return Ok(None),
     };
-    let projects = a.identity.auth_projects(&a.info).await.map_err(server::err)?;
+    let projects = a
+        .identity
+        .auth_projects(&a.info)
+        .await
+        .map_err(server::err)?;
     Ok(Some(Me {
         user_id: a.info.user.id.clone(),
         user_name: a.info.user.name.clone(),
         domain_name: a.info.user_domain.name.clone(),
-        project: a.info.project.as_ref().map(|p| Named { id: p.id.clone(), name: p.name.clone() }),
-        projects: projects.into_iter().map(|p| Named { id: p.id, name: p.name }).collect(),
+        project: a.info.project.as_ref().map(|p| Named {
+            id: p.id.clone(),
+            name: p.name.clone(),
+        }),
+        projects: projects
+            .into_iter()
+            .map(|p| Named {
+                id: p.id,
+                name: p.name,
+            })
+            .collect(),
         is_admin: a.ctx.is_admin(),
     }))
 }
 
 #[server(endpoint = "login")]
-pub async fn login(domain: String, username: String, password: String) -> Result<LoginOutcome, ServerFnError> {
-    use cloud::identity::{AuthMethod, DomainRef, IdentityError, ProjectRef, ScopeRequest, UserRef};
+pub async fn login(
+    domain: String,
+    username: String,
+    password: String,
+) -> Result<LoginOutcome, ServerFnError> {
+    use cloud::identity::{
+        AuthMethod, DomainRef, IdentityError, ProjectRef, ScopeRequest, UserRef,
+    };
     use cloud::secret::Secret;
     let identity = server::identity()?;
     let session = server::session().await?;
-    let domain = if domain.trim().is_empty() { "Default".to_string() } else { domain.trim().to_string() };
+    let domain = if domain.trim().is_empty() {
+        "Default".to_string()
+    } else {
+        domain.trim().to_string()
+    };
     if username.trim().is_empty() || password.is_empty() {
         return Ok(LoginOutcome::Missing);
     }
-    let user = UserRef::Name { name: username.trim().to_string(), domain: DomainRef::Name(domain) };
+    let user = UserRef::Name {
+        name: username.trim().to_string(),
+        domain: DomainRef::Name(domain),
+    };
     // The default project when the user has a role there, else unscoped.
-    let first = match identity.issue_token(AuthMethod::Password { user, password: Secret::new(password) }, ScopeRequest::Default).await {
+    let first = match identity
+        .issue_token(
+            AuthMethod::Password {
+                user,
+                password: Secret::new(password),
+            },
+            ScopeRequest::Default,
+        )
+        .await
+    {
         Ok(t) => t,
         Err(IdentityError::Locked { minutes }) => return Ok(LoginOutcome::Locked { minutes }),
         Err(IdentityError::Unauthenticated) => return Ok(LoginOutcome::Invalid),
@@ -81,10 +116,18 @@ pub async fn login(domain: String, username: String, password: String) -> Result
     let mut token = first.clone();
     if first.info.project.is_none() {
         // Else the first project the user may use, else stay unscoped.
-        let projects = identity.auth_projects(&first.info).await.map_err(server::err)?;
+        let projects = identity
+            .auth_projects(&first.info)
+            .await
+            .map_err(server::err)?;
         if let Some(p) = projects.first() {
             if let Ok(t) = identity
-                .issue_token(AuthMethod::Token { token: first.id.clone() }, ScopeRequest::Project(ProjectRef::Id(p.id.clone())))
+                .issue_token(
+                    AuthMethod::Token {
+                        token: first.id.clone(),
+                    },
+                    ScopeRequest::Project(ProjectRef::Id(p.id.clone())),
+                )
                 .await
             {
                 retired.push(first.id.expose().to_string());
@@ -95,10 +138,18 @@ pub async fn login(domain: String, username: String, password: String) -> Result
     // A fresh session id at every sign-in (no fixation).
     let lang: Option<String> = session.get(server::KEY_LANG).await.ok().flatten();
     let _ = session.remove_value(server::KEY_OLD_TOKENS).await;
-    session.cycle_id().await.map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
     server::store_token(&session, token.id.expose(), &token.info, retired).await?;
     let ctx = token.info.context();
-    let user_lang = identity.get_user(&ctx, &ctx.user_id).await.ok().map(|u| u.language).filter(|l| l == "en" || l == "ko");
+    let user_lang = identity
+        .get_user(&ctx, &ctx.user_id)
+        .await
+        .ok()
+        .map(|u| u.language)
+        .filter(|l| l == "en" || l == "ko");
     server::set_session_lang(&session, user_lang.or(lang).as_deref().unwrap_or("en")).await?;
     server::redirect_if_form("/project");
     Ok(LoginOutcome::Ok)
@@ -118,9 +169,20 @@ pub async fn switch_project(project_id: String) -> Result<(), ServerFnError> {
     use cloud::identity::{AuthMethod, ProjectRef, ScopeRequest};
     use cloud::secret::Secret;
     let a = server::auth().await?;
-    let t = match a.identity.issue_token(AuthMethod::Token { token: Secret::new(a.token.clone()) }, ScopeRequest::Project(ProjectRef::Id(project_id))).await {
+    let t = match a
+        .identity
+        .issue_token(
+            AuthMethod::Token {
+                token: Secret::new(a.token.clone()),
+            },
+            ScopeRequest::Project(ProjectRef::Id(project_id)),
+        )
+        .await
+    {
         Ok(t) => t,
-        Err(cloud::identity::IdentityError::Unauthenticated) => return Err(server::msg("err.switch", "").await),
+        Err(cloud::identity::IdentityError::Unauthenticated) => {
+            return Err(server::msg("err.switch", "").await)
+        }
         Err(e) => return Err(server::err(e)),
     };
     server::store_token(&a.session, t.id.expose(), &t.info, vec![a.token.clone()]).await?;
@@ -133,26 +195,51 @@ pub async fn set_language(lang: String) -> Result<(), ServerFnError> {
     let lang = if lang == "ko" { "ko" } else { "en" };
     let session = server::session().await?;
     if let Ok(a) = server::auth().await {
-        a.identity.set_language(&a.ctx, lang).await.map_err(server::err)?;
+        a.identity
+            .set_language(&a.ctx, lang)
+            .await
+            .map_err(server::err)?;
     }
     server::set_session_lang(&session, lang).await?;
     Ok(())
 }
 
 #[server(endpoint = "change_password")]
-pub async fn change_password(old_password: String, new_password: String, confirm_password: String) -> Result<(), ServerFnError> {
+pub async fn change_password(
+    old_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), ServerFnError> {
     use cloud::secret::Secret;
     let a = server::auth().await?;
-    let lang = crate::i18n::Lang::parse(&a.session.get::<String>(server::KEY_LANG).await.ok().flatten().unwrap_or_default());
+    let lang = crate::i18n::Lang::parse(
+        &a.session
+            .get::<String>(server::KEY_LANG)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    );
     if new_password != confirm_password {
         return Err(ServerFnError::new(crate::i18n::t(lang, "pw.mismatch")));
     }
     if old_password.is_empty() || new_password.is_empty() {
         return Err(ServerFnError::new(crate::i18n::t(lang, "pw.required")));
     }
-    match a.identity.change_own_password(&a.ctx, &a.ctx.user_id, &Secret::new(old_password), &Secret::new(new_password)).await {
+    match a
+        .identity
+        .change_own_password(
+            &a.ctx,
+            &a.ctx.user_id,
+            &Secret::new(old_password),
+            &Secret::new(new_password),
+        )
+        .await
+    {
         Ok(()) => {}
-        Err(cloud::identity::IdentityError::Unauthenticated) => return Err(ServerFnError::new(crate::i18n::t(lang, "pw.wrong_old"))),
+        Err(cloud::identity::IdentityError::Unauthenticated) => {
+            return Err(ServerFnError::new(crate::i18n::t(lang, "pw.wrong_old")))
+        }
         Err(e) => return Err(server::err(e)),
     }
     // Every token of the user is revoked; end this session too.

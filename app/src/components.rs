@@ -54,7 +54,9 @@ fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -69,13 +71,21 @@ pub fn use_list_params() -> Memo<ListParams> {
             q: q.get("q").unwrap_or_default(),
             sort: q.get("sort").unwrap_or_default(),
             dir: q.get("dir").unwrap_or_default(),
-            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+            page: q
+                .get("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1)
+                .max(1),
         }
     })
 }
 
 #[component]
-pub fn PageHeader(#[prop(into)] title: String, #[prop(optional, into)] subtitle: Option<String>, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+pub fn PageHeader(
+    #[prop(into)] title: String,
+    #[prop(optional, into)] subtitle: Option<String>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     view! {
         <div class="mb-6 flex flex-wrap items-end justify-between gap-4">
             <div>
@@ -89,11 +99,20 @@ pub fn PageHeader(#[prop(into)] title: String, #[prop(optional, into)] subtitle:
 
 /// A column header that sorts the table on the server.
 #[component]
-pub fn SortHeader(#[prop(into)] label: String, key: &'static str, base: &'static str, params: Memo<ListParams>) -> impl IntoView {
+pub fn SortHeader(
+    #[prop(into)] label: String,
+    key: &'static str,
+    base: &'static str,
+    params: Memo<ListParams>,
+) -> impl IntoView {
     let href = move || {
         let p = params.get();
         let active = p.sort == key || (p.sort.is_empty() && key == "name");
-        let dir = if active && p.dir != "desc" { "desc" } else { "asc" };
+        let dir = if active && p.dir != "desc" {
+            "desc"
+        } else {
+            "asc"
+        };
         p.href(base, key, dir, 1)
     };
     let arrow = move || {
@@ -140,10 +159,19 @@ pub fn FilterBox(base: &'static str, params: Memo<ListParams>) -> impl IntoView 
 
 /// "1–50 of 10,000" with previous / next.
 #[component]
-pub fn Pager(base: &'static str, params: Memo<ListParams>, total: i64, shown: usize) -> impl IntoView {
+pub fn Pager(
+    base: &'static str,
+    params: Memo<ListParams>,
+    total: i64,
+    shown: usize,
+) -> impl IntoView {
     let lang = use_lang();
     let p = params.get_untracked();
-    let first = if total == 0 { 0 } else { (p.page - 1) * PAGE_SIZE + 1 };
+    let first = if total == 0 {
+        0
+    } else {
+        (p.page - 1) * PAGE_SIZE + 1
+    };
     let last = (p.page - 1) * PAGE_SIZE + shown as i64;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let prev = (p.page > 1).then(|| p.href(base, &p.sort, &p.dir, p.page - 1));
@@ -224,7 +252,11 @@ pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> im
 
 /// A dialog over the page.
 #[component]
-pub fn Modal(#[prop(into)] title: String, on_close: Callback<()>, children: Children) -> impl IntoView {
+pub fn Modal(
+    #[prop(into)] title: String,
+    on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
     let label = title.clone();
     // Escape closes the dialog wherever the focus is.
     let esc = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -297,7 +329,11 @@ macro_rules! act_err {
     ($a:expr) => {{
         let a = $a;
         ::leptos::prelude::Signal::derive(move || {
-            a.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err()).map($crate::auth::error_text))
+            a.value().with(|v| {
+                v.as_ref()
+                    .and_then(|r| r.as_ref().err())
+                    .map($crate::auth::error_text)
+            })
         })
     }};
 }
@@ -318,7 +354,17 @@ pub fn loading_row() -> impl IntoView {
 /// The Gureum mark: a cloud.
 #[component]
 pub fn Logo(#[prop(optional)] large: bool) -> impl IntoView {
-    let (box_cls, size) = if large { ("flex h-11 w-11 items-center justify-center rounded-xl bg-sky-600 text-white shadow", "28") } else { ("flex h-8 w-8 items-center justify-center rounded-lg bg-sky-600 text-white", "20") };
+    let (box_cls, size) = if large {
+        (
+            "flex h-11 w-11 items-center justify-center rounded-xl bg-sky-600 text-white shadow",
+            "28",
+        )
+    } else {
+        (
+            "flex h-8 w-8 items-center justify-center rounded-lg bg-sky-600 text-white",
+            "20",
+        )
+    };
     view! {
         <span class=box_cls aria-hidden="true">
             <svg width=size height=size viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">

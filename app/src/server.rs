@@ -19,15 +19,22 @@ pub const KEY_OLD_TOKENS: &str = "old_tokens";
 pub const KEY_LANG: &str = "lang";
 
 pub fn identity() -> Result<IdentityService, ServerFnError> {
-    use_context::<IdentityService>().ok_or_else(|| ServerFnError::new("The identity service is not available."))
+    use_context::<IdentityService>()
+        .ok_or_else(|| ServerFnError::new("The identity service is not available."))
 }
 
 pub fn settings() -> Arc<PortalSettings> {
-    use_context::<Arc<PortalSettings>>().unwrap_or_else(|| Arc::new(PortalSettings { idle_timeout_secs: 3600 }))
+    use_context::<Arc<PortalSettings>>().unwrap_or_else(|| {
+        Arc::new(PortalSettings {
+            idle_timeout_secs: 3600,
+        })
+    })
 }
 
 pub async fn session() -> Result<Session, ServerFnError> {
-    leptos_axum::extract::<Session>().await.map_err(|e| ServerFnError::new(format!("session: {e}")))
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| ServerFnError::new(format!("session: {e}")))
 }
 
 /// A service error as the message shown inline.
@@ -66,7 +73,11 @@ pub fn apply_expiry(session: &Session, info: &TokenInfo, idle_secs: i64) {
 
 /// The session's token, validated; `None` (and the session emptied of it)
 /// when there is none or it is no longer valid.
-pub async fn current_token(identity: &IdentityService, session: &Session, idle_secs: i64) -> Option<(String, TokenInfo)> {
+pub async fn current_token(
+    identity: &IdentityService,
+    session: &Session,
+    idle_secs: i64,
+) -> Option<(String, TokenInfo)> {
     let token: String = session.get(KEY_TOKEN).await.ok().flatten()?;
     match identity.validate_token(&token).await {
         Ok(info) => {
@@ -100,16 +111,30 @@ pub async fn auth() -> Result<Auth, ServerFnError> {
     match current_token(&identity, &session, settings().idle_timeout_secs).await {
         Some((token, info)) => {
             let ctx = info.context();
-            Ok(Auth { identity, session, token, info, ctx })
+            Ok(Auth {
+                identity,
+                session,
+                token,
+                info,
+                ctx,
+            })
         }
         None => Err(ServerFnError::new(UNAUTHENTICATED)),
     }
 }
 
 /// Revokes every token this session holds and ends it.
-pub async fn end_session(identity: &IdentityService, session: &Session, keep_lang: bool) -> Result<(), ServerFnError> {
+pub async fn end_session(
+    identity: &IdentityService,
+    session: &Session,
+    keep_lang: bool,
+) -> Result<(), ServerFnError> {
     let token: Option<String> = session.get(KEY_TOKEN).await.map_err(sess_err)?;
-    let old: Vec<String> = session.get(KEY_OLD_TOKENS).await.map_err(sess_err)?.unwrap_or_default();
+    let old: Vec<String> = session
+        .get(KEY_OLD_TOKENS)
+        .await
+        .map_err(sess_err)?
+        .unwrap_or_default();
     let lang: Option<String> = session.get(KEY_LANG).await.map_err(sess_err)?;
     if let Some(t) = &token {
         if let Ok(info) = identity.validate_token(t).await {
@@ -128,12 +153,27 @@ pub async fn end_session(identity: &IdentityService, session: &Session, keep_lan
 }
 
 /// Replaces the session's token (after login or a project switch).
-pub async fn store_token(session: &Session, new_token: &str, info: &TokenInfo, retired: Vec<String>) -> Result<(), ServerFnError> {
-    let mut old: Vec<String> = session.get(KEY_OLD_TOKENS).await.map_err(sess_err)?.unwrap_or_default();
+pub async fn store_token(
+    session: &Session,
+    new_token: &str,
+    info: &TokenInfo,
+    retired: Vec<String>,
+) -> Result<(), ServerFnError> {
+    let mut old: Vec<String> = session
+        .get(KEY_OLD_TOKENS)
+        .await
+        .map_err(sess_err)?
+        .unwrap_or_default();
     old.extend(retired);
     old.retain(|t| t != new_token);
-    session.insert(KEY_TOKEN, new_token.to_string()).await.map_err(sess_err)?;
-    session.insert(KEY_OLD_TOKENS, old).await.map_err(sess_err)?;
+    session
+        .insert(KEY_TOKEN, new_token.to_string())
+        .await
+        .map_err(sess_err)?;
+    session
+        .insert(KEY_OLD_TOKENS, old)
+        .await
+        .map_err(sess_err)?;
     apply_expiry(session, info, settings().idle_timeout_secs);
     Ok(())
 }
@@ -141,7 +181,13 @@ pub async fn store_token(session: &Session, new_token: &str, info: &TokenInfo, r
 /// The session's language, for messages server functions word themselves.
 pub async fn lang() -> crate::i18n::Lang {
     match session().await {
-        Ok(s) => crate::i18n::Lang::parse(&s.get::<String>(KEY_LANG).await.ok().flatten().unwrap_or_default()),
+        Ok(s) => crate::i18n::Lang::parse(
+            &s.get::<String>(KEY_LANG)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        ),
         Err(_) => crate::i18n::Lang::En,
     }
 }
@@ -152,14 +198,22 @@ pub async fn msg(key: &'static str, name: &str) -> ServerFnError {
 }
 
 pub async fn set_session_lang(session: &Session, lang: &str) -> Result<(), ServerFnError> {
-    session.insert(KEY_LANG, lang.to_string()).await.map_err(sess_err)
+    session
+        .insert(KEY_LANG, lang.to_string())
+        .await
+        .map_err(sess_err)
 }
 
 /// For plain form posts (no JavaScript) a real redirect; the hydrated page
 /// navigates by itself.
 pub fn redirect_if_form(path: &str) {
     let accepts_html = use_context::<http::request::Parts>()
-        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
         .unwrap_or(false);
     if accepts_html {
         leptos_axum::redirect(path);

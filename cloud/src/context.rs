@@ -6,8 +6,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
     Unscoped,
-    Project { id: String, name: String, domain_id: String, domain_name: String },
-    Domain { id: String, name: String },
+    Project {
+        id: String,
+        name: String,
+        domain_id: String,
+        domain_name: String,
+    },
+    Domain {
+        id: String,
+        name: String,
+    },
     System,
 }
 

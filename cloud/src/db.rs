@@ -68,7 +68,11 @@ impl Db {
                         }
                     }
                 }
-                let url = if url.contains('?') { url.clone() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.clone()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 // WAL lets readers run beside the single writer; the busy
                 // timeout queues writers instead of failing them.
                 AnyPoolOptions::new()
@@ -115,7 +119,9 @@ impl Db {
 
 /// The file path of a `sqlite:` URL, if it names a file.
 pub fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         None

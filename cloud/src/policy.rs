@@ -11,12 +11,18 @@ pub fn require_admin(ctx: &RequestContext, action: &str) -> Result<(), Denied> {
     if ctx.is_admin() {
         Ok(())
     } else {
-        Err(Denied(format!("You are not authorized to perform the requested action: {action}.")))
+        Err(Denied(format!(
+            "You are not authorized to perform the requested action: {action}."
+        )))
     }
 }
 
 /// Admin, or the user acting on itself.
-pub fn require_admin_or_self(ctx: &RequestContext, user_id: &str, action: &str) -> Result<(), Denied> {
+pub fn require_admin_or_self(
+    ctx: &RequestContext,
+    user_id: &str,
+    action: &str,
+) -> Result<(), Denied> {
     if ctx.is_admin() || ctx.user_id == user_id {
         Ok(())
     } else {

@@ -15,8 +15,13 @@ pub struct ScratchDb {
 
 enum Cleanup {
     /// Held for its `Drop`, which removes the directory.
-    File { _dir: tempfile_path::TempDir },
-    MySql { server: String, name: String },
+    File {
+        _dir: tempfile_path::TempDir,
+    },
+    MySql {
+        server: String,
+        name: String,
+    },
 }
 
 mod tempfile_path {
@@ -41,8 +46,16 @@ impl ScratchDb {
                 let dir = std::env::temp_dir().join(format!("gureum-test-{tag}"));
                 std::fs::create_dir_all(&dir).expect("create temp dir");
                 let url = format!("sqlite:{}", dir.join("gureum.db").display());
-                let db = Db::connect(&url).await.expect("open scratch SQLite database");
-                ScratchDb { db, url, cleanup: Cleanup::File { _dir: tempfile_path::TempDir(dir) } }
+                let db = Db::connect(&url)
+                    .await
+                    .expect("open scratch SQLite database");
+                ScratchDb {
+                    db,
+                    url,
+                    cleanup: Cleanup::File {
+                        _dir: tempfile_path::TempDir(dir),
+                    },
+                }
             }
             Backend::MySql => {
                 use sqlx::Connection;
@@ -50,14 +63,24 @@ impl ScratchDb {
                 let name = format!("gureum_test_{}", &tag[..16]);
                 let mut conn = sqlx::mysql::MySqlConnection::connect(&server)
                     .await
-                    .unwrap_or_else(|e| panic!("MariaDB must be running at {server} for the tests: {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create scratch database");
+                    .unwrap_or_else(|e| {
+                        panic!("MariaDB must be running at {server} for the tests: {e}")
+                    });
+                sqlx::query(&format!(
+                    "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("create scratch database");
                 let url = format!("{}/{name}", server.trim_end_matches('/'));
-                let db = Db::connect(&url).await.expect("open scratch MariaDB database");
-                ScratchDb { db, url, cleanup: Cleanup::MySql { server, name } }
+                let db = Db::connect(&url)
+                    .await
+                    .expect("open scratch MariaDB database");
+                ScratchDb {
+                    db,
+                    url,
+                    cleanup: Cleanup::MySql { server, name },
+                }
             }
         }
     }
@@ -69,7 +92,9 @@ impl ScratchDb {
         if let Cleanup::MySql { server, name } = &self.cleanup {
             use sqlx::Connection;
             if let Ok(mut conn) = sqlx::mysql::MySqlConnection::connect(server).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&mut conn)
+                    .await;
             }
         }
     }

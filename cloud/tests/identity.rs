@@ -28,31 +28,107 @@ fn cfg() -> IdentityConfig {
 async fn fixture(backend: Backend) -> Fixture {
     let scratch = ScratchDb::new(backend).await;
     let svc = IdentityService::new(scratch.db.clone(), cfg()).unwrap();
-    svc.bootstrap(&BootstrapRequest { admin_user: "admin".into(), admin_project: "admin".into(), admin_password: ADMIN_PW.into() }).await.unwrap();
-    let admin = login(&svc, "admin", ADMIN_PW, Some("admin")).await.unwrap().info.context();
-    Fixture { scratch, svc, admin }
+    svc.bootstrap(&BootstrapRequest {
+        admin_user: "admin".into(),
+        admin_project: "admin".into(),
+        admin_password: ADMIN_PW.into(),
+    })
+    .await
+    .unwrap();
+    let admin = login(&svc, "admin", ADMIN_PW, Some("admin"))
+        .await
+        .unwrap()
+        .info
+        .context();
+    Fixture {
+        scratch,
+        svc,
+        admin,
+    }
 }
 
 fn by_name(name: &str) -> UserRef {
-    UserRef::Name { name: name.into(), domain: DomainRef::Name("Default".into()) }
+    UserRef::Name {
+        name: name.into(),
+        domain: DomainRef::Name("Default".into()),
+    }
 }
 
-async fn login(svc: &IdentityService, user: &str, pw: &str, project: Option<&str>) -> Result<IssuedToken> {
+async fn login(
+    svc: &IdentityService,
+    user: &str,
+    pw: &str,
+    project: Option<&str>,
+) -> Result<IssuedToken> {
     let scope = match project {
-        Some(p) => ScopeRequest::Project(ProjectRef::Name { name: p.into(), domain: DomainRef::Id("default".into()) }),
+        Some(p) => ScopeRequest::Project(ProjectRef::Name {
+            name: p.into(),
+            domain: DomainRef::Id("default".into()),
+        }),
         None => ScopeRequest::Unscoped,
     };
-    svc.issue_token(AuthMethod::Password { user: by_name(user), password: pw.into() }, scope).await
+    svc.issue_token(
+        AuthMethod::Password {
+            user: by_name(user),
+            password: pw.into(),
+        },
+        scope,
+    )
+    .await
 }
 
 /// A project with a user holding `role` on it.
 async fn user_with_role(f: &Fixture, user: &str, project: &str, role: &str) -> (User, Project) {
-    let p = match f.svc.list_projects(&f.admin, &ListFilter { name: Some(project.into()), ..Default::default() }).await.unwrap().items.pop() {
+    let p = match f
+        .svc
+        .list_projects(
+            &f.admin,
+            &ListFilter {
+                name: Some(project.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .pop()
+    {
         Some(p) => p,
-        None => f.svc.create_project(&f.admin, NewProject { name: project.into(), ..Default::default() }).await.unwrap(),
+        None => f
+            .svc
+            .create_project(
+                &f.admin,
+                NewProject {
+                    name: project.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap(),
     };
-    let u = f.svc.create_user(&f.admin, NewUser { name: user.into(), password: Some(format!("{user}-password").into()), default_project_id: Some(p.id.clone()), ..Default::default() }).await.unwrap();
-    f.svc.grant_role(&f.admin, ActorType::User, &u.id, &Target::Project(p.id.clone()), role).await.unwrap();
+    let u = f
+        .svc
+        .create_user(
+            &f.admin,
+            NewUser {
+                name: user.into(),
+                password: Some(format!("{user}-password").into()),
+                default_project_id: Some(p.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.svc
+        .grant_role(
+            &f.admin,
+            ActorType::User,
+            &u.id,
+            &Target::Project(p.id.clone()),
+            role,
+        )
+        .await
+        .unwrap();
     (u, p)
 }
 
@@ -69,20 +145,42 @@ macro_rules! each_backend {
     };
 }
 
-each_backend!(bootstrap_is_idempotent_and_admin_implies_member_and_reader, |f| {
-    let again = f.svc.bootstrap(&BootstrapRequest { admin_user: "admin".into(), admin_project: "admin".into(), admin_password: "other-password".into() }).await.unwrap();
-    assert!(!again.created_admin);
-    assert!(login(&f.svc, "admin", "other-password", None).await.is_err(), "bootstrap never resets a password");
-    let mut roles = f.admin.roles.clone();
-    roles.sort();
-    assert_eq!(roles, ["admin", "member", "reader"]);
-    let catalog = f.svc.catalog().await.unwrap();
-    assert!(catalog.iter().any(|c| c.service.r#type == "identity" && c.endpoints.len() == 3));
-});
+each_backend!(
+    bootstrap_is_idempotent_and_admin_implies_member_and_reader,
+    |f| {
+        let again = f
+            .svc
+            .bootstrap(&BootstrapRequest {
+                admin_user: "admin".into(),
+                admin_project: "admin".into(),
+                admin_password: "other-password".into(),
+            })
+            .await
+            .unwrap();
+        assert!(!again.created_admin);
+        assert!(
+            login(&f.svc, "admin", "other-password", None)
+                .await
+                .is_err(),
+            "bootstrap never resets a password"
+        );
+        let mut roles = f.admin.roles.clone();
+        roles.sort();
+        assert_eq!(roles, ["admin", "member", "reader"]);
+        let catalog = f.svc.catalog().await.unwrap();
+        assert!(catalog
+            .iter()
+            .any(|c| c.service.r#type == "identity" && c.endpoints.len() == 3));
+    }
+);
 
 each_backend!(wrong_password_and_unknown_user_fail_the_same_way, |f| {
-    let wrong = login(&f.svc, "admin", "nope-nope-nope", None).await.unwrap_err();
-    let unknown = login(&f.svc, "nobody", "nope-nope-nope", None).await.unwrap_err();
+    let wrong = login(&f.svc, "admin", "nope-nope-nope", None)
+        .await
+        .unwrap_err();
+    let unknown = login(&f.svc, "nobody", "nope-nope-nope", None)
+        .await
+        .unwrap_err();
     assert_eq!(wrong.to_string(), unknown.to_string());
     assert!(matches!(wrong, IdentityError::Unauthenticated));
 });
@@ -90,10 +188,18 @@ each_backend!(wrong_password_and_unknown_user_fail_the_same_way, |f| {
 each_backend!(lockout_after_failures_then_correct_password_refused, |f| {
     let (_u, _p) = user_with_role(&f, "alice", "proj-a", "member").await;
     for _ in 0..2 {
-        assert!(matches!(login(&f.svc, "alice", "bad-password", None).await, Err(IdentityError::Unauthenticated)));
+        assert!(matches!(
+            login(&f.svc, "alice", "bad-password", None).await,
+            Err(IdentityError::Unauthenticated)
+        ));
     }
-    assert!(matches!(login(&f.svc, "alice", "bad-password", None).await, Err(IdentityError::Locked { .. })));
-    let locked = login(&f.svc, "alice", "alice-password", None).await.unwrap_err();
+    assert!(matches!(
+        login(&f.svc, "alice", "bad-password", None).await,
+        Err(IdentityError::Locked { .. })
+    ));
+    let locked = login(&f.svc, "alice", "alice-password", None)
+        .await
+        .unwrap_err();
     assert!(matches!(locked, IdentityError::Locked { .. }), "{locked}");
     assert!(locked.to_string().contains("locked"));
 });
@@ -101,126 +207,576 @@ each_backend!(lockout_after_failures_then_correct_password_refused, |f| {
 each_backend!(member_and_reader_cannot_manage_identity, |f| {
     for role in ["member", "reader"] {
         let (_u, _p) = user_with_role(&f, &format!("u-{role}"), "proj-rbac", role).await;
-        let ctx = login(&f.svc, &format!("u-{role}"), &format!("u-{role}-password"), Some("proj-rbac")).await.unwrap().info.context();
-        assert!(matches!(f.svc.list_users(&ctx, &ListFilter::default()).await, Err(IdentityError::Forbidden(_))));
-        assert!(matches!(f.svc.create_project(&ctx, NewProject { name: "x".into(), ..Default::default() }).await, Err(IdentityError::Forbidden(_))));
-        assert!(matches!(f.svc.grant_role(&ctx, ActorType::User, &ctx.user_id, &Target::System, "admin").await, Err(IdentityError::Forbidden(_))));
-        assert!(matches!(f.svc.list_role_assignments(&ctx, &AssignmentFilter::default()).await, Err(IdentityError::Forbidden(_))));
+        let ctx = login(
+            &f.svc,
+            &format!("u-{role}"),
+            &format!("u-{role}-password"),
+            Some("proj-rbac"),
+        )
+        .await
+        .unwrap()
+        .info
+        .context();
+        assert!(matches!(
+            f.svc.list_users(&ctx, &ListFilter::default()).await,
+            Err(IdentityError::Forbidden(_))
+        ));
+        assert!(matches!(
+            f.svc
+                .create_project(
+                    &ctx,
+                    NewProject {
+                        name: "x".into(),
+                        ..Default::default()
+                    }
+                )
+                .await,
+            Err(IdentityError::Forbidden(_))
+        ));
+        assert!(matches!(
+            f.svc
+                .grant_role(
+                    &ctx,
+                    ActorType::User,
+                    &ctx.user_id,
+                    &Target::System,
+                    "admin"
+                )
+                .await,
+            Err(IdentityError::Forbidden(_))
+        ));
+        assert!(matches!(
+            f.svc
+                .list_role_assignments(&ctx, &AssignmentFilter::default())
+                .await,
+            Err(IdentityError::Forbidden(_))
+        ));
         // …but reads itself and its own projects.
-        assert_eq!(f.svc.get_user(&ctx, &ctx.user_id).await.unwrap().name, format!("u-{role}"));
-        assert_eq!(f.svc.list_user_projects(&ctx, &ctx.user_id).await.unwrap().len(), 1);
+        assert_eq!(
+            f.svc.get_user(&ctx, &ctx.user_id).await.unwrap().name,
+            format!("u-{role}")
+        );
+        assert_eq!(
+            f.svc
+                .list_user_projects(&ctx, &ctx.user_id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 });
 
 each_backend!(user_of_project_b_cannot_see_or_scope_to_project_a, |f| {
     let (_ua, pa) = user_with_role(&f, "ua", "proj-a", "member").await;
     let (ub, _pb) = user_with_role(&f, "ub", "proj-b", "member").await;
-    let ctx_b = login(&f.svc, "ub", "ub-password", Some("proj-b")).await.unwrap().info.context();
-    assert!(matches!(f.svc.get_project(&ctx_b, &pa.id).await, Err(IdentityError::Forbidden(_))));
-    assert!(matches!(login(&f.svc, "ub", "ub-password", Some("proj-a")).await, Err(IdentityError::Unauthenticated)));
-    assert!(matches!(f.svc.get_user(&ctx_b, &_ua.id).await, Err(IdentityError::Forbidden(_))));
+    let ctx_b = login(&f.svc, "ub", "ub-password", Some("proj-b"))
+        .await
+        .unwrap()
+        .info
+        .context();
+    assert!(matches!(
+        f.svc.get_project(&ctx_b, &pa.id).await,
+        Err(IdentityError::Forbidden(_))
+    ));
+    assert!(matches!(
+        login(&f.svc, "ub", "ub-password", Some("proj-a")).await,
+        Err(IdentityError::Unauthenticated)
+    ));
+    assert!(matches!(
+        f.svc.get_user(&ctx_b, &_ua.id).await,
+        Err(IdentityError::Forbidden(_))
+    ));
     let mine = f.svc.list_user_projects(&ctx_b, &ub.id).await.unwrap();
-    assert_eq!(mine.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["proj-b"]);
+    assert_eq!(
+        mine.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["proj-b"]
+    );
 });
 
 each_backend!(group_grants_and_implied_roles_are_effective, |f| {
-    let p = f.svc.create_project(&f.admin, NewProject { name: "proj-g".into(), ..Default::default() }).await.unwrap();
-    let u = f.svc.create_user(&f.admin, NewUser { name: "gu".into(), password: Some("gu-password".into()), ..Default::default() }).await.unwrap();
-    let g = f.svc.create_group(&f.admin, "devs", None, None).await.unwrap();
-    f.svc.add_user_to_group(&f.admin, &g.id, &u.id).await.unwrap();
-    f.svc.grant_role(&f.admin, ActorType::Group, &g.id, &Target::Project(p.id.clone()), "member").await.unwrap();
-    let tok = login(&f.svc, "gu", "gu-password", Some("proj-g")).await.unwrap();
+    let p = f
+        .svc
+        .create_project(
+            &f.admin,
+            NewProject {
+                name: "proj-g".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let u = f
+        .svc
+        .create_user(
+            &f.admin,
+            NewUser {
+                name: "gu".into(),
+                password: Some("gu-password".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let g = f
+        .svc
+        .create_group(&f.admin, "devs", None, None)
+        .await
+        .unwrap();
+    f.svc
+        .add_user_to_group(&f.admin, &g.id, &u.id)
+        .await
+        .unwrap();
+    f.svc
+        .grant_role(
+            &f.admin,
+            ActorType::Group,
+            &g.id,
+            &Target::Project(p.id.clone()),
+            "member",
+        )
+        .await
+        .unwrap();
+    let tok = login(&f.svc, "gu", "gu-password", Some("proj-g"))
+        .await
+        .unwrap();
     let mut roles: Vec<_> = tok.info.roles.iter().map(|r| r.name.clone()).collect();
     roles.sort();
     assert_eq!(roles, ["member", "reader"]);
-    let eff = f.svc.list_role_assignments(&f.admin, &AssignmentFilter { user_id: Some(u.id.clone()), effective: true, include_names: true, ..Default::default() }).await.unwrap();
+    let eff = f
+        .svc
+        .list_role_assignments(
+            &f.admin,
+            &AssignmentFilter {
+                user_id: Some(u.id.clone()),
+                effective: true,
+                include_names: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(eff.len(), 2, "{eff:?}");
-    assert!(eff.iter().all(|a| a.via_group_id.as_deref() == Some(g.id.as_str()) && a.target_name.as_deref() == Some("proj-g")));
+    assert!(eff
+        .iter()
+        .all(|a| a.via_group_id.as_deref() == Some(g.id.as_str())
+            && a.target_name.as_deref() == Some("proj-g")));
     // Leaving the group removes the roles, even from tokens already issued.
-    f.svc.remove_user_from_group(&f.admin, &g.id, &u.id).await.unwrap();
-    assert!(matches!(f.svc.validate_token(tok.id.expose()).await, Err(IdentityError::TokenNotFound)));
+    f.svc
+        .remove_user_from_group(&f.admin, &g.id, &u.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.svc.validate_token(tok.id.expose()).await,
+        Err(IdentityError::TokenNotFound)
+    ));
 });
 
 each_backend!(revocation_disable_and_delete_end_tokens, |f| {
     let (u, p) = user_with_role(&f, "rv", "proj-r", "member").await;
-    let t1 = login(&f.svc, "rv", "rv-password", Some("proj-r")).await.unwrap();
+    let t1 = login(&f.svc, "rv", "rv-password", Some("proj-r"))
+        .await
+        .unwrap();
     // A rescoped token is revoked with its parent.
-    let t2 = f.svc.issue_token(AuthMethod::Token { token: t1.id.clone() }, ScopeRequest::Project(ProjectRef::Id(p.id.clone()))).await.unwrap();
+    let t2 = f
+        .svc
+        .issue_token(
+            AuthMethod::Token {
+                token: t1.id.clone(),
+            },
+            ScopeRequest::Project(ProjectRef::Id(p.id.clone())),
+        )
+        .await
+        .unwrap();
     assert_eq!(t2.info.audit_ids.len(), 2);
     f.svc.revoke_token(&t1.info, t1.id.expose()).await.unwrap();
     assert!(f.svc.validate_token(t1.id.expose()).await.is_err());
     assert!(f.svc.validate_token(t2.id.expose()).await.is_err());
 
-    let t3 = login(&f.svc, "rv", "rv-password", Some("proj-r")).await.unwrap();
-    f.svc.update_project(&f.admin, &p.id, ProjectUpdate { enabled: Some(false), ..Default::default() }).await.unwrap();
-    assert!(f.svc.validate_token(t3.id.expose()).await.is_err(), "disabled project ends its tokens");
-    assert!(login(&f.svc, "rv", "rv-password", Some("proj-r")).await.is_err());
-    f.svc.update_project(&f.admin, &p.id, ProjectUpdate { enabled: Some(true), ..Default::default() }).await.unwrap();
+    let t3 = login(&f.svc, "rv", "rv-password", Some("proj-r"))
+        .await
+        .unwrap();
+    f.svc
+        .update_project(
+            &f.admin,
+            &p.id,
+            ProjectUpdate {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        f.svc.validate_token(t3.id.expose()).await.is_err(),
+        "disabled project ends its tokens"
+    );
+    assert!(login(&f.svc, "rv", "rv-password", Some("proj-r"))
+        .await
+        .is_err());
+    f.svc
+        .update_project(
+            &f.admin,
+            &p.id,
+            ProjectUpdate {
+                enabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
 
-    f.svc.update_user(&f.admin, &u.id, UserUpdate { enabled: Some(false), ..Default::default() }).await.unwrap();
-    assert!(matches!(login(&f.svc, "rv", "rv-password", None).await, Err(IdentityError::Unauthenticated)));
+    f.svc
+        .update_user(
+            &f.admin,
+            &u.id,
+            UserUpdate {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        login(&f.svc, "rv", "rv-password", None).await,
+        Err(IdentityError::Unauthenticated)
+    ));
     f.svc.delete_user(&f.admin, &u.id).await.unwrap();
-    assert!(matches!(f.svc.get_user(&f.admin, &u.id).await, Err(IdentityError::NotFound { .. })));
+    assert!(matches!(
+        f.svc.get_user(&f.admin, &u.id).await,
+        Err(IdentityError::NotFound { .. })
+    ));
 });
 
 each_backend!(own_password_change_checks_old_policy_and_history, |f| {
     let (u, _p) = user_with_role(&f, "pw", "proj-p", "member").await;
-    let tok = login(&f.svc, "pw", "pw-password", Some("proj-p")).await.unwrap();
+    let tok = login(&f.svc, "pw", "pw-password", Some("proj-p"))
+        .await
+        .unwrap();
     let ctx = tok.info.context();
     let old = Secret::new("pw-password");
-    assert!(matches!(f.svc.change_own_password(&ctx, &u.id, &"wrong-old-pw".into(), &"brand-new-pw".into()).await, Err(IdentityError::Unauthenticated)));
-    assert!(matches!(f.svc.change_own_password(&ctx, &u.id, &old, &"short".into()).await, Err(IdentityError::PasswordPolicy(_))));
-    assert!(matches!(f.svc.change_own_password(&ctx, &u.id, &old, &old).await, Err(IdentityError::PasswordPolicy(_))), "reuse refused");
-    f.svc.change_own_password(&ctx, &u.id, &old, &"brand-new-pw".into()).await.unwrap();
-    assert!(f.svc.validate_token(tok.id.expose()).await.is_err(), "change revokes the user's tokens");
+    assert!(matches!(
+        f.svc
+            .change_own_password(&ctx, &u.id, &"wrong-old-pw".into(), &"brand-new-pw".into())
+            .await,
+        Err(IdentityError::Unauthenticated)
+    ));
+    assert!(matches!(
+        f.svc
+            .change_own_password(&ctx, &u.id, &old, &"short".into())
+            .await,
+        Err(IdentityError::PasswordPolicy(_))
+    ));
+    assert!(
+        matches!(
+            f.svc.change_own_password(&ctx, &u.id, &old, &old).await,
+            Err(IdentityError::PasswordPolicy(_))
+        ),
+        "reuse refused"
+    );
+    f.svc
+        .change_own_password(&ctx, &u.id, &old, &"brand-new-pw".into())
+        .await
+        .unwrap();
+    assert!(
+        f.svc.validate_token(tok.id.expose()).await.is_err(),
+        "change revokes the user's tokens"
+    );
     assert!(login(&f.svc, "pw", "pw-password", None).await.is_err());
-    let tok2 = login(&f.svc, "pw", "brand-new-pw", Some("proj-p")).await.unwrap();
+    let tok2 = login(&f.svc, "pw", "brand-new-pw", Some("proj-p"))
+        .await
+        .unwrap();
     // Another user cannot change it.
-    assert!(matches!(f.svc.change_own_password(&f.admin, &u.id, &"brand-new-pw".into(), &"another-new-pw".into()).await, Err(IdentityError::Forbidden(_))));
+    assert!(matches!(
+        f.svc
+            .change_own_password(
+                &f.admin,
+                &u.id,
+                &"brand-new-pw".into(),
+                &"another-new-pw".into()
+            )
+            .await,
+        Err(IdentityError::Forbidden(_))
+    ));
     drop(tok2);
 });
 
 each_backend!(app_credentials_delegate_a_subset_once, |f| {
     let (u, p) = user_with_role(&f, "ac", "proj-ac", "member").await;
-    let ctx = login(&f.svc, "ac", "ac-password", Some("proj-ac")).await.unwrap().info.context();
+    let ctx = login(&f.svc, "ac", "ac-password", Some("proj-ac"))
+        .await
+        .unwrap()
+        .info
+        .context();
     assert!(matches!(
-        f.svc.create_app_credential(&ctx, &u.id, NewAppCredential { name: "bad".into(), roles: vec!["admin".into()], ..Default::default() }).await,
+        f.svc
+            .create_app_credential(
+                &ctx,
+                &u.id,
+                NewAppCredential {
+                    name: "bad".into(),
+                    roles: vec!["admin".into()],
+                    ..Default::default()
+                }
+            )
+            .await,
         Err(IdentityError::Forbidden(_))
     ));
-    let created = f.svc.create_app_credential(&ctx, &u.id, NewAppCredential { name: "ci".into(), roles: vec!["reader".into()], ..Default::default() }).await.unwrap();
+    let created = f
+        .svc
+        .create_app_credential(
+            &ctx,
+            &u.id,
+            NewAppCredential {
+                name: "ci".into(),
+                roles: vec!["reader".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(created.secret.expose().len() >= 32);
-    let tok = f.svc.issue_token(AuthMethod::AppCredential { id: Some(created.credential.id.clone()), name: None, user: None, secret: created.secret.clone() }, ScopeRequest::Default).await.unwrap();
-    assert_eq!(tok.info.project.as_ref().map(|x| x.id.as_str()), Some(p.id.as_str()));
-    assert_eq!(tok.info.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["reader"]);
-    assert!(f.svc.issue_token(AuthMethod::AppCredential { id: Some(created.credential.id.clone()), name: None, user: None, secret: "wrong".into() }, ScopeRequest::Default).await.is_err());
+    let tok = f
+        .svc
+        .issue_token(
+            AuthMethod::AppCredential {
+                id: Some(created.credential.id.clone()),
+                name: None,
+                user: None,
+                secret: created.secret.clone(),
+            },
+            ScopeRequest::Default,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tok.info.project.as_ref().map(|x| x.id.as_str()),
+        Some(p.id.as_str())
+    );
+    assert_eq!(
+        tok.info
+            .roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        ["reader"]
+    );
+    assert!(f
+        .svc
+        .issue_token(
+            AuthMethod::AppCredential {
+                id: Some(created.credential.id.clone()),
+                name: None,
+                user: None,
+                secret: "wrong".into()
+            },
+            ScopeRequest::Default
+        )
+        .await
+        .is_err());
     // By name and user, too.
-    f.svc.issue_token(AuthMethod::AppCredential { id: None, name: Some("ci".into()), user: Some(by_name("ac")), secret: created.secret.clone() }, ScopeRequest::Default).await.unwrap();
-    assert_eq!(f.svc.list_app_credentials(&ctx, &u.id, None).await.unwrap().len(), 1);
-    f.svc.delete_app_credential(&ctx, &u.id, &created.credential.id).await.unwrap();
-    assert!(f.svc.validate_token(tok.id.expose()).await.is_err(), "deleting the credential ends its tokens");
+    f.svc
+        .issue_token(
+            AuthMethod::AppCredential {
+                id: None,
+                name: Some("ci".into()),
+                user: Some(by_name("ac")),
+                secret: created.secret.clone(),
+            },
+            ScopeRequest::Default,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.svc
+            .list_app_credentials(&ctx, &u.id, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    f.svc
+        .delete_app_credential(&ctx, &u.id, &created.credential.id)
+        .await
+        .unwrap();
+    assert!(
+        f.svc.validate_token(tok.id.expose()).await.is_err(),
+        "deleting the credential ends its tokens"
+    );
 });
 
 each_backend!(validation_and_conflicts_change_nothing, |f| {
-    assert!(matches!(f.svc.create_project(&f.admin, NewProject { name: "  ".into(), ..Default::default() }).await, Err(IdentityError::Validation(_))));
-    f.svc.create_project(&f.admin, NewProject { name: "dup".into(), ..Default::default() }).await.unwrap();
-    assert!(matches!(f.svc.create_project(&f.admin, NewProject { name: "dup".into(), ..Default::default() }).await, Err(IdentityError::Conflict { .. })));
-    assert!(matches!(f.svc.create_user(&f.admin, NewUser { name: "weak".into(), password: Some("short".into()), ..Default::default() }).await, Err(IdentityError::PasswordPolicy(_))));
-    assert!(f.svc.list_users(&f.admin, &ListFilter { name: Some("weak".into()), ..Default::default() }).await.unwrap().items.is_empty(), "no half-written user");
-    assert!(matches!(f.svc.create_user(&f.admin, NewUser { name: "mail".into(), email: Some("not-an-email".into()), ..Default::default() }).await, Err(IdentityError::Validation(_))));
-    assert!(matches!(f.svc.delete_role(&f.admin, &f.svc.list_roles(&f.admin, &ListFilter { name: Some("admin".into()), ..Default::default() }).await.unwrap().items[0].id).await, Err(IdentityError::Forbidden(_))));
-    let d = f.svc.create_domain(&f.admin, "other", None, None).await.unwrap();
-    assert!(matches!(f.svc.delete_domain(&f.admin, &d.id).await, Err(IdentityError::Forbidden(_))), "enabled domains are not deleted");
+    assert!(matches!(
+        f.svc
+            .create_project(
+                &f.admin,
+                NewProject {
+                    name: "  ".into(),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(IdentityError::Validation(_))
+    ));
+    f.svc
+        .create_project(
+            &f.admin,
+            NewProject {
+                name: "dup".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.svc
+            .create_project(
+                &f.admin,
+                NewProject {
+                    name: "dup".into(),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(IdentityError::Conflict { .. })
+    ));
+    assert!(matches!(
+        f.svc
+            .create_user(
+                &f.admin,
+                NewUser {
+                    name: "weak".into(),
+                    password: Some("short".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(IdentityError::PasswordPolicy(_))
+    ));
+    assert!(
+        f.svc
+            .list_users(
+                &f.admin,
+                &ListFilter {
+                    name: Some("weak".into()),
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "no half-written user"
+    );
+    assert!(matches!(
+        f.svc
+            .create_user(
+                &f.admin,
+                NewUser {
+                    name: "mail".into(),
+                    email: Some("not-an-email".into()),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(IdentityError::Validation(_))
+    ));
+    assert!(matches!(
+        f.svc
+            .delete_role(
+                &f.admin,
+                &f.svc
+                    .list_roles(
+                        &f.admin,
+                        &ListFilter {
+                            name: Some("admin".into()),
+                            ..Default::default()
+                        }
+                    )
+                    .await
+                    .unwrap()
+                    .items[0]
+                    .id
+            )
+            .await,
+        Err(IdentityError::Forbidden(_))
+    ));
+    let d = f
+        .svc
+        .create_domain(&f.admin, "other", None, None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            f.svc.delete_domain(&f.admin, &d.id).await,
+            Err(IdentityError::Forbidden(_))
+        ),
+        "enabled domains are not deleted"
+    );
 });
 
 each_backend!(lists_filter_sort_and_page, |f| {
     for i in 0..30 {
-        f.svc.create_user(&f.admin, NewUser { name: format!("user-{i:02}"), email: Some(format!("u{i}@example.org")), ..Default::default() }).await.unwrap();
+        f.svc
+            .create_user(
+                &f.admin,
+                NewUser {
+                    name: format!("user-{i:02}"),
+                    email: Some(format!("u{i}@example.org")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
     }
-    let page = f.svc.list_users(&f.admin, &ListFilter { search: Some("user-1".into()), limit: Some(5), offset: Some(5), ..Default::default() }).await.unwrap();
+    let page = f
+        .svc
+        .list_users(
+            &f.admin,
+            &ListFilter {
+                search: Some("user-1".into()),
+                limit: Some(5),
+                offset: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(page.total, 10);
-    assert_eq!(page.items.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["user-15", "user-16", "user-17", "user-18", "user-19"]);
-    let desc = f.svc.list_users(&f.admin, &ListFilter { sort: SortKey::Name, dir: cloud::SortDir::Desc, limit: Some(1), ..Default::default() }).await.unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>(),
+        ["user-15", "user-16", "user-17", "user-18", "user-19"]
+    );
+    let desc = f
+        .svc
+        .list_users(
+            &f.admin,
+            &ListFilter {
+                sort: SortKey::Name,
+                dir: cloud::SortDir::Desc,
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(desc.items[0].name, "user-29");
     // LIKE wildcards in the filter are literal.
-    assert_eq!(f.svc.list_users(&f.admin, &ListFilter { search: Some("%".into()), ..Default::default() }).await.unwrap().total, 0);
+    assert_eq!(
+        f.svc
+            .list_users(
+                &f.admin,
+                &ListFilter {
+                    search: Some("%".into()),
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 });

@@ -33,7 +33,9 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig { idle_timeout_secs: 3600 }
+        SessionConfig {
+            idle_timeout_secs: 3600,
+        }
     }
 }
 
@@ -68,17 +70,29 @@ impl Config {
     /// `GUREUM_*` environment overrides.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?,
-            None if Path::new("gureum.toml").exists() => std::fs::read_to_string("gureum.toml").map_err(|source| ConfigError::Read { path: "gureum.toml".into(), source })?,
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None if Path::new("gureum.toml").exists() => std::fs::read_to_string("gureum.toml")
+                .map_err(|source| ConfigError::Read {
+                    path: "gureum.toml".into(),
+                    source,
+                })?,
             None => String::new(),
         };
         Self::from_toml_and_env(&text, std::env::vars())
     }
 
-    pub fn from_toml_and_env(text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn from_toml_and_env(
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table: toml::Table = toml::from_str(text)?;
         for (k, v) in env {
-            let Some(rest) = k.strip_prefix("GUREUM_") else { continue };
+            let Some(rest) = k.strip_prefix("GUREUM_") else {
+                continue;
+            };
             // Not configuration: read by `make run` and bootstrap.
             if matches!(rest, "ADMIN_PASSWORD" | "CONFIG" | "LOG") {
                 continue;
@@ -110,7 +124,9 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
             table.insert(last.clone(), value);
         }
         [first, rest @ ..] => {
-            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             if let toml::Value::Table(t) = entry {
                 set_path(t, rest, value);
             }
@@ -125,11 +141,21 @@ mod tests {
     #[test]
     fn env_overrides_file_and_descends_into_sections() {
         let env = vec![
-            ("GUREUM_DATABASE_URL".to_string(), "mysql://root@127.0.0.1/x".to_string()),
-            ("GUREUM_IDENTITY__TOKEN_TTL_SECS".to_string(), "60".to_string()),
+            (
+                "GUREUM_DATABASE_URL".to_string(),
+                "mysql://root@127.0.0.1/x".to_string(),
+            ),
+            (
+                "GUREUM_IDENTITY__TOKEN_TTL_SECS".to_string(),
+                "60".to_string(),
+            ),
             ("OTHER".to_string(), "ignored".to_string()),
         ];
-        let cfg = Config::from_toml_and_env("listen = \"0.0.0.0:9\"\n[identity]\nlockout_failure_attempts = 2\n", env.into_iter()).unwrap();
+        let cfg = Config::from_toml_and_env(
+            "listen = \"0.0.0.0:9\"\n[identity]\nlockout_failure_attempts = 2\n",
+            env.into_iter(),
+        )
+        .unwrap();
         assert_eq!(cfg.listen, "0.0.0.0:9");
         assert_eq!(cfg.database_url, "mysql://root@127.0.0.1/x");
         assert_eq!(cfg.identity.token_ttl_secs, 60);

@@ -37,7 +37,11 @@ impl AppState {
     pub async fn new(config: Config) -> Result<AppState, StartError> {
         let db = Db::connect(&config.database_url).await?;
         let identity = IdentityService::new(db.clone(), config.identity.clone())?;
-        Ok(AppState { config: Arc::new(config), db, identity })
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            identity,
+        })
     }
 }
 
@@ -48,6 +52,8 @@ pub async fn app(state: AppState) -> Result<Router, StartError> {
     Ok(Router::new()
         .merge(api)
         .merge(portal)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(state.config.body_limit_bytes))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.config.body_limit_bytes,
+        ))
         .layer(axum::middleware::from_fn(security::headers)))
 }

@@ -6,7 +6,10 @@ use cloud::secret::Secret;
 use gureum_server::{AppState, Config};
 
 #[derive(Parser)]
-#[command(name = "gureum-server", about = "Gureum control plane: portal, REST APIs, scheduler")]
+#[command(
+    name = "gureum-server",
+    about = "Gureum control plane: portal, REST APIs, scheduler"
+)]
 struct Cli {
     /// Config file (TOML); `GUREUM_*` environment variables override it.
     #[arg(long, env = "GUREUM_CONFIG")]
@@ -35,7 +38,10 @@ enum Command {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GUREUM_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GUREUM_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
+        )
         .init();
     if let Err(e) = run(Cli::parse()).await {
         let mut msg = e.to_string();
@@ -53,7 +59,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load(cli.config.as_deref())?;
     let state = AppState::new(config.clone()).await?;
     match cli.command.unwrap_or(Command::Serve { bootstrap: false }) {
-        Command::Bootstrap { admin_user, admin_project } => {
+        Command::Bootstrap {
+            admin_user,
+            admin_project,
+        } => {
             bootstrap(&state, admin_user, admin_project).await?;
             Ok(())
         }
@@ -68,14 +77,22 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-async fn bootstrap(state: &AppState, admin_user: String, admin_project: String) -> Result<(), Box<dyn std::error::Error>> {
+async fn bootstrap(
+    state: &AppState,
+    admin_user: String,
+    admin_project: String,
+) -> Result<(), Box<dyn std::error::Error>> {
     let (password, generated) = match std::env::var("GUREUM_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (cloud::identity::random_token(12), true),
     };
     let report = state
         .identity
-        .bootstrap(&BootstrapRequest { admin_user: admin_user.clone(), admin_project, admin_password: Secret::new(password.clone()) })
+        .bootstrap(&BootstrapRequest {
+            admin_user: admin_user.clone(),
+            admin_project,
+            admin_password: Secret::new(password.clone()),
+        })
         .await?;
     if report.created_admin {
         println!("Created admin user {admin_user:?} in domain Default.");
@@ -103,11 +120,14 @@ async fn serve(state: AppState) -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     let app = gureum_server::app(state).await?;
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("Gureum is listening on {public_url}  (identity API: {public_url}/identity/v3)");
-    axum::serve(listener, app).with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }

@@ -30,18 +30,35 @@ impl DbSessionStore {
     pub async fn connect(url: &str) -> Result<DbSessionStore, StartError> {
         let err = |e: sqlx::Error| StartError::Sessions(e.to_string());
         if url.starts_with("sqlite:") {
-            let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
-            let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect(&url).await.map_err(err)?;
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect(&url)
+                .await
+                .map_err(err)?;
             let store = SqliteStore::new(pool);
             store.migrate().await.map_err(err)?;
             Ok(DbSessionStore::Sqlite(store))
         } else {
             let url = url.replacen("mariadb://", "mysql://", 1);
-            let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(8).connect(&url).await.map_err(err)?;
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(8)
+                .connect(&url)
+                .await
+                .map_err(err)?;
             // The store's default schema is its own database; keep the table
             // in ours so each deployment (and each test database) is self-contained.
-            let schema: String = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&pool).await.map_err(err)?;
-            let store = MySqlStore::new(pool).with_schema_name(schema).map_err(StartError::Sessions)?;
+            let schema: String = sqlx::query_scalar("SELECT DATABASE()")
+                .fetch_one(&pool)
+                .await
+                .map_err(err)?;
+            let store = MySqlStore::new(pool)
+                .with_schema_name(schema)
+                .map_err(StartError::Sessions)?;
             store.migrate().await.map_err(err)?;
             Ok(DbSessionStore::MySql(store))
         }
@@ -98,15 +115,23 @@ pub async fn router(state: AppState) -> Result<Router, StartError> {
     let options = leptos_options(&state);
     let store = DbSessionStore::connect(&state.config.database_url).await?;
     // Expired sessions are never loaded again; this keeps their rows from piling up.
-    tokio::spawn(store.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(std::time::Duration::from_secs(3600)),
+    );
     let sessions = SessionManagerLayer::new(store)
         .with_name("gureum_session")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(state.config.public_url.starts_with("https://"))
-        .with_expiry(Expiry::OnInactivity(Duration::seconds(state.config.session.idle_timeout_secs)));
+        .with_expiry(Expiry::OnInactivity(Duration::seconds(
+            state.config.session.idle_timeout_secs,
+        )));
 
-    let portal_cfg = Arc::new(app::PortalSettings { idle_timeout_secs: state.config.session.idle_timeout_secs });
+    let portal_cfg = Arc::new(app::PortalSettings {
+        idle_timeout_secs: state.config.session.idle_timeout_secs,
+    });
     let context = {
         let identity = state.identity.clone();
         move || {
@@ -129,7 +154,10 @@ pub async fn router(state: AppState) -> Result<Router, StartError> {
         .nest_service("/pkg", pkg)
         .with_state(options)
         .layer(axum::middleware::from_fn_with_state(
-            GuardState { identity: state.identity.clone(), idle_timeout_secs: state.config.session.idle_timeout_secs },
+            GuardState {
+                identity: state.identity.clone(),
+                idle_timeout_secs: state.config.session.idle_timeout_secs,
+            },
             guard,
         ))
         .layer(axum::middleware::from_fn(crate::security::csrf))
@@ -155,12 +183,18 @@ async fn guard(
 ) -> axum::response::Response {
     use axum::response::{IntoResponse, Redirect};
     let path = req.uri().path().to_string();
-    if req.method() != axum::http::Method::GET || path.starts_with("/api/") || path.starts_with("/pkg/") {
+    if req.method() != axum::http::Method::GET
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+    {
         return next.run(req).await;
     }
     let lang: Option<String> = session.get(app::server::KEY_LANG).await.ok().flatten();
-    req.extensions_mut().insert(app::UiLang(lang.unwrap_or_else(|| "en".into())));
-    let signed_in = app::server::current_token(&g.identity, &session, g.idle_timeout_secs).await.is_some();
+    req.extensions_mut()
+        .insert(app::UiLang(lang.unwrap_or_else(|| "en".into())));
+    let signed_in = app::server::current_token(&g.identity, &session, g.idle_timeout_secs)
+        .await
+        .is_some();
     if path == "/login" {
         if signed_in {
             return Redirect::to("/project").into_response();

@@ -11,13 +11,21 @@ use common::{TestCloud, ADMIN_PASSWORD};
 async fn security_headers_on_pages_and_apis() {
     let c = TestCloud::start(Backend::Sqlite).await;
     for path in ["/login", "/identity/v3"] {
-        let r = c.client.get(format!("{}{path}", c.url)).send().await.unwrap();
+        let r = c
+            .client
+            .get(format!("{}{path}", c.url))
+            .send()
+            .await
+            .unwrap();
         let h = r.headers();
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+            "{csp}"
+        );
     }
     c.finish().await;
 }
@@ -25,7 +33,11 @@ async fn security_headers_on_pages_and_apis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_portal_posts_are_refused_same_origin_allowed() {
     let c = TestCloud::start(Backend::Sqlite).await;
-    let form = [("domain", "Default"), ("username", "admin"), ("password", ADMIN_PASSWORD)];
+    let form = [
+        ("domain", "Default"),
+        ("username", "admin"),
+        ("password", ADMIN_PASSWORD),
+    ];
     let login = |site: Option<&'static str>, origin: Option<String>| {
         let mut req = c.client.post(format!("{}/api/login", c.url)).form(&form);
         if let Some(s) = site {
@@ -36,18 +48,43 @@ async fn cross_site_portal_posts_are_refused_same_origin_allowed() {
         }
         req.send()
     };
-    let cross = login(Some("cross-site"), Some("https://evil.example".into())).await.unwrap();
+    let cross = login(Some("cross-site"), Some("https://evil.example".into()))
+        .await
+        .unwrap();
     assert_eq!(cross.status(), 403);
-    assert!(cross.headers().get("set-cookie").is_none(), "no session for a refused request");
-    let foreign_origin = login(None, Some("https://evil.example".into())).await.unwrap();
+    assert!(
+        cross.headers().get("set-cookie").is_none(),
+        "no session for a refused request"
+    );
+    let foreign_origin = login(None, Some("https://evil.example".into()))
+        .await
+        .unwrap();
     assert_eq!(foreign_origin.status(), 403);
 
-    let same = login(Some("same-origin"), Some(c.url.clone())).await.unwrap();
-    assert!(same.status().is_success() || same.status().is_redirection(), "{}", same.status());
-    let cookie = same.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_ascii_lowercase();
+    let same = login(Some("same-origin"), Some(c.url.clone()))
+        .await
+        .unwrap();
+    assert!(
+        same.status().is_success() || same.status().is_redirection(),
+        "{}",
+        same.status()
+    );
+    let cookie = same
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(cookie.starts_with("gureum_session="), "{cookie}");
-    assert!(cookie.contains("httponly") && cookie.contains("samesite=strict"), "{cookie}");
-    assert!(!cookie.contains("secure"), "plain http: no Secure flag ({cookie})");
+    assert!(
+        cookie.contains("httponly") && cookie.contains("samesite=strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("secure"),
+        "plain http: no Secure flag ({cookie})"
+    );
     // The cookie holds an opaque session id, never the token or password.
     assert!(!cookie.contains(&ADMIN_PASSWORD.to_ascii_lowercase()));
     c.finish().await;
@@ -58,9 +95,20 @@ async fn oversized_bodies_are_refused() {
     let c = TestCloud::start_with(Backend::Sqlite, |cfg| cfg.body_limit_bytes = 64 * 1024).await;
     let big = "x".repeat(200 * 1024);
     let body = serde_json::json!({"project": {"name": "p", "description": big}});
-    let r = c.client.post(c.v3("/projects")).header("X-Auth-Token", &c.admin_token).json(&body).send().await.unwrap();
+    let r = c
+        .client
+        .post(c.v3("/projects"))
+        .header("X-Auth-Token", &c.admin_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     let list = c.get(&c.admin_token, "/projects?name=p").await.expect(200);
-    assert_eq!(list.body["projects"].as_array().unwrap().len(), 0, "nothing half-written");
+    assert_eq!(
+        list.body["projects"].as_array().unwrap().len(),
+        0,
+        "nothing half-written"
+    );
     c.finish().await;
 }

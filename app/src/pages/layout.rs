@@ -33,7 +33,8 @@ pub fn Layout() -> impl IntoView {
 }
 
 fn admin_only(path: &str) -> bool {
-    path.starts_with("/admin") || (path.starts_with("/identity") && !path.starts_with("/identity/application_credentials"))
+    path.starts_with("/admin")
+        || (path.starts_with("/identity") && !path.starts_with("/identity/application_credentials"))
 }
 
 #[component]
@@ -54,7 +55,11 @@ fn Frame(me: Me) -> impl IntoView {
             hard_redirect("/login?msg=logged_out");
         }
     });
-    let current = me.project.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+    let current = me
+        .project
+        .as_ref()
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
     let has_project = me.project.is_some();
     let options = me
         .projects
@@ -64,7 +69,12 @@ fn Frame(me: Me) -> impl IntoView {
             view! { <option value=p.id.clone() selected=sel>{p.name.clone()}</option> }
         })
         .collect_view();
-    let initial = me.user_name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+    let initial = me
+        .user_name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
     let switch_error = crate::act_err!(switch);
     let header = view! {
             <header class="sticky top-0 z-30 flex h-14 items-center justify-between border-b border-slate-200 bg-white/90 px-4 backdrop-blur">

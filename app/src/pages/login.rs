@@ -27,7 +27,9 @@ pub fn LoginPage() -> impl IntoView {
         login.value().with(|v| match v {
             Some(Ok(LoginOutcome::Invalid)) => Some(t(lang, "login.invalid").to_string()),
             Some(Ok(LoginOutcome::Missing)) => Some(t(lang, "login.missing").to_string()),
-            Some(Ok(LoginOutcome::Locked { minutes })) => Some(t(lang, "login.locked").replace("{n}", &minutes.to_string())),
+            Some(Ok(LoginOutcome::Locked { minutes })) => {
+                Some(t(lang, "login.locked").replace("{n}", &minutes.to_string()))
+            }
             Some(Err(e)) => Some(crate::auth::error_text(e)),
             _ => None,
         })

@@ -36,7 +36,11 @@ pub fn AdminOverview() -> impl IntoView {
 #[component]
 fn Placeholder() -> impl IntoView {
     let lang = use_lang();
-    let cards = [("overview.compute", "🖥"), ("overview.volumes", "💽"), ("overview.networks", "🌐")];
+    let cards = [
+        ("overview.compute", "🖥"),
+        ("overview.volumes", "💽"),
+        ("overview.networks", "🌐"),
+    ];
     view! {
         <div class="grid gap-4 sm:grid-cols-3">
             {cards.into_iter().map(|(k, icon)| view! {

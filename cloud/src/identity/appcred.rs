@@ -14,23 +14,40 @@ use crate::RequestContext;
 impl IdentityService {
     /// Creates a credential for the caller itself, on the caller's project,
     /// with roles the caller holds there.
-    pub async fn create_app_credential(&self, ctx: &RequestContext, user_id: &str, req: NewAppCredential) -> Result<CreatedAppCredential> {
+    pub async fn create_app_credential(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        req: NewAppCredential,
+    ) -> Result<CreatedAppCredential> {
         if ctx.user_id != user_id {
-            return Err(IdentityError::Forbidden("Application credentials can only be created for yourself.".into()));
+            return Err(IdentityError::Forbidden(
+                "Application credentials can only be created for yourself.".into(),
+            ));
         }
         if ctx.app_cred_id.is_some() {
-            return Err(IdentityError::Forbidden("An application credential cannot create another application credential.".into()));
+            return Err(IdentityError::Forbidden(
+                "An application credential cannot create another application credential.".into(),
+            ));
         }
         let project_id = ctx
             .project_id()
-            .ok_or_else(|| IdentityError::Validation("Application credentials need a project-scoped token.".into()))?
+            .ok_or_else(|| {
+                IdentityError::Validation(
+                    "Application credentials need a project-scoped token.".into(),
+                )
+            })?
             .to_string();
         let name = validate_name("application credential", &req.name)?;
         let description = validate_description(req.description.as_deref().unwrap_or_default())?;
         if req.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
-            return Err(IdentityError::Validation("The expiry must be in the future.".into()));
+            return Err(IdentityError::Validation(
+                "The expiry must be in the future.".into(),
+            ));
         }
-        let held = self.effective_roles(user_id, &Target::Project(project_id.clone())).await?;
+        let held = self
+            .effective_roles(user_id, &Target::Project(project_id.clone()))
+            .await?;
         let roles: Vec<Role> = if req.roles.is_empty() {
             held.clone()
         } else {
@@ -38,7 +55,10 @@ impl IdentityService {
             for key in &req.roles {
                 let r = self.role_by_id_or_name(key).await?;
                 if !held.iter().any(|h| h.id == r.id) {
-                    return Err(IdentityError::Forbidden(format!("You do not hold the role {} on this project, so you cannot delegate it.", r.name)));
+                    return Err(IdentityError::Forbidden(format!(
+                        "You do not hold the role {} on this project, so you cannot delegate it.",
+                        r.name
+                    )));
                 }
                 if !out.iter().any(|o: &Role| o.id == r.id) {
                     out.push(r);
@@ -46,7 +66,10 @@ impl IdentityService {
             }
             out
         };
-        let secret = req.secret.filter(|s| !s.is_empty()).unwrap_or_else(|| Secret::new(random_token(48)));
+        let secret = req
+            .secret
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| Secret::new(random_token(48)));
         let secret_hash = self.hasher.hash(&secret).await?;
         let cred = AppCredential {
             id: new_id(),
@@ -73,14 +96,30 @@ impl IdentityService {
             .await
             .map_err(|e| super::resources::conflict(e, "application credential", &cred.name))?;
         for r in &cred.roles {
-            sqlx::query("INSERT INTO app_credential_roles (app_cred_id, role_id) VALUES (?, ?)").bind(cred.id.clone()).bind(r.id.clone()).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO app_credential_roles (app_cred_id, role_id) VALUES (?, ?)")
+                .bind(cred.id.clone())
+                .bind(r.id.clone())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
-        Ok(CreatedAppCredential { credential: cred, secret })
+        Ok(CreatedAppCredential {
+            credential: cred,
+            secret,
+        })
     }
 
-    pub async fn list_app_credentials(&self, ctx: &RequestContext, user_id: &str, name: Option<&str>) -> Result<Vec<AppCredential>> {
-        crate::policy::require_admin_or_self(ctx, user_id, "identity:list_application_credentials")?;
+    pub async fn list_app_credentials(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<AppCredential>> {
+        crate::policy::require_admin_or_self(
+            ctx,
+            user_id,
+            "identity:list_application_credentials",
+        )?;
         let rows = sqlx::query("SELECT id FROM app_credentials WHERE user_id = ? ORDER BY name")
             .bind(user_id.to_string())
             .fetch_all(&self.db.pool)
@@ -97,7 +136,12 @@ impl IdentityService {
         Ok(out)
     }
 
-    pub async fn get_app_credential(&self, ctx: &RequestContext, user_id: &str, id: &str) -> Result<AppCredential> {
+    pub async fn get_app_credential(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        id: &str,
+    ) -> Result<AppCredential> {
         crate::policy::require_admin_or_self(ctx, user_id, "identity:get_application_credential")?;
         match self.app_credential_row(id).await? {
             Some(c) if c.user_id == user_id => Ok(c),
@@ -105,12 +149,26 @@ impl IdentityService {
         }
     }
 
-    pub async fn delete_app_credential(&self, ctx: &RequestContext, user_id: &str, id: &str) -> Result<()> {
+    pub async fn delete_app_credential(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        id: &str,
+    ) -> Result<()> {
         self.get_app_credential(ctx, user_id, id).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM app_credentials WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("UPDATE tokens SET revoked = 1 WHERE app_cred_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM app_credentials WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE app_cred_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
@@ -135,26 +193,46 @@ impl IdentityService {
             name: r.try_get("name")?,
             description: r.try_get("description")?,
             unrestricted: flag(&r, "unrestricted")?,
-            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(micros_to_time),
-            roles: roles.iter().map(super::resources::role_row).collect::<std::result::Result<Vec<_>, _>>()?,
+            expires_at: r
+                .try_get::<Option<i64>, _>("expires_at")?
+                .map(micros_to_time),
+            roles: roles
+                .iter()
+                .map(super::resources::role_row)
+                .collect::<std::result::Result<Vec<_>, _>>()?,
         }))
     }
 
     /// Verifies an application credential; returns (credential id, user id).
-    pub(crate) async fn check_app_credential(&self, id: Option<String>, name: Option<String>, user: Option<UserRef>, secret: &Secret) -> Result<(String, String)> {
+    pub(crate) async fn check_app_credential(
+        &self,
+        id: Option<String>,
+        name: Option<String>,
+        user: Option<UserRef>,
+        secret: &Secret,
+    ) -> Result<(String, String)> {
         let row = match (id, name, user) {
-            (Some(id), _, _) => sqlx::query("SELECT id, user_id, secret_hash, expires_at FROM app_credentials WHERE id = ?").bind(id).fetch_optional(&self.db.pool).await?,
+            (Some(id), _, _) => {
+                sqlx::query(
+                    "SELECT id, user_id, secret_hash, expires_at FROM app_credentials WHERE id = ?",
+                )
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?
+            }
             (None, Some(name), Some(user)) => {
                 let user_id = match user {
                     UserRef::Id(id) => Some(id),
                     UserRef::Name { name, domain } => match self.resolve_domain(&domain).await {
-                        Ok(d) => sqlx::query("SELECT id FROM users WHERE domain_id = ? AND name = ?")
-                            .bind(d.id)
-                            .bind(name)
-                            .fetch_optional(&self.db.pool)
-                            .await?
-                            .map(|r| r.try_get::<String, _>("id"))
-                            .transpose()?,
+                        Ok(d) => {
+                            sqlx::query("SELECT id FROM users WHERE domain_id = ? AND name = ?")
+                                .bind(d.id)
+                                .bind(name)
+                                .fetch_optional(&self.db.pool)
+                                .await?
+                                .map(|r| r.try_get::<String, _>("id"))
+                                .transpose()?
+                        }
                         Err(_) => None,
                     },
                 };
@@ -163,7 +241,11 @@ impl IdentityService {
                     None => None,
                 }
             }
-            _ => return Err(IdentityError::Validation("An application credential is given by id, or by name with its user.".into())),
+            _ => {
+                return Err(IdentityError::Validation(
+                    "An application credential is given by id, or by name with its user.".into(),
+                ))
+            }
         };
         let Some(row) = row else {
             self.hasher.verify(secret, None).await;
@@ -173,7 +255,10 @@ impl IdentityService {
         if !self.hasher.verify(secret, Some(&hash)).await {
             return Err(IdentityError::Unauthenticated);
         }
-        if row.try_get::<Option<i64>, _>("expires_at")?.is_some_and(|e| e <= now_micros()) {
+        if row
+            .try_get::<Option<i64>, _>("expires_at")?
+            .is_some_and(|e| e <= now_micros())
+        {
             return Err(IdentityError::Unauthenticated);
         }
         Ok((row.try_get("id")?, row.try_get("user_id")?))

@@ -13,7 +13,12 @@ use crate::policy::require_admin;
 use crate::RequestContext;
 
 impl IdentityService {
-    async fn check_actor_and_target(&self, actor_type: ActorType, actor_id: &str, target: &Target) -> Result<()> {
+    async fn check_actor_and_target(
+        &self,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+    ) -> Result<()> {
         match actor_type {
             ActorType::User => {
                 self.user_by_id(actor_id).await?;
@@ -35,16 +40,31 @@ impl IdentityService {
     }
 
     /// `PUT /v3/{projects|domains|system}/…/{users|groups}/…/roles/{role}`.
-    pub async fn grant_role(&self, ctx: &RequestContext, actor_type: ActorType, actor_id: &str, target: &Target, role: &str) -> Result<()> {
+    pub async fn grant_role(
+        &self,
+        ctx: &RequestContext,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+        role: &str,
+    ) -> Result<()> {
         require_admin(ctx, "identity:create_grant")?;
         let role = self.role_by_id_or_name(role).await?;
-        self.check_actor_and_target(actor_type, actor_id, target).await?;
-        self.insert_grant(actor_type, actor_id, target, &role.id).await?;
+        self.check_actor_and_target(actor_type, actor_id, target)
+            .await?;
+        self.insert_grant(actor_type, actor_id, target, &role.id)
+            .await?;
         self.invalidate_tokens();
         Ok(())
     }
 
-    pub(crate) async fn insert_grant(&self, actor_type: ActorType, actor_id: &str, target: &Target, role_id: &str) -> Result<()> {
+    pub(crate) async fn insert_grant(
+        &self,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+        role_id: &str,
+    ) -> Result<()> {
         let exists = sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
@@ -71,7 +91,14 @@ impl IdentityService {
         }
     }
 
-    pub async fn revoke_role(&self, ctx: &RequestContext, actor_type: ActorType, actor_id: &str, target: &Target, role: &str) -> Result<()> {
+    pub async fn revoke_role(
+        &self,
+        ctx: &RequestContext,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+        role: &str,
+    ) -> Result<()> {
         require_admin(ctx, "identity:revoke_grant")?;
         let role = self.role_by_id_or_name(role).await?;
         let n = sqlx::query("DELETE FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
@@ -84,14 +111,30 @@ impl IdentityService {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(IdentityError::not_found("role assignment", format!("{} {actor_id} has no role {} on {} {}", actor_type.as_str(), role.name, target.type_str(), target.id())));
+            return Err(IdentityError::not_found(
+                "role assignment",
+                format!(
+                    "{} {actor_id} has no role {} on {} {}",
+                    actor_type.as_str(),
+                    role.name,
+                    target.type_str(),
+                    target.id()
+                ),
+            ));
         }
         self.invalidate_tokens();
         Ok(())
     }
 
     /// `HEAD …/roles/{role}`: whether the direct grant exists.
-    pub async fn check_grant(&self, ctx: &RequestContext, actor_type: ActorType, actor_id: &str, target: &Target, role: &str) -> Result<bool> {
+    pub async fn check_grant(
+        &self,
+        ctx: &RequestContext,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+        role: &str,
+    ) -> Result<bool> {
         require_admin(ctx, "identity:check_grant")?;
         let role = self.role_by_id_or_name(role).await?;
         Ok(sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
@@ -106,9 +149,16 @@ impl IdentityService {
     }
 
     /// Roles granted directly to the actor on the target (`GET …/roles`).
-    pub async fn list_grants(&self, ctx: &RequestContext, actor_type: ActorType, actor_id: &str, target: &Target) -> Result<Vec<Role>> {
+    pub async fn list_grants(
+        &self,
+        ctx: &RequestContext,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+    ) -> Result<Vec<Role>> {
         require_admin(ctx, "identity:list_grants")?;
-        self.check_actor_and_target(actor_type, actor_id, target).await?;
+        self.check_actor_and_target(actor_type, actor_id, target)
+            .await?;
         let rows = sqlx::query("SELECT r.id, r.name, r.description FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.actor_type = ? AND a.actor_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
@@ -116,15 +166,23 @@ impl IdentityService {
             .bind(target.id().to_string())
             .fetch_all(&self.db.pool)
             .await?;
-        Ok(rows.iter().map(super::resources::role_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(rows
+            .iter()
+            .map(super::resources::role_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// The ids of every role implied by `roles`, the roles themselves included.
     pub(crate) async fn implied_closure(&self, roles: &[String]) -> Result<BTreeSet<String>> {
-        let rows = sqlx::query("SELECT prior_role_id, implied_role_id FROM implied_roles").fetch_all(&self.db.pool).await?;
+        let rows = sqlx::query("SELECT prior_role_id, implied_role_id FROM implied_roles")
+            .fetch_all(&self.db.pool)
+            .await?;
         let mut edges: HashMap<String, Vec<String>> = HashMap::new();
         for r in rows {
-            edges.entry(r.try_get("prior_role_id")?).or_default().push(r.try_get("implied_role_id")?);
+            edges
+                .entry(r.try_get("prior_role_id")?)
+                .or_default()
+                .push(r.try_get("implied_role_id")?);
         }
         let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut stack: Vec<String> = roles.to_vec();
@@ -140,7 +198,11 @@ impl IdentityService {
 
     /// The user's effective roles on a target: direct and group grants, with
     /// implied roles, sorted by name.
-    pub(crate) async fn effective_roles(&self, user_id: &str, target: &Target) -> Result<Vec<Role>> {
+    pub(crate) async fn effective_roles(
+        &self,
+        user_id: &str,
+        target: &Target,
+    ) -> Result<Vec<Role>> {
         let rows = sqlx::query("SELECT DISTINCT a.role_id FROM role_assignments a WHERE a.target_type = ? AND a.target_id = ? AND ((a.actor_type = 'user' AND a.actor_id = ?) OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))")
             .bind(target.type_str())
             .bind(target.id().to_string())
@@ -148,7 +210,10 @@ impl IdentityService {
             .bind(user_id.to_string())
             .fetch_all(&self.db.pool)
             .await?;
-        let direct = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<std::result::Result<Vec<_>, _>>()?;
+        let direct = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         if direct.is_empty() {
             return Ok(Vec::new());
         }
@@ -162,14 +227,24 @@ impl IdentityService {
         }
         let marks = vec!["?"; ids.len()].join(", ");
         let args: Vec<Arg> = ids.iter().map(|i| Arg::S(i.clone())).collect();
-        let sql = format!("SELECT id, name, description FROM roles WHERE id IN ({marks}) ORDER BY name");
-        let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await?;
-        Ok(rows.iter().map(super::resources::role_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        let sql =
+            format!("SELECT id, name, description FROM roles WHERE id IN ({marks}) ORDER BY name");
+        let rows = bind_all(sqlx::query(&sql), &args)
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(super::resources::role_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// `GET /v3/role_assignments`. Non-admins may list only their own
     /// (with `user_id` set to themselves), as Keystone allows.
-    pub async fn list_role_assignments(&self, ctx: &RequestContext, f: &AssignmentFilter) -> Result<Vec<RoleAssignment>> {
+    pub async fn list_role_assignments(
+        &self,
+        ctx: &RequestContext,
+        f: &AssignmentFilter,
+    ) -> Result<Vec<RoleAssignment>> {
         if f.user_id.as_deref() != Some(ctx.user_id.as_str()) {
             require_admin(ctx, "identity:list_role_assignments")?;
         }
@@ -200,12 +275,22 @@ impl IdentityService {
                 args.push(Arg::S(u.clone()));
             }
         }
-        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
         let sql = format!("SELECT actor_type, actor_id, target_type, target_id, role_id FROM role_assignments{where_sql} ORDER BY target_type, target_id, actor_type, actor_id, role_id");
-        let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await?;
+        let rows = bind_all(sqlx::query(&sql), &args)
+            .fetch_all(&self.db.pool)
+            .await?;
         let mut out: Vec<RoleAssignment> = Vec::new();
         for r in rows {
-            let actor_type = if r.try_get::<String, _>("actor_type")? == "group" { ActorType::Group } else { ActorType::User };
+            let actor_type = if r.try_get::<String, _>("actor_type")? == "group" {
+                ActorType::Group
+            } else {
+                ActorType::User
+            };
             let target_id: String = r.try_get("target_id")?;
             let target = match r.try_get::<String, _>("target_type")?.as_str() {
                 "project" => Target::Project(target_id),
@@ -226,13 +311,21 @@ impl IdentityService {
             };
             if f.effective && a.actor_type == ActorType::Group {
                 // Expand the group to its members (only the asked-for user, if one was).
-                let members = sqlx::query("SELECT user_id FROM group_members WHERE group_id = ?").bind(a.actor_id.clone()).fetch_all(&self.db.pool).await?;
+                let members = sqlx::query("SELECT user_id FROM group_members WHERE group_id = ?")
+                    .bind(a.actor_id.clone())
+                    .fetch_all(&self.db.pool)
+                    .await?;
                 for m in members {
                     let uid: String = m.try_get("user_id")?;
                     if f.user_id.as_ref().is_some_and(|u| *u != uid) {
                         continue;
                     }
-                    out.push(RoleAssignment { actor_type: ActorType::User, actor_id: uid, via_group_id: Some(a.actor_id.clone()), ..a.clone() });
+                    out.push(RoleAssignment {
+                        actor_type: ActorType::User,
+                        actor_id: uid,
+                        via_group_id: Some(a.actor_id.clone()),
+                        ..a.clone()
+                    });
                 }
             } else {
                 out.push(a);
@@ -242,12 +335,22 @@ impl IdentityService {
             // Add implied roles as their own rows, as Keystone does.
             let mut expanded = Vec::new();
             for a in out {
-                let implied = self.implied_closure(std::slice::from_ref(&a.role_id)).await?;
+                let implied = self
+                    .implied_closure(std::slice::from_ref(&a.role_id))
+                    .await?;
                 for rid in implied {
-                    expanded.push(RoleAssignment { role_id: rid, ..a.clone() });
+                    expanded.push(RoleAssignment {
+                        role_id: rid,
+                        ..a.clone()
+                    });
                 }
             }
-            expanded.dedup_by(|x, y| x.actor_id == y.actor_id && x.target == y.target && x.role_id == y.role_id && x.via_group_id == y.via_group_id);
+            expanded.dedup_by(|x, y| {
+                x.actor_id == y.actor_id
+                    && x.target == y.target
+                    && x.role_id == y.role_id
+                    && x.via_group_id == y.via_group_id
+            });
             out = expanded;
         }
         if let Some(role) = &f.role_id {
@@ -267,21 +370,33 @@ impl IdentityService {
         let mut domains: HashMap<String, String> = HashMap::new();
         for a in rows.iter_mut() {
             if !roles.contains_key(&a.role_id) {
-                let name = self.role_by_id(&a.role_id).await.map(|r| r.name).unwrap_or_default();
+                let name = self
+                    .role_by_id(&a.role_id)
+                    .await
+                    .map(|r| r.name)
+                    .unwrap_or_default();
                 roles.insert(a.role_id.clone(), name);
             }
             a.role_name = roles.get(&a.role_id).cloned();
             let actor = match a.actor_type {
                 ActorType::User => {
                     if !users.contains_key(&a.actor_id) {
-                        let u = self.user_by_id(&a.actor_id).await.map(|u| (u.name, u.domain_id)).unwrap_or_default();
+                        let u = self
+                            .user_by_id(&a.actor_id)
+                            .await
+                            .map(|u| (u.name, u.domain_id))
+                            .unwrap_or_default();
                         users.insert(a.actor_id.clone(), u);
                     }
                     users.get(&a.actor_id).cloned()
                 }
                 ActorType::Group => {
                     if !groups.contains_key(&a.actor_id) {
-                        let g = self.group_by_id(&a.actor_id).await.map(|g| (g.name, g.domain_id)).unwrap_or_default();
+                        let g = self
+                            .group_by_id(&a.actor_id)
+                            .await
+                            .map(|g| (g.name, g.domain_id))
+                            .unwrap_or_default();
                         groups.insert(a.actor_id.clone(), g);
                     }
                     groups.get(&a.actor_id).cloned()
@@ -294,7 +409,11 @@ impl IdentityService {
             match &a.target {
                 Target::Project(p) => {
                     if !projects.contains_key(p) {
-                        let v = self.project_by_id(p).await.map(|p| (p.name, p.domain_id)).unwrap_or_default();
+                        let v = self
+                            .project_by_id(p)
+                            .await
+                            .map(|p| (p.name, p.domain_id))
+                            .unwrap_or_default();
                         projects.insert(p.clone(), v);
                     }
                     if let Some((n, d)) = projects.get(p) {
@@ -304,7 +423,11 @@ impl IdentityService {
                 }
                 Target::Domain(d) => {
                     if !domains.contains_key(d) {
-                        let v = self.domain_by_id(d).await.map(|d| d.name).unwrap_or_default();
+                        let v = self
+                            .domain_by_id(d)
+                            .await
+                            .map(|d| d.name)
+                            .unwrap_or_default();
                         domains.insert(d.clone(), v);
                     }
                     a.target_name = domains.get(d).cloned();

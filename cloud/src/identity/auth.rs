@@ -44,20 +44,31 @@ struct Authenticated {
 
 impl IdentityService {
     /// `POST /v3/auth/tokens`.
-    pub async fn issue_token(&self, method: AuthMethod, scope: ScopeRequest) -> Result<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        method: AuthMethod,
+        scope: ScopeRequest,
+    ) -> Result<IssuedToken> {
         let auth = self.authenticate(method).await?;
-        let user = self.user_by_id(&auth.user_id).await.map_err(|_| IdentityError::Unauthenticated)?;
-        let domain = self.domain_by_id(&user.domain_id).await.map_err(|_| IdentityError::Unauthenticated)?;
+        let user = self
+            .user_by_id(&auth.user_id)
+            .await
+            .map_err(|_| IdentityError::Unauthenticated)?;
+        let domain = self
+            .domain_by_id(&user.domain_id)
+            .await
+            .map_err(|_| IdentityError::Unauthenticated)?;
         if !user.enabled || !domain.enabled {
             return Err(IdentityError::Unauthenticated);
         }
         let (scope_type, scope_id) = if let Some((cred_id, _)) = &auth.app_cred {
             // An application credential always scopes to its own project.
-            let project_id: String = sqlx::query("SELECT project_id FROM app_credentials WHERE id = ?")
-                .bind(cred_id.clone())
-                .fetch_one(&self.db.pool)
-                .await?
-                .try_get("project_id")?;
+            let project_id: String =
+                sqlx::query("SELECT project_id FROM app_credentials WHERE id = ?")
+                    .bind(cred_id.clone())
+                    .fetch_one(&self.db.pool)
+                    .await?
+                    .try_get("project_id")?;
             ("project".to_string(), Some(project_id))
         } else {
             self.resolve_scope(&user, scope).await?
@@ -78,7 +89,10 @@ impl IdentityService {
             issued_at: now,
             expires_at,
         };
-        let info = self.token_info(&row).await?.ok_or(IdentityError::Unauthenticated)?;
+        let info = self
+            .token_info(&row)
+            .await?
+            .ok_or(IdentityError::Unauthenticated)?;
         let id = random_token(32);
         sqlx::query("INSERT INTO tokens (id_hash, user_id, scope_type, scope_id, methods, audit_id, parent_audit_id, app_cred_id, issued_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")
             .bind(token_hash(&id))
@@ -93,29 +107,57 @@ impl IdentityService {
             .bind(row.expires_at)
             .execute(&self.db.pool)
             .await?;
-        Ok(IssuedToken { id: Secret::new(id), info })
+        Ok(IssuedToken {
+            id: Secret::new(id),
+            info,
+        })
     }
 
     async fn authenticate(&self, method: AuthMethod) -> Result<Authenticated> {
         match method {
             AuthMethod::Password { user, password } => {
                 let user_id = self.check_password(&user, &password).await?;
-                Ok(Authenticated { user_id, methods: vec!["password".into()], parent: None, app_cred: None })
+                Ok(Authenticated {
+                    user_id,
+                    methods: vec!["password".into()],
+                    parent: None,
+                    app_cred: None,
+                })
             }
             AuthMethod::Token { token } => {
-                let (row, _) = self.live_token_row(token.expose()).await?.ok_or(IdentityError::Unauthenticated)?;
+                let (row, _) = self
+                    .live_token_row(token.expose())
+                    .await?
+                    .ok_or(IdentityError::Unauthenticated)?;
                 if row.app_cred_id.is_some() {
-                    return Err(IdentityError::Forbidden("A token created with an application credential cannot be rescoped.".into()));
+                    return Err(IdentityError::Forbidden(
+                        "A token created with an application credential cannot be rescoped.".into(),
+                    ));
                 }
                 let mut methods: Vec<String> = row.methods.split(',').map(str::to_string).collect();
                 if !methods.iter().any(|m| m == "token") {
                     methods.push("token".into());
                 }
-                Ok(Authenticated { user_id: row.user_id, methods, parent: Some((row.audit_id, row.expires_at)), app_cred: None })
+                Ok(Authenticated {
+                    user_id: row.user_id,
+                    methods,
+                    parent: Some((row.audit_id, row.expires_at)),
+                    app_cred: None,
+                })
             }
-            AuthMethod::AppCredential { id, name, user, secret } => {
+            AuthMethod::AppCredential {
+                id,
+                name,
+                user,
+                secret,
+            } => {
                 let (cred_id, user_id) = self.check_app_credential(id, name, user, &secret).await?;
-                Ok(Authenticated { user_id, methods: vec!["application_credential".into()], parent: None, app_cred: Some((cred_id.clone(), cred_id)) })
+                Ok(Authenticated {
+                    user_id,
+                    methods: vec!["application_credential".into()],
+                    parent: None,
+                    app_cred: Some((cred_id.clone(), cred_id)),
+                })
             }
         }
     }
@@ -123,7 +165,12 @@ impl IdentityService {
     /// Verifies a password, counting failures toward the lockout.
     async fn check_password(&self, user: &UserRef, password: &Secret) -> Result<String> {
         let row = match user {
-            UserRef::Id(id) => sqlx::query("SELECT id, password_hash, failed_auth_count, locked_until FROM users WHERE id = ?").bind(id.clone()).fetch_optional(&self.db.pool).await?,
+            UserRef::Id(id) => sqlx::query(
+                "SELECT id, password_hash, failed_auth_count, locked_until FROM users WHERE id = ?",
+            )
+            .bind(id.clone())
+            .fetch_optional(&self.db.pool)
+            .await?,
             UserRef::Name { name, domain } => {
                 let domain = match self.resolve_domain(domain).await {
                     Ok(d) => Some(d),
@@ -146,7 +193,9 @@ impl IdentityService {
         let locked_until: Option<i64> = row.try_get("locked_until")?;
         let now = now_micros();
         if let Some(until) = locked_until.filter(|u| *u > now) {
-            return Err(IdentityError::Locked { minutes: ((until - now) / 60_000_000).max(1) });
+            return Err(IdentityError::Locked {
+                minutes: ((until - now) / 60_000_000).max(1),
+            });
         }
         if self.hasher.verify(password, hash.as_deref()).await {
             sqlx::query("UPDATE users SET failed_auth_count = 0, locked_until = NULL WHERE id = ? AND (failed_auth_count <> 0 OR locked_until IS NOT NULL)")
@@ -158,7 +207,10 @@ impl IdentityService {
         let attempts = self.cfg.lockout_failure_attempts;
         if attempts > 0 {
             // One conditional UPDATE so concurrent failures all count.
-            sqlx::query("UPDATE users SET failed_auth_count = failed_auth_count + 1 WHERE id = ?").bind(user_id.clone()).execute(&self.db.pool).await?;
+            sqlx::query("UPDATE users SET failed_auth_count = failed_auth_count + 1 WHERE id = ?")
+                .bind(user_id.clone())
+                .execute(&self.db.pool)
+                .await?;
             let lock = sqlx::query("UPDATE users SET locked_until = ?, failed_auth_count = 0 WHERE id = ? AND failed_auth_count >= ?")
                 .bind(now + self.cfg.lockout_duration_secs * 1_000_000)
                 .bind(user_id.clone())
@@ -167,20 +219,33 @@ impl IdentityService {
                 .await?;
             if lock.rows_affected() > 0 {
                 tracing::warn!(user_id, "account locked after {attempts} failed logins");
-                return Err(IdentityError::Locked { minutes: (self.cfg.lockout_duration_secs / 60).max(1) });
+                return Err(IdentityError::Locked {
+                    minutes: (self.cfg.lockout_duration_secs / 60).max(1),
+                });
             }
         }
         Err(IdentityError::Unauthenticated)
     }
 
-    async fn resolve_scope(&self, user: &User, scope: ScopeRequest) -> Result<(String, Option<String>)> {
+    async fn resolve_scope(
+        &self,
+        user: &User,
+        scope: ScopeRequest,
+    ) -> Result<(String, Option<String>)> {
         let unauthorized = |what: String| IdentityError::Unauthenticated.or_forbidden(what);
         match scope {
             ScopeRequest::Unscoped => Ok(("unscoped".into(), None)),
             ScopeRequest::Default => {
                 if let Some(p) = &user.default_project_id {
-                    let ok = self.project_by_id(p).await.map(|p| p.enabled).unwrap_or(false)
-                        && !self.effective_roles(&user.id, &Target::Project(p.clone())).await?.is_empty();
+                    let ok = self
+                        .project_by_id(p)
+                        .await
+                        .map(|p| p.enabled)
+                        .unwrap_or(false)
+                        && !self
+                            .effective_roles(&user.id, &Target::Project(p.clone()))
+                            .await?
+                            .is_empty();
                     if ok {
                         return Ok(("project".into(), Some(p.clone())));
                     }
@@ -188,25 +253,52 @@ impl IdentityService {
                 Ok(("unscoped".into(), None))
             }
             ScopeRequest::Project(pref) => {
-                let p = self.resolve_project(&pref).await.map_err(|_| unauthorized("The project to scope to does not exist or you have no role on it.".into()))?;
+                let p = self.resolve_project(&pref).await.map_err(|_| {
+                    unauthorized(
+                        "The project to scope to does not exist or you have no role on it.".into(),
+                    )
+                })?;
                 let d = self.domain_by_id(&p.domain_id).await?;
                 if !p.enabled || !d.enabled {
                     return Err(unauthorized(format!("Project {} is disabled.", p.name)));
                 }
-                if self.effective_roles(&user.id, &Target::Project(p.id.clone())).await?.is_empty() {
-                    return Err(unauthorized(format!("You have no role on project {}.", p.name)));
+                if self
+                    .effective_roles(&user.id, &Target::Project(p.id.clone()))
+                    .await?
+                    .is_empty()
+                {
+                    return Err(unauthorized(format!(
+                        "You have no role on project {}.",
+                        p.name
+                    )));
                 }
                 Ok(("project".into(), Some(p.id)))
             }
             ScopeRequest::Domain(dref) => {
-                let d = self.resolve_domain(&dref).await.map_err(|_| unauthorized("The domain to scope to does not exist or you have no role on it.".into()))?;
-                if !d.enabled || self.effective_roles(&user.id, &Target::Domain(d.id.clone())).await?.is_empty() {
-                    return Err(unauthorized(format!("You have no role on domain {}.", d.name)));
+                let d = self.resolve_domain(&dref).await.map_err(|_| {
+                    unauthorized(
+                        "The domain to scope to does not exist or you have no role on it.".into(),
+                    )
+                })?;
+                if !d.enabled
+                    || self
+                        .effective_roles(&user.id, &Target::Domain(d.id.clone()))
+                        .await?
+                        .is_empty()
+                {
+                    return Err(unauthorized(format!(
+                        "You have no role on domain {}.",
+                        d.name
+                    )));
                 }
                 Ok(("domain".into(), Some(d.id)))
             }
             ScopeRequest::System => {
-                if self.effective_roles(&user.id, &Target::System).await?.is_empty() {
+                if self
+                    .effective_roles(&user.id, &Target::System)
+                    .await?
+                    .is_empty()
+                {
                     return Err(unauthorized("You have no role on the system.".into()));
                 }
                 Ok(("system".into(), Some("all".into())))
@@ -225,8 +317,14 @@ impl IdentityService {
                 }
             }
         }
-        let (row, _) = self.live_token_row(token).await?.ok_or(IdentityError::TokenNotFound)?;
-        let info = self.token_info(&row).await?.ok_or(IdentityError::TokenNotFound)?;
+        let (row, _) = self
+            .live_token_row(token)
+            .await?
+            .ok_or(IdentityError::TokenNotFound)?;
+        let info = self
+            .token_info(&row)
+            .await?
+            .ok_or(IdentityError::TokenNotFound)?;
         if let Ok(mut cache) = self.token_cache.write() {
             if cache.len() > 100_000 {
                 cache.retain(|_, (_, at)| at.elapsed() < ttl);
@@ -239,10 +337,17 @@ impl IdentityService {
     /// `GET /v3/auth/tokens`: another token, validated for a caller. Its own
     /// user, an admin or a service may look (Keystone's
     /// `identity:validate_token`).
-    pub async fn validate_subject_token(&self, caller: &crate::RequestContext, subject: &str) -> Result<TokenInfo> {
+    pub async fn validate_subject_token(
+        &self,
+        caller: &crate::RequestContext,
+        subject: &str,
+    ) -> Result<TokenInfo> {
         let info = self.validate_token(subject).await?;
         if info.user.id != caller.user_id && !caller.is_admin() && !caller.has_role("service") {
-            return Err(IdentityError::Forbidden("You are not authorized to perform the requested action: identity:validate_token.".into()));
+            return Err(IdentityError::Forbidden(
+                "You are not authorized to perform the requested action: identity:validate_token."
+                    .into(),
+            ));
         }
         Ok(info)
     }
@@ -284,8 +389,14 @@ impl IdentityService {
             return Ok(None);
         }
         let mut info = TokenInfo {
-            user: NamedRef { id: user.id.clone(), name: user.name.clone() },
-            user_domain: NamedRef { id: udomain.id.clone(), name: udomain.name.clone() },
+            user: NamedRef {
+                id: user.id.clone(),
+                name: user.name.clone(),
+            },
+            user_domain: NamedRef {
+                id: udomain.id.clone(),
+                name: udomain.name.clone(),
+            },
             password_expires_at: None,
             project: None,
             project_domain: None,
@@ -293,7 +404,9 @@ impl IdentityService {
             system: false,
             roles: Vec::new(),
             methods: row.methods.split(',').map(str::to_string).collect(),
-            audit_ids: std::iter::once(row.audit_id.clone()).chain(row.parent_audit_id.clone()).collect(),
+            audit_ids: std::iter::once(row.audit_id.clone())
+                .chain(row.parent_audit_id.clone())
+                .collect(),
             issued_at: micros_to_time(row.issued_at),
             expires_at: micros_to_time(row.expires_at),
             app_cred: None,
@@ -309,8 +422,14 @@ impl IdentityService {
                 if !pd.enabled {
                     return Ok(None);
                 }
-                info.project = Some(NamedRef { id: p.id.clone(), name: p.name.clone() });
-                info.project_domain = Some(NamedRef { id: pd.id, name: pd.name });
+                info.project = Some(NamedRef {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                });
+                info.project_domain = Some(NamedRef {
+                    id: pd.id,
+                    name: pd.name,
+                });
                 Some(Target::Project(p.id))
             }
             ("domain", Some(did)) => {
@@ -319,7 +438,10 @@ impl IdentityService {
                     Ok(_) | Err(IdentityError::NotFound { .. }) => return Ok(None),
                     Err(e) => return Err(e),
                 };
-                info.domain = Some(NamedRef { id: d.id.clone(), name: d.name });
+                info.domain = Some(NamedRef {
+                    id: d.id.clone(),
+                    name: d.name,
+                });
                 Some(Target::Domain(d.id))
             }
             ("system", _) => {
@@ -331,18 +453,31 @@ impl IdentityService {
         if let Some(target) = target {
             let mut roles = self.effective_roles(&user.id, &target).await?;
             if let Some(cred_id) = &row.app_cred_id {
-                let Some(cred) = self.app_credential_row(cred_id).await? else { return Ok(None) };
+                let Some(cred) = self.app_credential_row(cred_id).await? else {
+                    return Ok(None);
+                };
                 if cred.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
                     return Ok(None);
                 }
-                let allowed: std::collections::BTreeSet<String> = self.implied_closure(&cred.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()).await?;
+                let allowed: std::collections::BTreeSet<String> = self
+                    .implied_closure(&cred.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+                    .await?;
                 roles.retain(|r| allowed.contains(&r.id));
-                info.app_cred = Some(NamedRef { id: cred.id, name: cred.name });
+                info.app_cred = Some(NamedRef {
+                    id: cred.id,
+                    name: cred.name,
+                });
             }
             if roles.is_empty() {
                 return Ok(None);
             }
-            info.roles = roles.into_iter().map(|r| NamedRef { id: r.id, name: r.name }).collect();
+            info.roles = roles
+                .into_iter()
+                .map(|r| NamedRef {
+                    id: r.id,
+                    name: r.name,
+                })
+                .collect();
         }
         Ok(Some(info))
     }
@@ -350,9 +485,14 @@ impl IdentityService {
     /// `DELETE /v3/auth/tokens`: revokes the token and every token rescoped
     /// from it. A user may revoke its own tokens; an admin any.
     pub async fn revoke_token(&self, caller: &TokenInfo, token: &str) -> Result<()> {
-        let (row, _) = self.live_token_row(token).await?.ok_or(IdentityError::TokenNotFound)?;
+        let (row, _) = self
+            .live_token_row(token)
+            .await?
+            .ok_or(IdentityError::TokenNotFound)?;
         if row.user_id != caller.user.id && !caller.roles.iter().any(|r| r.name == "admin") {
-            return Err(IdentityError::Forbidden("You may only revoke your own tokens.".into()));
+            return Err(IdentityError::Forbidden(
+                "You may only revoke your own tokens.".into(),
+            ));
         }
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE audit_id = ? OR parent_audit_id = ?")
             .bind(row.audit_id.clone())
@@ -367,14 +507,25 @@ impl IdentityService {
     pub async fn purge_expired_tokens(&self) -> Result<u64> {
         // Keep a day of history so audit chains of recent tokens stay whole.
         let cutoff = now_micros() - 86_400 * 1_000_000;
-        Ok(sqlx::query("DELETE FROM tokens WHERE expires_at < ?").bind(cutoff).execute(&self.db.pool).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
+            .bind(cutoff)
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Whether the account is locked right now (for the login page's message).
     pub async fn is_locked(&self, user_id: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT locked_until, enabled FROM users WHERE id = ?").bind(user_id.to_string()).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query("SELECT locked_until, enabled FROM users WHERE id = ?")
+            .bind(user_id.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?;
         Ok(match row {
-            Some(r) => r.try_get::<Option<i64>, _>("locked_until")?.is_some_and(|u| u > now_micros()) && flag(&r, "enabled")?,
+            Some(r) => {
+                r.try_get::<Option<i64>, _>("locked_until")?
+                    .is_some_and(|u| u > now_micros())
+                    && flag(&r, "enabled")?
+            }
             None => false,
         })
     }
@@ -390,7 +541,10 @@ impl IdentityService {
         .bind(info.user.id.clone())
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows.iter().map(super::resources::project_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(rows
+            .iter()
+            .map(super::resources::project_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     /// `GET /v3/auth/domains`.
@@ -400,7 +554,10 @@ impl IdentityService {
             .bind(info.user.id.clone())
             .fetch_all(&self.db.pool)
             .await?;
-        Ok(rows.iter().map(super::resources::domain_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(rows
+            .iter()
+            .map(super::resources::domain_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 }
 

@@ -19,17 +19,34 @@ impl IdentityService {
             .into_iter()
             .filter(|s| s.enabled)
             .map(|s| {
-                let eps = endpoints.iter().filter(|e| e.service_id == s.id && e.enabled).cloned().collect();
-                CatalogEntry { service: s, endpoints: eps }
+                let eps = endpoints
+                    .iter()
+                    .filter(|e| e.service_id == s.id && e.enabled)
+                    .cloned()
+                    .collect();
+                CatalogEntry {
+                    service: s,
+                    endpoints: eps,
+                }
             })
             .collect())
     }
 
     async fn all_services(&self) -> Result<Vec<Service>> {
-        let rows = sqlx::query("SELECT id, type, name, description, enabled FROM services ORDER BY type, name").fetch_all(&self.db.pool).await?;
+        let rows = sqlx::query(
+            "SELECT id, type, name, description, enabled FROM services ORDER BY type, name",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
         let mut out = Vec::new();
         for r in rows {
-            out.push(Service { id: r.try_get("id")?, r#type: r.try_get("type")?, name: r.try_get("name")?, description: r.try_get("description")?, enabled: flag(&r, "enabled")? });
+            out.push(Service {
+                id: r.try_get("id")?,
+                r#type: r.try_get("type")?,
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                enabled: flag(&r, "enabled")?,
+            });
         }
         Ok(out)
     }
@@ -57,7 +74,11 @@ impl IdentityService {
 
     pub async fn get_service(&self, ctx: &RequestContext, id: &str) -> Result<Service> {
         require_admin(ctx, "identity:get_service")?;
-        self.all_services().await?.into_iter().find(|s| s.id == id).ok_or_else(|| IdentityError::not_found("service", id))
+        self.all_services()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| IdentityError::not_found("service", id))
     }
 
     pub async fn list_endpoints(&self, ctx: &RequestContext) -> Result<Vec<Endpoint>> {
@@ -67,14 +88,27 @@ impl IdentityService {
 
     pub async fn get_endpoint(&self, ctx: &RequestContext, id: &str) -> Result<Endpoint> {
         require_admin(ctx, "identity:get_endpoint")?;
-        self.all_endpoints().await?.into_iter().find(|e| e.id == id).ok_or_else(|| IdentityError::not_found("endpoint", id))
+        self.all_endpoints()
+            .await?
+            .into_iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| IdentityError::not_found("endpoint", id))
     }
 
     /// Registers a service (by type) with the same URL on all three
     /// interfaces, replacing the URLs if it exists. Idempotent; used by
     /// bootstrap for every service Gureum serves.
-    pub(crate) async fn ensure_service(&self, r#type: &str, name: &str, description: &str, url: &str) -> Result<()> {
-        let existing = sqlx::query("SELECT id FROM services WHERE type = ?").bind(r#type.to_string()).fetch_optional(&self.db.pool).await?;
+    pub(crate) async fn ensure_service(
+        &self,
+        r#type: &str,
+        name: &str,
+        description: &str,
+        url: &str,
+    ) -> Result<()> {
+        let existing = sqlx::query("SELECT id FROM services WHERE type = ?")
+            .bind(r#type.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?;
         let service_id = match existing {
             Some(r) => r.try_get::<String, _>("id")?,
             None => {

@@ -37,7 +37,10 @@ impl From<Denied> for IdentityError {
 
 impl IdentityError {
     pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
-        IdentityError::NotFound { kind, id: id.into() }
+        IdentityError::NotFound {
+            kind,
+            id: id.into(),
+        }
     }
 }
 

@@ -40,7 +40,9 @@ pub struct IdentityService {
 
 impl std::fmt::Debug for IdentityService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdentityService").field("backend", &self.db.backend).finish()
+        f.debug_struct("IdentityService")
+            .field("backend", &self.db.backend)
+            .finish()
     }
 }
 
@@ -93,17 +95,23 @@ fn flag(row: &AnyRow, col: &str) -> std::result::Result<bool, sqlx::Error> {
 fn validate_name(kind: &str, name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(IdentityError::Validation(format!("The {kind} name must not be empty.")));
+        return Err(IdentityError::Validation(format!(
+            "The {kind} name must not be empty."
+        )));
     }
     if name.chars().count() > 255 {
-        return Err(IdentityError::Validation(format!("The {kind} name must be at most 255 characters.")));
+        return Err(IdentityError::Validation(format!(
+            "The {kind} name must be at most 255 characters."
+        )));
     }
     Ok(name.to_string())
 }
 
 fn validate_description(d: &str) -> Result<String> {
     if d.chars().count() > 1024 {
-        return Err(IdentityError::Validation("The description must be at most 1024 characters.".into()));
+        return Err(IdentityError::Validation(
+            "The description must be at most 1024 characters.".into(),
+        ));
     }
     Ok(d.to_string())
 }

@@ -179,9 +179,17 @@ impl TokenInfo {
     pub fn context(&self) -> crate::RequestContext {
         use crate::Scope;
         let scope = if let (Some(p), Some(d)) = (&self.project, &self.project_domain) {
-            Scope::Project { id: p.id.clone(), name: p.name.clone(), domain_id: d.id.clone(), domain_name: d.name.clone() }
+            Scope::Project {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                domain_id: d.id.clone(),
+                domain_name: d.name.clone(),
+            }
         } else if let Some(d) = &self.domain {
-            Scope::Domain { id: d.id.clone(), name: d.name.clone() }
+            Scope::Domain {
+                id: d.id.clone(),
+                name: d.name.clone(),
+            }
         } else if self.system {
             Scope::System
         } else {
@@ -238,9 +246,19 @@ pub enum ScopeRequest {
 
 #[derive(Debug, Clone)]
 pub enum AuthMethod {
-    Password { user: UserRef, password: Secret },
-    Token { token: Secret },
-    AppCredential { id: Option<String>, name: Option<String>, user: Option<UserRef>, secret: Secret },
+    Password {
+        user: UserRef,
+        password: Secret,
+    },
+    Token {
+        token: Secret,
+    },
+    AppCredential {
+        id: Option<String>,
+        name: Option<String>,
+        user: Option<UserRef>,
+        secret: Secret,
+    },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,6 +1,8 @@
 //! argon2id hashing in PHC form, off the async runtime.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::error::{IdentityError, Result};
@@ -17,9 +19,17 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(cfg: &IdentityConfig) -> Result<Hasher> {
-        let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, cfg.argon2_parallelism, None)
-            .map_err(|e| IdentityError::Internal(format!("argon2 parameters: {e}")))?;
-        let mut h = Hasher { params, dummy: String::new() };
+        let params = Params::new(
+            cfg.argon2_memory_kib,
+            cfg.argon2_iterations,
+            cfg.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| IdentityError::Internal(format!("argon2 parameters: {e}")))?;
+        let mut h = Hasher {
+            params,
+            dummy: String::new(),
+        };
         h.dummy = h.hash_sync(&super::random_token(24))?;
         Ok(h)
     }
@@ -49,11 +59,17 @@ impl Hasher {
         let this = self.clone();
         let pw = password.clone();
         let known = hash.is_some();
-        let hash = hash.map(str::to_string).unwrap_or_else(|| self.dummy.clone());
+        let hash = hash
+            .map(str::to_string)
+            .unwrap_or_else(|| self.dummy.clone());
         let ok = tokio::task::spawn_blocking(move || {
             // Parameters come from the stored PHC string, so old hashes keep verifying.
             PasswordHash::new(&hash)
-                .map(|parsed| this.argon().verify_password(pw.expose().as_bytes(), &parsed).is_ok())
+                .map(|parsed| {
+                    this.argon()
+                        .verify_password(pw.expose().as_bytes(), &parsed)
+                        .is_ok()
+                })
                 .unwrap_or(false)
         })
         .await

@@ -19,7 +19,10 @@ pub(crate) enum Arg {
     I(i64),
 }
 
-pub(crate) fn bind_all<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
+pub(crate) fn bind_all<'q>(
+    mut q: Query<'q, Any, AnyArguments<'q>>,
+    args: &[Arg],
+) -> Query<'q, Any, AnyArguments<'q>> {
     for a in args {
         q = match a {
             Arg::S(s) => q.bind(s.clone()),
@@ -42,7 +45,10 @@ fn filter_sql(f: &ListFilter, search_cols: &[&str], has_enabled: bool) -> (Strin
         args.push(Arg::S(n.clone()));
     }
     if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-        let ors: Vec<String> = search_cols.iter().map(|c| format!("{c} LIKE ? ESCAPE '!'")).collect();
+        let ors: Vec<String> = search_cols
+            .iter()
+            .map(|c| format!("{c} LIKE ? ESCAPE '!'"))
+            .collect();
         clauses.push(format!("({})", ors.join(" OR ")));
         for _ in search_cols {
             args.push(Arg::S(like_contains(s)));
@@ -52,12 +58,20 @@ fn filter_sql(f: &ListFilter, search_cols: &[&str], has_enabled: bool) -> (Strin
         clauses.push("enabled = ?".to_string());
         args.push(Arg::I(e as i64));
     }
-    let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
     (sql, args)
 }
 
 fn order_sql(f: &ListFilter, allowed: &[(SortKey, &str)]) -> String {
-    let col = allowed.iter().find(|(k, _)| *k == f.sort).map(|(_, c)| *c).unwrap_or("name");
+    let col = allowed
+        .iter()
+        .find(|(k, _)| *k == f.sort)
+        .map(|(_, c)| *c)
+        .unwrap_or("name");
     // id breaks ties so pages are stable.
     format!(" ORDER BY {col} {dir}, id {dir}", dir = f.dir.sql())
 }
@@ -76,7 +90,10 @@ impl IdentityService {
     ) -> Result<Page<T>> {
         let (where_sql, args) = filter_sql(f, search_cols, has_enabled);
         let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{where_sql}");
-        let total: i64 = bind_all(sqlx::query(&count_sql), &args).fetch_one(&self.db.pool).await?.try_get("n")?;
+        let total: i64 = bind_all(sqlx::query(&count_sql), &args)
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get("n")?;
         let sql = format!(
             "SELECT {cols} FROM {table}{where_sql}{order} LIMIT ? OFFSET ?",
             order = order_sql(f, sorts)
@@ -84,8 +101,13 @@ impl IdentityService {
         let mut args = args;
         args.push(Arg::I(clamp_limit(f.limit)));
         args.push(Arg::I(f.offset.unwrap_or(0).max(0)));
-        let rows = bind_all(sqlx::query(&sql), &args).fetch_all(&self.db.pool).await?;
-        let items = rows.iter().map(map).collect::<std::result::Result<Vec<_>, _>>()?;
+        let rows = bind_all(sqlx::query(&sql), &args)
+            .fetch_all(&self.db.pool)
+            .await?;
+        let items = rows
+            .iter()
+            .map(map)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(Page { items, total })
     }
 
@@ -95,7 +117,20 @@ impl IdentityService {
         require_admin(ctx, "identity:list_domains")?;
         let mut f = f.clone();
         f.domain_id = None;
-        self.list_rows("domains", DOMAIN_COLS, &f, &["name"], &[(SortKey::Name, "name"), (SortKey::Id, "id"), (SortKey::Enabled, "enabled")], true, domain_row).await
+        self.list_rows(
+            "domains",
+            DOMAIN_COLS,
+            &f,
+            &["name"],
+            &[
+                (SortKey::Name, "name"),
+                (SortKey::Id, "id"),
+                (SortKey::Enabled, "enabled"),
+            ],
+            true,
+            domain_row,
+        )
+        .await
     }
 
     pub async fn get_domain(&self, ctx: &RequestContext, id: &str) -> Result<Domain> {
@@ -130,12 +165,30 @@ impl IdentityService {
         }
     }
 
-    pub async fn create_domain(&self, ctx: &RequestContext, name: &str, description: Option<&str>, enabled: Option<bool>) -> Result<Domain> {
+    pub async fn create_domain(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        description: Option<&str>,
+        enabled: Option<bool>,
+    ) -> Result<Domain> {
         require_admin(ctx, "identity:create_domain")?;
-        self.insert_domain(&new_id(), name, description.unwrap_or_default(), enabled.unwrap_or(true)).await
+        self.insert_domain(
+            &new_id(),
+            name,
+            description.unwrap_or_default(),
+            enabled.unwrap_or(true),
+        )
+        .await
     }
 
-    pub(crate) async fn insert_domain(&self, id: &str, name: &str, description: &str, enabled: bool) -> Result<Domain> {
+    pub(crate) async fn insert_domain(
+        &self,
+        id: &str,
+        name: &str,
+        description: &str,
+        enabled: bool,
+    ) -> Result<Domain> {
         let name = validate_name("domain", name)?;
         let description = validate_description(description)?;
         sqlx::query("INSERT INTO domains (id, name, description, enabled, created_at) VALUES (?, ?, ?, ?, ?)")
@@ -147,10 +200,20 @@ impl IdentityService {
             .execute(&self.db.pool)
             .await
             .map_err(|e| conflict(e, "domain", &name))?;
-        Ok(Domain { id: id.to_string(), name, description, enabled })
+        Ok(Domain {
+            id: id.to_string(),
+            name,
+            description,
+            enabled,
+        })
     }
 
-    pub async fn update_domain(&self, ctx: &RequestContext, id: &str, u: DomainUpdate) -> Result<Domain> {
+    pub async fn update_domain(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        u: DomainUpdate,
+    ) -> Result<Domain> {
         require_admin(ctx, "identity:update_domain")?;
         let mut d = self.domain_by_id(id).await?;
         if let Some(n) = &u.name {
@@ -178,21 +241,34 @@ impl IdentityService {
         require_admin(ctx, "identity:delete_domain")?;
         let d = self.domain_by_id(id).await?;
         if d.enabled {
-            return Err(IdentityError::Forbidden("Cannot delete a domain that is enabled, please disable it first.".into()));
+            return Err(IdentityError::Forbidden(
+                "Cannot delete a domain that is enabled, please disable it first.".into(),
+            ));
         }
         for table in ["projects", "users", "user_groups"] {
-            let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE domain_id = ?"))
-                .bind(id.to_string())
-                .fetch_one(&self.db.pool)
-                .await?
-                .try_get("n")?;
+            let n: i64 = sqlx::query(&format!(
+                "SELECT COUNT(*) AS n FROM {table} WHERE domain_id = ?"
+            ))
+            .bind(id.to_string())
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get("n")?;
             if n > 0 {
-                return Err(IdentityError::Conflict { kind: "domain", detail: format!("domain {} still owns {table}; delete them first", d.name) });
+                return Err(IdentityError::Conflict {
+                    kind: "domain",
+                    detail: format!("domain {} still owns {table}; delete them first", d.name),
+                });
             }
         }
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM domains WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM domains WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
@@ -200,9 +276,27 @@ impl IdentityService {
 
     // --------------------------------------------------------------- projects
 
-    pub async fn list_projects(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Project>> {
+    pub async fn list_projects(
+        &self,
+        ctx: &RequestContext,
+        f: &ListFilter,
+    ) -> Result<Page<Project>> {
         require_admin(ctx, "identity:list_projects")?;
-        self.list_rows("projects", PROJECT_COLS, f, &["name", "description"], &[(SortKey::Name, "name"), (SortKey::Id, "id"), (SortKey::Enabled, "enabled"), (SortKey::Created, "created_at")], true, project_row).await
+        self.list_rows(
+            "projects",
+            PROJECT_COLS,
+            f,
+            &["name", "description"],
+            &[
+                (SortKey::Name, "name"),
+                (SortKey::Id, "id"),
+                (SortKey::Enabled, "enabled"),
+                (SortKey::Created, "created_at"),
+            ],
+            true,
+            project_row,
+        )
+        .await
     }
 
     pub async fn get_project(&self, ctx: &RequestContext, id: &str) -> Result<Project> {
@@ -232,12 +326,14 @@ impl IdentityService {
             ProjectRef::Id(id) => self.project_by_id(id).await,
             ProjectRef::Name { name, domain } => {
                 let d = self.resolve_domain(domain).await?;
-                let row = sqlx::query(&format!("SELECT {PROJECT_COLS} FROM projects WHERE domain_id = ? AND name = ?"))
-                    .bind(d.id)
-                    .bind(name.clone())
-                    .fetch_optional(&self.db.pool)
-                    .await?
-                    .ok_or_else(|| IdentityError::not_found("project", name.clone()))?;
+                let row = sqlx::query(&format!(
+                    "SELECT {PROJECT_COLS} FROM projects WHERE domain_id = ? AND name = ?"
+                ))
+                .bind(d.id)
+                .bind(name.clone())
+                .fetch_optional(&self.db.pool)
+                .await?
+                .ok_or_else(|| IdentityError::not_found("project", name.clone()))?;
                 Ok(project_row(&row)?)
             }
         }
@@ -249,7 +345,13 @@ impl IdentityService {
         let description = validate_description(p.description.as_deref().unwrap_or_default())?;
         let domain_id = p.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone());
         self.domain_by_id(&domain_id).await?;
-        let project = Project { id: new_id(), domain_id, name, description, enabled: p.enabled.unwrap_or(true) };
+        let project = Project {
+            id: new_id(),
+            domain_id,
+            name,
+            description,
+            enabled: p.enabled.unwrap_or(true),
+        };
         sqlx::query("INSERT INTO projects (id, domain_id, name, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(project.id.clone())
             .bind(project.domain_id.clone())
@@ -263,7 +365,12 @@ impl IdentityService {
         Ok(project)
     }
 
-    pub async fn update_project(&self, ctx: &RequestContext, id: &str, u: ProjectUpdate) -> Result<Project> {
+    pub async fn update_project(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        u: ProjectUpdate,
+    ) -> Result<Project> {
         require_admin(ctx, "identity:update_project")?;
         let mut p = self.project_by_id(id).await?;
         if let Some(n) = &u.name {
@@ -291,18 +398,34 @@ impl IdentityService {
         require_admin(ctx, "identity:delete_project")?;
         self.project_by_id(id).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM app_credentials WHERE project_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("UPDATE tokens SET revoked = 1 WHERE scope_type = 'project' AND scope_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM projects WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM app_credentials WHERE project_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE scope_type = 'project' AND scope_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM projects WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
     }
 
     /// Projects the user has any role on, directly or through a group.
-    pub async fn list_user_projects(&self, ctx: &RequestContext, user_id: &str) -> Result<Vec<Project>> {
+    pub async fn list_user_projects(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+    ) -> Result<Vec<Project>> {
         require_admin_or_self(ctx, user_id, "identity:list_user_projects")?;
         let rows = sqlx::query(&format!(
             "SELECT {PROJECT_COLS} FROM projects WHERE id IN ({}) ORDER BY name, id",
@@ -312,19 +435,44 @@ impl IdentityService {
         .bind(user_id.to_string())
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows.iter().map(project_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(rows
+            .iter()
+            .map(project_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     pub(crate) async fn user_project_ids(&self, user_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query(USER_PROJECT_IDS_SQL).bind(user_id.to_string()).bind(user_id.to_string()).fetch_all(&self.db.pool).await?;
-        Ok(rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<std::result::Result<Vec<_>, _>>()?)
+        let rows = sqlx::query(USER_PROJECT_IDS_SQL)
+            .bind(user_id.to_string())
+            .bind(user_id.to_string())
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     // ------------------------------------------------------------------ users
 
     pub async fn list_users(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<User>> {
         require_admin(ctx, "identity:list_users")?;
-        self.list_rows("users", USER_COLS, f, &["name", "email"], &[(SortKey::Name, "name"), (SortKey::Id, "id"), (SortKey::Enabled, "enabled"), (SortKey::Email, "email"), (SortKey::Created, "created_at")], true, user_row).await
+        self.list_rows(
+            "users",
+            USER_COLS,
+            f,
+            &["name", "email"],
+            &[
+                (SortKey::Name, "name"),
+                (SortKey::Id, "id"),
+                (SortKey::Enabled, "enabled"),
+                (SortKey::Email, "email"),
+                (SortKey::Created, "created_at"),
+            ],
+            true,
+            user_row,
+        )
+        .await
     }
 
     pub async fn get_user(&self, ctx: &RequestContext, id: &str) -> Result<User> {
@@ -439,7 +587,10 @@ impl IdentityService {
             self.store_password(&mut tx, id, &h).await?;
         }
         if !user.enabled || u.password.is_some() {
-            sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+            sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.invalidate_tokens();
@@ -450,13 +601,31 @@ impl IdentityService {
         require_admin(ctx, "identity:delete_user")?;
         self.user_by_id(id).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM group_members WHERE user_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM group_members WHERE user_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM app_credentials WHERE user_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM password_history WHERE user_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM users WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM app_credentials WHERE user_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM password_history WHERE user_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
@@ -465,9 +634,15 @@ impl IdentityService {
     /// The portal's language choice, remembered per user.
     pub async fn set_language(&self, ctx: &RequestContext, language: &str) -> Result<()> {
         if !matches!(language, "en" | "ko") {
-            return Err(IdentityError::Validation(format!("Unsupported language {language:?}: choose en or ko.")));
+            return Err(IdentityError::Validation(format!(
+                "Unsupported language {language:?}: choose en or ko."
+            )));
         }
-        sqlx::query("UPDATE users SET language = ? WHERE id = ?").bind(language.to_string()).bind(ctx.user_id.clone()).execute(&self.db.pool).await?;
+        sqlx::query("UPDATE users SET language = ? WHERE id = ?")
+            .bind(language.to_string())
+            .bind(ctx.user_id.clone())
+            .execute(&self.db.pool)
+            .await?;
         Ok(())
     }
 
@@ -475,7 +650,16 @@ impl IdentityService {
 
     pub async fn list_groups(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Group>> {
         require_admin(ctx, "identity:list_groups")?;
-        self.list_rows("user_groups", GROUP_COLS, f, &["name", "description"], &[(SortKey::Name, "name"), (SortKey::Id, "id")], false, group_row).await
+        self.list_rows(
+            "user_groups",
+            GROUP_COLS,
+            f,
+            &["name", "description"],
+            &[(SortKey::Name, "name"), (SortKey::Id, "id")],
+            false,
+            group_row,
+        )
+        .await
     }
 
     pub async fn get_group(&self, ctx: &RequestContext, id: &str) -> Result<Group> {
@@ -484,20 +668,33 @@ impl IdentityService {
     }
 
     pub(crate) async fn group_by_id(&self, id: &str) -> Result<Group> {
-        let row = sqlx::query(&format!("SELECT {GROUP_COLS} FROM user_groups WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| IdentityError::not_found("group", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {GROUP_COLS} FROM user_groups WHERE id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.db.pool)
+        .await?
+        .ok_or_else(|| IdentityError::not_found("group", id))?;
         Ok(group_row(&row)?)
     }
 
-    pub async fn create_group(&self, ctx: &RequestContext, name: &str, domain_id: Option<String>, description: Option<String>) -> Result<Group> {
+    pub async fn create_group(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        domain_id: Option<String>,
+        description: Option<String>,
+    ) -> Result<Group> {
         require_admin(ctx, "identity:create_group")?;
         let name = validate_name("group", name)?;
         let domain_id = domain_id.unwrap_or_else(|| ctx.user_domain_id.clone());
         self.domain_by_id(&domain_id).await?;
-        let g = Group { id: new_id(), domain_id, name, description: validate_description(description.as_deref().unwrap_or_default())? };
+        let g = Group {
+            id: new_id(),
+            domain_id,
+            name,
+            description: validate_description(description.as_deref().unwrap_or_default())?,
+        };
         sqlx::query("INSERT INTO user_groups (id, domain_id, name, description, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(g.id.clone())
             .bind(g.domain_id.clone())
@@ -510,7 +707,12 @@ impl IdentityService {
         Ok(g)
     }
 
-    pub async fn update_group(&self, ctx: &RequestContext, id: &str, u: GroupUpdate) -> Result<Group> {
+    pub async fn update_group(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        u: GroupUpdate,
+    ) -> Result<Group> {
         require_admin(ctx, "identity:update_group")?;
         let mut g = self.group_by_id(id).await?;
         if let Some(n) = &u.name {
@@ -533,15 +735,29 @@ impl IdentityService {
         require_admin(ctx, "identity:delete_group")?;
         self.group_by_id(id).await?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM group_members WHERE group_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM user_groups WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM group_members WHERE group_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_groups WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
     }
 
-    pub async fn add_user_to_group(&self, ctx: &RequestContext, group_id: &str, user_id: &str) -> Result<()> {
+    pub async fn add_user_to_group(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
         require_admin(ctx, "identity:add_user_to_group")?;
         self.group_by_id(group_id).await?;
         self.user_by_id(user_id).await?;
@@ -561,7 +777,12 @@ impl IdentityService {
         Ok(())
     }
 
-    pub async fn remove_user_from_group(&self, ctx: &RequestContext, group_id: &str, user_id: &str) -> Result<()> {
+    pub async fn remove_user_from_group(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
         require_admin(ctx, "identity:remove_user_from_group")?;
         let n = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
             .bind(group_id.to_string())
@@ -570,43 +791,67 @@ impl IdentityService {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(IdentityError::not_found("membership", format!("user {user_id} in group {group_id}")));
+            return Err(IdentityError::not_found(
+                "membership",
+                format!("user {user_id} in group {group_id}"),
+            ));
         }
         self.invalidate_tokens();
         Ok(())
     }
 
-    pub async fn check_user_in_group(&self, ctx: &RequestContext, group_id: &str, user_id: &str) -> Result<bool> {
+    pub async fn check_user_in_group(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<bool> {
         require_admin(ctx, "identity:check_user_in_group")?;
         self.is_user_in_group(group_id, user_id).await
     }
 
     async fn is_user_in_group(&self, group_id: &str, user_id: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?")
-            .bind(group_id.to_string())
-            .bind(user_id.to_string())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?")
+                .bind(group_id.to_string())
+                .bind(user_id.to_string())
+                .fetch_optional(&self.db.pool)
+                .await?
+                .is_some(),
+        )
     }
 
-    pub async fn list_group_users(&self, ctx: &RequestContext, group_id: &str) -> Result<Vec<User>> {
+    pub async fn list_group_users(
+        &self,
+        ctx: &RequestContext,
+        group_id: &str,
+    ) -> Result<Vec<User>> {
         require_admin(ctx, "identity:list_users_in_group")?;
         self.group_by_id(group_id).await?;
         let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id IN (SELECT user_id FROM group_members WHERE group_id = ?) ORDER BY name, id"))
             .bind(group_id.to_string())
             .fetch_all(&self.db.pool)
             .await?;
-        Ok(rows.iter().map(user_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(rows
+            .iter()
+            .map(user_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
-    pub async fn list_user_groups(&self, ctx: &RequestContext, user_id: &str) -> Result<Vec<Group>> {
+    pub async fn list_user_groups(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+    ) -> Result<Vec<Group>> {
         require_admin_or_self(ctx, user_id, "identity:list_groups_for_user")?;
         let rows = sqlx::query(&format!("SELECT {GROUP_COLS} FROM user_groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?) ORDER BY name, id"))
             .bind(user_id.to_string())
             .fetch_all(&self.db.pool)
             .await?;
-        Ok(rows.iter().map(group_row).collect::<std::result::Result<Vec<_>, _>>()?)
+        Ok(rows
+            .iter()
+            .map(group_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     // ------------------------------------------------------------------ roles
@@ -615,7 +860,16 @@ impl IdentityService {
         require_admin(ctx, "identity:list_roles")?;
         let mut f = f.clone();
         f.domain_id = None;
-        self.list_rows("roles", ROLE_COLS, &f, &["name", "description"], &[(SortKey::Name, "name"), (SortKey::Id, "id")], false, role_row).await
+        self.list_rows(
+            "roles",
+            ROLE_COLS,
+            &f,
+            &["name", "description"],
+            &[(SortKey::Name, "name"), (SortKey::Id, "id")],
+            false,
+            role_row,
+        )
+        .await
     }
 
     pub async fn get_role(&self, ctx: &RequestContext, id: &str) -> Result<Role> {
@@ -644,13 +898,28 @@ impl IdentityService {
         Ok(role_row(&row)?)
     }
 
-    pub async fn create_role(&self, ctx: &RequestContext, name: &str, description: Option<String>) -> Result<Role> {
+    pub async fn create_role(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        description: Option<String>,
+    ) -> Result<Role> {
         require_admin(ctx, "identity:create_role")?;
-        self.insert_role(&new_id(), name, description.as_deref().unwrap_or_default()).await
+        self.insert_role(&new_id(), name, description.as_deref().unwrap_or_default())
+            .await
     }
 
-    pub(crate) async fn insert_role(&self, id: &str, name: &str, description: &str) -> Result<Role> {
-        let r = Role { id: id.to_string(), name: validate_name("role", name)?, description: validate_description(description)? };
+    pub(crate) async fn insert_role(
+        &self,
+        id: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<Role> {
+        let r = Role {
+            id: id.to_string(),
+            name: validate_name("role", name)?,
+            description: validate_description(description)?,
+        };
         sqlx::query("INSERT INTO roles (id, name, description, created_at) VALUES (?, ?, ?, ?)")
             .bind(r.id.clone())
             .bind(r.name.clone())
@@ -662,7 +931,13 @@ impl IdentityService {
         Ok(r)
     }
 
-    pub async fn update_role(&self, ctx: &RequestContext, id: &str, name: Option<String>, description: Option<String>) -> Result<Role> {
+    pub async fn update_role(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        name: Option<String>,
+        description: Option<String>,
+    ) -> Result<Role> {
         require_admin(ctx, "identity:update_role")?;
         let mut r = self.role_by_id(id).await?;
         if let Some(n) = name {
@@ -686,24 +961,52 @@ impl IdentityService {
         require_admin(ctx, "identity:delete_role")?;
         let r = self.role_by_id(id).await?;
         if matches!(r.name.as_str(), "admin" | "member" | "reader") {
-            return Err(IdentityError::Forbidden(format!("The built-in role {} cannot be deleted.", r.name)));
+            return Err(IdentityError::Forbidden(format!(
+                "The built-in role {} cannot be deleted.",
+                r.name
+            )));
         }
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE role_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? OR implied_role_id = ?").bind(id.to_string()).bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM app_credential_roles WHERE role_id = ?").bind(id.to_string()).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM roles WHERE id = ?").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM role_assignments WHERE role_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? OR implied_role_id = ?")
+            .bind(id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM app_credential_roles WHERE role_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM roles WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
     }
 
-    pub async fn create_implied_role(&self, ctx: &RequestContext, prior: &str, implied: &str) -> Result<()> {
+    pub async fn create_implied_role(
+        &self,
+        ctx: &RequestContext,
+        prior: &str,
+        implied: &str,
+    ) -> Result<()> {
         require_admin(ctx, "identity:create_implied_role")?;
         self.role_by_id(prior).await?;
         self.role_by_id(implied).await?;
-        if prior == implied || self.implied_closure(&[implied.to_string()]).await?.contains(&prior.to_string()) {
-            return Err(IdentityError::Validation("That implication would make a cycle of roles.".into()));
+        if prior == implied
+            || self
+                .implied_closure(&[implied.to_string()])
+                .await?
+                .contains(&prior.to_string())
+        {
+            return Err(IdentityError::Validation(
+                "That implication would make a cycle of roles.".into(),
+            ));
         }
         self.insert_implication(prior, implied).await?;
         self.invalidate_tokens();
@@ -711,27 +1014,38 @@ impl IdentityService {
     }
 
     pub(crate) async fn insert_implication(&self, prior: &str, implied: &str) -> Result<()> {
-        let res = sqlx::query("INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES (?, ?)")
-            .bind(prior.to_string())
-            .bind(implied.to_string())
-            .execute(&self.db.pool)
-            .await;
+        let res =
+            sqlx::query("INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES (?, ?)")
+                .bind(prior.to_string())
+                .bind(implied.to_string())
+                .execute(&self.db.pool)
+                .await;
         match res {
             Err(e) if !is_unique_violation(&e) => Err(e.into()),
             _ => Ok(()),
         }
     }
 
-    pub async fn delete_implied_role(&self, ctx: &RequestContext, prior: &str, implied: &str) -> Result<()> {
+    pub async fn delete_implied_role(
+        &self,
+        ctx: &RequestContext,
+        prior: &str,
+        implied: &str,
+    ) -> Result<()> {
         require_admin(ctx, "identity:delete_implied_role")?;
-        let n = sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? AND implied_role_id = ?")
-            .bind(prior.to_string())
-            .bind(implied.to_string())
-            .execute(&self.db.pool)
-            .await?
-            .rows_affected();
+        let n = sqlx::query(
+            "DELETE FROM implied_roles WHERE prior_role_id = ? AND implied_role_id = ?",
+        )
+        .bind(prior.to_string())
+        .bind(implied.to_string())
+        .execute(&self.db.pool)
+        .await?
+        .rows_affected();
         if n == 0 {
-            return Err(IdentityError::not_found("implied role", format!("{prior} implies {implied}")));
+            return Err(IdentityError::not_found(
+                "implied role",
+                format!("{prior} implies {implied}"),
+            ));
         }
         self.invalidate_tokens();
         Ok(())
@@ -746,8 +1060,16 @@ impl IdentityService {
         let mut out = Vec::new();
         for r in rows {
             out.push((
-                Role { id: r.try_get("pid")?, name: r.try_get("pname")?, description: r.try_get("pdesc")? },
-                Role { id: r.try_get("iid")?, name: r.try_get("iname")?, description: r.try_get("idesc")? },
+                Role {
+                    id: r.try_get("pid")?,
+                    name: r.try_get("pname")?,
+                    description: r.try_get("pdesc")?,
+                },
+                Role {
+                    id: r.try_get("iid")?,
+                    name: r.try_get("iname")?,
+                    description: r.try_get("idesc")?,
+                },
             ));
         }
         Ok(out)
@@ -760,13 +1082,20 @@ impl IdentityService {
             return Err(IdentityError::PasswordPolicy("at most 4096 bytes".into()));
         }
         if !self.password_regex.is_match(pw.expose()) {
-            return Err(IdentityError::PasswordPolicy(self.cfg.password_regex_description.clone()));
+            return Err(IdentityError::PasswordPolicy(
+                self.cfg.password_regex_description.clone(),
+            ));
         }
         Ok(())
     }
 
     /// Sets the hash, records it in the history and trims the history.
-    pub(crate) async fn store_password(&self, tx: &mut sqlx::Transaction<'_, Any>, user_id: &str, hash: &str) -> Result<()> {
+    pub(crate) async fn store_password(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        user_id: &str,
+        hash: &str,
+    ) -> Result<()> {
         let now = now_micros();
         sqlx::query("UPDATE users SET password_hash = ?, password_changed_at = ?, failed_auth_count = 0, locked_until = NULL WHERE id = ?")
             .bind(hash.to_string())
@@ -787,9 +1116,17 @@ impl IdentityService {
     /// Changes the caller's own password: the old one is required, the new
     /// one must meet the policy and differ from the last N; every token of
     /// the user (and so every portal session) is revoked.
-    pub async fn change_own_password(&self, ctx: &RequestContext, user_id: &str, old: &crate::secret::Secret, new: &crate::secret::Secret) -> Result<()> {
+    pub async fn change_own_password(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        old: &crate::secret::Secret,
+        new: &crate::secret::Secret,
+    ) -> Result<()> {
         if ctx.user_id != user_id {
-            return Err(IdentityError::Forbidden("You can only change your own password.".into()));
+            return Err(IdentityError::Forbidden(
+                "You can only change your own password.".into(),
+            ));
         }
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
             .bind(user_id.to_string())
@@ -811,14 +1148,19 @@ impl IdentityService {
             for r in recent {
                 let h: String = r.try_get("password_hash")?;
                 if self.hasher.verify(new, Some(&h)).await {
-                    return Err(IdentityError::PasswordPolicy(format!("it must differ from your last {k} passwords")));
+                    return Err(IdentityError::PasswordPolicy(format!(
+                        "it must differ from your last {k} passwords"
+                    )));
                 }
             }
         }
         let new_hash = self.hasher.hash(new).await?;
         let mut tx = self.db.pool.begin().await?;
         self.store_password(&mut tx, user_id, &new_hash).await?;
-        sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?").bind(user_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.invalidate_tokens();
         Ok(())
@@ -834,10 +1176,21 @@ pub(crate) const GROUP_COLS: &str = "id, domain_id, name, description";
 pub(crate) const ROLE_COLS: &str = "id, name, description";
 
 pub(crate) fn domain_row(r: &AnyRow) -> std::result::Result<Domain, sqlx::Error> {
-    Ok(Domain { id: r.try_get("id")?, name: r.try_get("name")?, description: r.try_get("description")?, enabled: flag(r, "enabled")? })
+    Ok(Domain {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        enabled: flag(r, "enabled")?,
+    })
 }
 pub(crate) fn project_row(r: &AnyRow) -> std::result::Result<Project, sqlx::Error> {
-    Ok(Project { id: r.try_get("id")?, domain_id: r.try_get("domain_id")?, name: r.try_get("name")?, description: r.try_get("description")?, enabled: flag(r, "enabled")? })
+    Ok(Project {
+        id: r.try_get("id")?,
+        domain_id: r.try_get("domain_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        enabled: flag(r, "enabled")?,
+    })
 }
 pub(crate) fn user_row(r: &AnyRow) -> std::result::Result<User, sqlx::Error> {
     Ok(User {
@@ -854,16 +1207,28 @@ pub(crate) fn user_row(r: &AnyRow) -> std::result::Result<User, sqlx::Error> {
     })
 }
 pub(crate) fn group_row(r: &AnyRow) -> std::result::Result<Group, sqlx::Error> {
-    Ok(Group { id: r.try_get("id")?, domain_id: r.try_get("domain_id")?, name: r.try_get("name")?, description: r.try_get("description")? })
+    Ok(Group {
+        id: r.try_get("id")?,
+        domain_id: r.try_get("domain_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+    })
 }
 pub(crate) fn role_row(r: &AnyRow) -> std::result::Result<Role, sqlx::Error> {
-    Ok(Role { id: r.try_get("id")?, name: r.try_get("name")?, description: r.try_get("description")? })
+    Ok(Role {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+    })
 }
 
 /// A unique violation becomes a 409 naming the record; anything else stays a database error.
 pub(crate) fn conflict(e: sqlx::Error, kind: &'static str, name: &str) -> IdentityError {
     if is_unique_violation(&e) {
-        IdentityError::Conflict { kind, detail: format!("Duplicate entry: a {kind} named {name:?} already exists") }
+        IdentityError::Conflict {
+            kind,
+            detail: format!("Duplicate entry: a {kind} named {name:?} already exists"),
+        }
     } else {
         IdentityError::Database(e)
     }
@@ -872,7 +1237,13 @@ pub(crate) fn conflict(e: sqlx::Error, kind: &'static str, name: &str) -> Identi
 fn normalize_email(e: Option<String>) -> Result<Option<String>> {
     match e.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) if s.len() <= 255 && s.contains('@') && !s.starts_with('@') && !s.ends_with('@') => Ok(Some(s)),
-        Some(s) => Err(IdentityError::Validation(format!("{s:?} is not a valid email address."))),
+        Some(s)
+            if s.len() <= 255 && s.contains('@') && !s.starts_with('@') && !s.ends_with('@') =>
+        {
+            Ok(Some(s))
+        }
+        Some(s) => Err(IdentityError::Validation(format!(
+            "{s:?} is not a valid email address."
+        ))),
     }
 }

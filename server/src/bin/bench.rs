@@ -19,24 +19,46 @@ const ADMIN_PW: &str = "bench-admin-password";
 
 #[tokio::main]
 async fn main() {
-    let backend = if std::env::args().any(|a| a == "--mysql") { Backend::MySql } else { Backend::Sqlite };
+    let backend = if std::env::args().any(|a| a == "--mysql") {
+        Backend::MySql
+    } else {
+        Backend::Sqlite
+    };
     let scratch = ScratchDb::new(backend).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let base = format!("http://{addr}");
-    let mut config = Config { database_url: scratch.url.clone(), public_url: base.clone(), ..Config::default() };
+    let mut config = Config {
+        database_url: scratch.url.clone(),
+        public_url: base.clone(),
+        ..Config::default()
+    };
     config.identity.public_url = base.clone();
     let state = AppState::new(config).await.expect("start");
     state
         .identity
-        .bootstrap(&BootstrapRequest { admin_user: "admin".into(), admin_project: "admin".into(), admin_password: ADMIN_PW.into() })
+        .bootstrap(&BootstrapRequest {
+            admin_user: "admin".into(),
+            admin_project: "admin".into(),
+            admin_password: ADMIN_PW.into(),
+        })
         .await
         .expect("bootstrap");
     let app = gureum_server::app(state.clone()).await.expect("app");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    println!("Gureum benchmark — backend {backend:?}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
+    println!(
+        "Gureum benchmark — backend {backend:?}, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
     let token = issue(&client, &base).await.expect("admin token");
 
     // 1. Token validations per second: GET /v3/auth/tokens, 32 connections, 5 s.
@@ -49,7 +71,12 @@ async fn main() {
             let url = format!("{base}/identity/v3/auth/tokens?nocatalog");
             let token = token.clone();
             async move {
-                let r = client.get(url).header("X-Auth-Token", &token).header("X-Subject-Token", &token).send().await;
+                let r = client
+                    .get(url)
+                    .header("X-Auth-Token", &token)
+                    .header("X-Subject-Token", &token)
+                    .send()
+                    .await;
                 matches!(r, Ok(r) if r.status() == 200)
             }
         }
@@ -68,24 +95,43 @@ async fn main() {
         }
     })
     .await;
-    println!("password token issues/s (argon2id m={}KiB t={}, concurrency 8): {ips:.1}   target >= 50", state.config.identity.argon2_memory_kib, state.config.identity.argon2_iterations);
+    println!(
+        "password token issues/s (argon2id m={}KiB t={}, concurrency 8): {ips:.1}   target >= 50",
+        state.config.identity.argon2_memory_kib, state.config.identity.argon2_iterations
+    );
 
     // 3. Identity > Users with 10,000 users.
     seed_users(&state, 10_000).await;
-    let ctx = state.identity.validate_token(&token).await.expect("validate").context();
+    let ctx = state
+        .identity
+        .validate_token(&token)
+        .await
+        .expect("validate")
+        .context();
     let mut times = Vec::new();
     for i in 0..50 {
         let t = Instant::now();
         let page = state
             .identity
-            .list_users(&ctx, &ListFilter { limit: Some(50), offset: Some((i * 50) % 10_000), ..Default::default() })
+            .list_users(
+                &ctx,
+                &ListFilter {
+                    limit: Some(50),
+                    offset: Some((i * 50) % 10_000),
+                    ..Default::default()
+                },
+            )
             .await
             .expect("list");
         assert_eq!(page.items.len(), 50);
         times.push(t.elapsed());
     }
     times.sort();
-    println!("Users page query (50 of 10,000 rows, service call): median {:.2} ms, p95 {:.2} ms", ms(times[25]), ms(times[47]));
+    println!(
+        "Users page query (50 of 10,000 rows, service call): median {:.2} ms, p95 {:.2} ms",
+        ms(times[25]),
+        ms(times[47])
+    );
     match portal_page_times(&client, &base).await {
         Some((median, p95)) => println!("Identity > Users page, full SSR response over HTTP (50 of 10,000): median {median:.2} ms, p95 {p95:.2} ms   target <= 10 ms"),
         None => println!("Identity > Users page: portal login not available in this build"),
@@ -99,11 +145,20 @@ fn ms(d: Duration) -> f64 {
 
 async fn issue(client: &reqwest::Client, base: &str) -> Option<String> {
     let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": ADMIN_PW}}}, "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
-    let r = client.post(format!("{base}/identity/v3/auth/tokens?nocatalog")).json(&body).send().await.ok()?;
+    let r = client
+        .post(format!("{base}/identity/v3/auth/tokens?nocatalog"))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
     if r.status() != 201 {
         return None;
     }
-    r.headers().get("x-subject-token")?.to_str().ok().map(str::to_string)
+    r.headers()
+        .get("x-subject-token")?
+        .to_str()
+        .ok()
+        .map(str::to_string)
 }
 
 /// Runs `op` from `concurrency` tasks for `dur`; returns successes per second.
@@ -158,7 +213,18 @@ async fn seed_users(state: &AppState, n: usize) {
     }
     tx.commit().await.expect("commit");
     let admin = RequestContext::internal();
-    let total = state.identity.list_users(&admin, &ListFilter { limit: Some(1), ..Default::default() }).await.expect("count").total;
+    let total = state
+        .identity
+        .list_users(
+            &admin,
+            &ListFilter {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("count")
+        .total;
     assert!(total >= n as i64);
     let _ = NewUser::default();
 }
@@ -169,7 +235,11 @@ async fn portal_page_times(_client: &reqwest::Client, base: &str) -> Option<(f64
     let login = client
         .post(format!("{base}/api/login"))
         .header("Origin", base)
-        .form(&[("domain", "Default"), ("username", "admin"), ("password", ADMIN_PW)])
+        .form(&[
+            ("domain", "Default"),
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+        ])
         .send()
         .await
         .ok()?;
@@ -179,7 +249,11 @@ async fn portal_page_times(_client: &reqwest::Client, base: &str) -> Option<(f64
     let mut times = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();
-        let r = client.get(format!("{base}/identity/users")).send().await.ok()?;
+        let r = client
+            .get(format!("{base}/identity/users"))
+            .send()
+            .await
+            .ok()?;
         let body = r.text().await.ok()?;
         times.push(t.elapsed());
         if !body.contains("user-0") {

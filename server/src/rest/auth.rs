@@ -18,7 +18,10 @@ pub struct Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get("x-auth-token")
@@ -26,10 +29,14 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(ApiError::unauthorized)?
             .to_string();
-        let info = state.identity.validate_token(&token).await.map_err(|e| match e {
-            cloud::identity::IdentityError::TokenNotFound => ApiError::unauthorized(),
-            other => other.into(),
-        })?;
+        let info = state
+            .identity
+            .validate_token(&token)
+            .await
+            .map_err(|e| match e {
+                cloud::identity::IdentityError::TokenNotFound => ApiError::unauthorized(),
+                other => other.into(),
+            })?;
         let ctx = info.context();
         Ok(Caller { token, info, ctx })
     }

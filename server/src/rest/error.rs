@@ -17,13 +17,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into() }
+        ApiError {
+            status,
+            message: message.into(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
     pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires authentication.",
+        )
     }
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
@@ -33,16 +39,25 @@ impl ApiError {
 impl From<IdentityError> for ApiError {
     fn from(e: IdentityError) -> ApiError {
         let status = match &e {
-            IdentityError::Unauthenticated | IdentityError::Locked { .. } => StatusCode::UNAUTHORIZED,
+            IdentityError::Unauthenticated | IdentityError::Locked { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             IdentityError::Forbidden(_) => StatusCode::FORBIDDEN,
             IdentityError::NotFound { .. } | IdentityError::TokenNotFound => StatusCode::NOT_FOUND,
             IdentityError::Conflict { .. } => StatusCode::CONFLICT,
-            IdentityError::Validation(_) | IdentityError::PasswordPolicy(_) => StatusCode::BAD_REQUEST,
-            IdentityError::Database(_) | IdentityError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IdentityError::Validation(_) | IdentityError::PasswordPolicy(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            IdentityError::Database(_) | IdentityError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = ?e, "identity service failed");
-            return ApiError::new(status, "An unexpected error prevented the server from fulfilling your request.");
+            return ApiError::new(
+                status,
+                "An unexpected error prevented the server from fulfilling your request.",
+            );
         }
         ApiError::new(status, e.to_string())
     }
@@ -69,7 +84,10 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": self.status.as_u16(), "title": title(self.status), "message": self.message}});
         let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Keystone uri=\"/identity\""));
+            res.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Keystone uri=\"/identity\""),
+            );
         }
         res
     }

@@ -40,16 +40,37 @@ impl Res {
         self.body["error"]["message"].as_str().unwrap_or_default()
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
     /// Asserts the status is `want` and the body a well-formed fault when it is an error.
     #[track_caller]
     pub fn expect(self, want: u16) -> Res {
-        assert_eq!(self.status.as_u16(), want, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            want,
+            "unexpected status; body: {}",
+            self.body
+        );
         if want >= 400 {
-            assert_eq!(self.body["error"]["code"], json!(want), "fault body: {}", self.body);
-            assert!(self.body["error"]["title"].is_string(), "fault body: {}", self.body);
-            assert!(self.body["error"]["message"].is_string(), "fault body: {}", self.body);
+            assert_eq!(
+                self.body["error"]["code"],
+                json!(want),
+                "fault body: {}",
+                self.body
+            );
+            assert!(
+                self.body["error"]["title"].is_string(),
+                "fault body: {}",
+                self.body
+            );
+            assert!(
+                self.body["error"]["message"].is_string(),
+                "fault body: {}",
+                self.body
+            );
         }
         self
     }
@@ -63,7 +84,10 @@ pub fn test_config() -> Config {
     cfg.identity.lockout_failure_attempts = 3;
     cfg.identity.lockout_duration_secs = 600;
     cfg.identity.token_cache_secs = 5;
-    cfg.site_root = std::env::temp_dir().join("gureum-test-no-site").display().to_string();
+    cfg.site_root = std::env::temp_dir()
+        .join("gureum-test-no-site")
+        .display()
+        .to_string();
     cfg
 }
 
@@ -75,7 +99,9 @@ impl TestCloud {
     /// Starts a server; `tweak` adjusts the configuration first.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestCloud {
         let scratch = ScratchDb::new(backend).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
         let port = listener.local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}");
         let mut config = test_config();
@@ -87,10 +113,16 @@ impl TestCloud {
         let state = AppState::new(config).await.expect("start the server state");
         let report = state
             .identity
-            .bootstrap(&BootstrapRequest { admin_user: "admin".into(), admin_project: "admin".into(), admin_password: ADMIN_PASSWORD.into() })
+            .bootstrap(&BootstrapRequest {
+                admin_user: "admin".into(),
+                admin_project: "admin".into(),
+                admin_password: ADMIN_PASSWORD.into(),
+            })
             .await
             .expect("bootstrap");
-        let app = gureum_server::app(state.clone()).await.expect("build the app");
+        let app = gureum_server::app(state.clone())
+            .await
+            .expect("build the app");
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
@@ -115,8 +147,18 @@ impl TestCloud {
         format!("{}/identity/v3{path}", self.url)
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
-        let url = if path.starts_with("http") { path.to_string() } else { self.v3(path) };
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            self.v3(path)
+        };
         let mut req = self.client.request(method, url);
         if let Some(t) = token {
             req = req.header("X-Auth-Token", t);
@@ -131,9 +173,14 @@ impl TestCloud {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Res { status, headers, body }
+        Res {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Res {
@@ -146,7 +193,8 @@ impl TestCloud {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> Res {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
     pub async fn put(&self, token: &str, path: &str) -> Res {
         self.call(Method::PUT, path, Some(token), None).await
@@ -157,7 +205,8 @@ impl TestCloud {
 
     /// `POST /v3/auth/tokens` with any body.
     pub async fn auth(&self, body: Value) -> Res {
-        self.call(Method::POST, "/auth/tokens", None, Some(body)).await
+        self.call(Method::POST, "/auth/tokens", None, Some(body))
+            .await
     }
 
     /// The password auth body for a user of the Default domain, scoped to a
@@ -175,12 +224,22 @@ impl TestCloud {
 
     /// A token for the user, panicking if login fails.
     pub async fn login(&self, user: &str, password: &str, project: Option<&str>) -> String {
-        let res = self.auth(Self::password_body(user, password, project)).await.expect(201);
+        let res = self
+            .auth(Self::password_body(user, password, project))
+            .await
+            .expect(201);
         res.header("x-subject-token").expect("X-Subject-Token")
     }
 
     pub async fn create_project(&self, name: &str) -> String {
-        let res = self.post(&self.admin_token, "/projects", json!({"project": {"name": name, "domain_id": "default"}})).await.expect(201);
+        let res = self
+            .post(
+                &self.admin_token,
+                "/projects",
+                json!({"project": {"name": name, "domain_id": "default"}}),
+            )
+            .await
+            .expect(201);
         res.body["project"]["id"].as_str().unwrap().to_string()
     }
 
@@ -192,25 +251,46 @@ impl TestCloud {
 
     /// Grants `role` (id or name) to the user on the project.
     pub async fn grant(&self, project_id: &str, user_id: &str, role: &str) {
-        self.put(&self.admin_token, &format!("/projects/{project_id}/users/{user_id}/roles/{role}")).await.expect(204);
+        self.put(
+            &self.admin_token,
+            &format!("/projects/{project_id}/users/{user_id}/roles/{role}"),
+        )
+        .await
+        .expect(204);
     }
 
     pub async fn role_id(&self, name: &str) -> String {
-        let res = self.get(&self.admin_token, &format!("/roles?name={name}")).await.expect(200);
-        res.body["roles"][0]["id"].as_str().expect("role exists").to_string()
+        let res = self
+            .get(&self.admin_token, &format!("/roles?name={name}"))
+            .await
+            .expect(200);
+        res.body["roles"][0]["id"]
+            .as_str()
+            .expect("role exists")
+            .to_string()
     }
 
     /// A new project (or an existing one by name) and a new user with
     /// `role` on it; returns (user id, project id, project-scoped token).
-    pub async fn user_with_role(&self, user: &str, project: &str, role: &str) -> (String, String, String) {
-        let found = self.get(&self.admin_token, &format!("/projects?name={project}")).await.expect(200);
+    pub async fn user_with_role(
+        &self,
+        user: &str,
+        project: &str,
+        role: &str,
+    ) -> (String, String, String) {
+        let found = self
+            .get(&self.admin_token, &format!("/projects?name={project}"))
+            .await
+            .expect(200);
         let project_id = match found.body["projects"][0]["id"].as_str() {
             Some(id) => id.to_string(),
             None => self.create_project(project).await,
         };
         let user_id = self.create_user(user).await;
         self.grant(&project_id, &user_id, role).await;
-        let token = self.login(user, &format!("{user}-password"), Some(project)).await;
+        let token = self
+            .login(user, &format!("{user}-password"), Some(project))
+            .await;
         (user_id, project_id, token)
     }
 

@@ -38,9 +38,23 @@ pub struct CreatedSecret {
 #[server(endpoint = "list_app_creds")]
 pub async fn list_app_creds() -> Result<AppCredList, ServerFnError> {
     let a = server::auth().await?;
-    let creds = a.identity.list_app_credentials(&a.ctx, &a.ctx.user_id, None).await.map_err(server::err)?;
-    let projects = a.identity.auth_projects(&a.info).await.map_err(server::err)?;
-    let name_of = |id: &str| projects.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string());
+    let creds = a
+        .identity
+        .list_app_credentials(&a.ctx, &a.ctx.user_id, None)
+        .await
+        .map_err(server::err)?;
+    let projects = a
+        .identity
+        .auth_projects(&a.info)
+        .await
+        .map_err(server::err)?;
+    let name_of = |id: &str| {
+        projects
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     Ok(AppCredList {
         has_project: a.ctx.project_id().is_some(),
         items: creds
@@ -51,14 +65,20 @@ pub async fn list_app_creds() -> Result<AppCredList, ServerFnError> {
                 name: c.name,
                 description: c.description,
                 roles: c.roles.into_iter().map(|r| r.name).collect(),
-                expires: c.expires_at.map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string()),
+                expires: c
+                    .expires_at
+                    .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string()),
             })
             .collect(),
     })
 }
 
 #[server(endpoint = "create_app_cred")]
-pub async fn create_app_cred(name: String, description: String, expires: String) -> Result<CreatedSecret, ServerFnError> {
+pub async fn create_app_cred(
+    name: String,
+    description: String,
+    expires: String,
+) -> Result<CreatedSecret, ServerFnError> {
     let a = server::auth().await?;
     let expires = expires.trim();
     let expires_at = if expires.is_empty() {
@@ -75,17 +95,31 @@ pub async fn create_app_cred(name: String, description: String, expires: String)
         .create_app_credential(
             &a.ctx,
             &a.ctx.user_id,
-            cloud::identity::NewAppCredential { name, description: Some(description), roles: vec![], expires_at, unrestricted: false, secret: None },
+            cloud::identity::NewAppCredential {
+                name,
+                description: Some(description),
+                roles: vec![],
+                expires_at,
+                unrestricted: false,
+                secret: None,
+            },
         )
         .await
         .map_err(server::err)?;
-    Ok(CreatedSecret { id: created.credential.id, name: created.credential.name, secret: created.secret.expose().to_string() })
+    Ok(CreatedSecret {
+        id: created.credential.id,
+        name: created.credential.name,
+        secret: created.secret.expose().to_string(),
+    })
 }
 
 #[server(endpoint = "delete_app_cred")]
 pub async fn delete_app_cred(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.delete_app_credential(&a.ctx, &a.ctx.user_id, &id).await.map_err(server::err)?;
+    a.identity
+        .delete_app_credential(&a.ctx, &a.ctx.user_id, &id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
@@ -94,20 +128,29 @@ pub fn AppCredsPage() -> impl IntoView {
     let lang = use_lang();
     let create = ServerAction::<CreateAppCred>::new();
     let delete = ServerAction::<DeleteAppCred>::new();
-    let data = Resource::new(move || create.version().get() + delete.version().get(), |_| list_app_creds());
+    let data = Resource::new(
+        move || create.version().get() + delete.version().get(),
+        |_| list_app_creds(),
+    );
     let show_create = RwSignal::new(false);
     let deleting = RwSignal::new(None::<AppCredRow>);
     // The secret lives only in this signal, until the dialog is closed.
     let secret = RwSignal::new(None::<CreatedSecret>);
     Effect::new(move |_| {
-        let created = create.value().with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned());
+        let created = create
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned());
         if let Some(c) = created {
             show_create.set(false);
             secret.set(Some(c));
             create.clear();
         }
     });
-    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
+    Effect::new(move |_| {
+        if act_ok!(delete) {
+            deleting.set(None)
+        }
+    });
 
     view! {
         <Title text=format!("{} · Gureum", t(lang, "ac.title"))/>

@@ -34,24 +34,58 @@ pub struct GroupMemberList {
 }
 
 #[server(endpoint = "list_groups")]
-pub async fn list_groups(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<GroupRow>, ServerFnError> {
+pub async fn list_groups(
+    q: String,
+    sort: String,
+    dir: String,
+    page: i64,
+) -> Result<PageOf<GroupRow>, ServerFnError> {
     let a = server::auth().await?;
-    let p = a.identity.list_groups(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
-    Ok(PageOf { total: p.total, items: p.items.into_iter().map(|g| GroupRow { id: g.id, name: g.name, description: g.description }).collect() })
+    let p = a
+        .identity
+        .list_groups(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
+        .await
+        .map_err(server::err)?;
+    Ok(PageOf {
+        total: p.total,
+        items: p
+            .items
+            .into_iter()
+            .map(|g| GroupRow {
+                id: g.id,
+                name: g.name,
+                description: g.description,
+            })
+            .collect(),
+    })
 }
 
 #[server(endpoint = "create_group")]
 pub async fn create_group(name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.create_group(&a.ctx, &name, None, Some(description)).await.map_err(server::err)?;
+    a.identity
+        .create_group(&a.ctx, &name, None, Some(description))
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "update_group")]
-pub async fn update_group(id: String, name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn update_group(
+    id: String,
+    name: String,
+    description: String,
+) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
-        .update_group(&a.ctx, &id, cloud::identity::GroupUpdate { name: Some(name), description: Some(description) })
+        .update_group(
+            &a.ctx,
+            &id,
+            cloud::identity::GroupUpdate {
+                name: Some(name),
+                description: Some(description),
+            },
+        )
         .await
         .map_err(server::err)?;
     Ok(())
@@ -60,19 +94,42 @@ pub async fn update_group(id: String, name: String, description: String) -> Resu
 #[server(endpoint = "delete_group")]
 pub async fn delete_group(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.delete_group(&a.ctx, &id).await.map_err(server::err)?;
+    a.identity
+        .delete_group(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "group_members")]
 pub async fn group_members(id: String) -> Result<GroupMemberList, ServerFnError> {
     let a = server::auth().await?;
-    let g = a.identity.get_group(&a.ctx, &id).await.map_err(server::err)?;
-    let mut users = a.identity.list_group_users(&a.ctx, &id).await.map_err(server::err)?;
+    let g = a
+        .identity
+        .get_group(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
+    let mut users = a
+        .identity
+        .list_group_users(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
     users.sort_by(|x, y| x.name.cmp(&y.name));
     Ok(GroupMemberList {
-        group: GroupRow { id: g.id, name: g.name, description: g.description },
-        members: users.into_iter().map(|u| GroupMember { id: u.id, name: u.name, email: u.email.unwrap_or_default(), enabled: u.enabled }).collect(),
+        group: GroupRow {
+            id: g.id,
+            name: g.name,
+            description: g.description,
+        },
+        members: users
+            .into_iter()
+            .map(|u| GroupMember {
+                id: u.id,
+                name: u.name,
+                email: u.email.unwrap_or_default(),
+                enabled: u.enabled,
+            })
+            .collect(),
     })
 }
 
@@ -80,14 +137,20 @@ pub async fn group_members(id: String) -> Result<GroupMemberList, ServerFnError>
 pub async fn add_group_member(group_id: String, user: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     let user_id = super::projects::user_id_by_name(&a, &user).await?;
-    a.identity.add_user_to_group(&a.ctx, &group_id, &user_id).await.map_err(server::err)?;
+    a.identity
+        .add_user_to_group(&a.ctx, &group_id, &user_id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "remove_group_member")]
 pub async fn remove_group_member(group_id: String, user_id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.remove_user_from_group(&a.ctx, &group_id, &user_id).await.map_err(server::err)?;
+    a.identity
+        .remove_user_from_group(&a.ctx, &group_id, &user_id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
@@ -101,15 +164,32 @@ pub fn GroupsPage() -> impl IntoView {
     let update = ServerAction::<UpdateGroup>::new();
     let delete = ServerAction::<DeleteGroup>::new();
     let data = Resource::new(
-        move || (params.get(), create.version().get() + update.version().get() + delete.version().get()),
+        move || {
+            (
+                params.get(),
+                create.version().get() + update.version().get() + delete.version().get(),
+            )
+        },
         |(p, _)| list_groups(p.q, p.sort, p.dir, p.page),
     );
     let show_create = RwSignal::new(false);
     let editing = RwSignal::new(None::<GroupRow>);
     let deleting = RwSignal::new(None::<GroupRow>);
-    Effect::new(move |_| if act_ok!(create) { show_create.set(false) });
-    Effect::new(move |_| if act_ok!(update) { editing.set(None) });
-    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
+    Effect::new(move |_| {
+        if act_ok!(create) {
+            show_create.set(false)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(update) {
+            editing.set(None)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(delete) {
+            deleting.set(None)
+        }
+    });
 
     view! {
         <Title text=format!("{} · Gureum", t(lang, "groups.title"))/>
@@ -217,9 +297,16 @@ pub fn GroupMembersPage() -> impl IntoView {
     let id = Memo::new(move |_| params.get().get("id").unwrap_or_default());
     let add = ServerAction::<AddGroupMember>::new();
     let remove = ServerAction::<RemoveGroupMember>::new();
-    let data = Resource::new(move || (id.get(), add.version().get() + remove.version().get()), |(id, _)| group_members(id));
+    let data = Resource::new(
+        move || (id.get(), add.version().get() + remove.version().get()),
+        |(id, _)| group_members(id),
+    );
     let removing = RwSignal::new(None::<GroupMember>);
-    Effect::new(move |_| if act_ok!(remove) { removing.set(None) });
+    Effect::new(move |_| {
+        if act_ok!(remove) {
+            removing.set(None)
+        }
+    });
     view! {
         <Transition fallback=loading_row>
             {move || Suspend::new(async move {

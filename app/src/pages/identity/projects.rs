@@ -39,31 +39,68 @@ pub struct Members {
 
 #[cfg(feature = "ssr")]
 fn row(p: cloud::identity::Project) -> ProjectRow {
-    ProjectRow { id: p.id, name: p.name, description: p.description, enabled: p.enabled }
+    ProjectRow {
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        enabled: p.enabled,
+    }
 }
 
 #[server(endpoint = "list_projects")]
-pub async fn list_projects(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<ProjectRow>, ServerFnError> {
+pub async fn list_projects(
+    q: String,
+    sort: String,
+    dir: String,
+    page: i64,
+) -> Result<PageOf<ProjectRow>, ServerFnError> {
     let a = server::auth().await?;
-    let p = a.identity.list_projects(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
-    Ok(PageOf { total: p.total, items: p.items.into_iter().map(row).collect() })
+    let p = a
+        .identity
+        .list_projects(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
+        .await
+        .map_err(server::err)?;
+    Ok(PageOf {
+        total: p.total,
+        items: p.items.into_iter().map(row).collect(),
+    })
 }
 
 #[server(endpoint = "create_project")]
 pub async fn create_project(name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
-        .create_project(&a.ctx, cloud::identity::NewProject { name, domain_id: None, description: Some(description), enabled: Some(true) })
+        .create_project(
+            &a.ctx,
+            cloud::identity::NewProject {
+                name,
+                domain_id: None,
+                description: Some(description),
+                enabled: Some(true),
+            },
+        )
         .await
         .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "update_project")]
-pub async fn update_project(id: String, name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn update_project(
+    id: String,
+    name: String,
+    description: String,
+) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
-        .update_project(&a.ctx, &id, cloud::identity::ProjectUpdate { name: Some(name), description: Some(description), enabled: None })
+        .update_project(
+            &a.ctx,
+            &id,
+            cloud::identity::ProjectUpdate {
+                name: Some(name),
+                description: Some(description),
+                enabled: None,
+            },
+        )
         .await
         .map_err(server::err)?;
     Ok(())
@@ -73,7 +110,14 @@ pub async fn update_project(id: String, name: String, description: String) -> Re
 pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
     a.identity
-        .update_project(&a.ctx, &id, cloud::identity::ProjectUpdate { enabled: Some(enabled), ..Default::default() })
+        .update_project(
+            &a.ctx,
+            &id,
+            cloud::identity::ProjectUpdate {
+                enabled: Some(enabled),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(server::err)?;
     Ok(())
@@ -82,7 +126,10 @@ pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), Server
 #[server(endpoint = "delete_project")]
 pub async fn delete_project(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.delete_project(&a.ctx, &id).await.map_err(server::err)?;
+    a.identity
+        .delete_project(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
@@ -90,15 +137,29 @@ pub async fn delete_project(id: String) -> Result<(), ServerFnError> {
 pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
     use cloud::identity::{ActorType, AssignmentFilter, ListFilter, Target};
     let a = server::auth().await?;
-    let project = a.identity.get_project(&a.ctx, &id).await.map_err(server::err)?;
+    let project = a
+        .identity
+        .get_project(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
     let list = a
         .identity
-        .list_role_assignments(&a.ctx, &AssignmentFilter { project_id: Some(id.clone()), effective: false, include_names: true, ..Default::default() })
+        .list_role_assignments(
+            &a.ctx,
+            &AssignmentFilter {
+                project_id: Some(id.clone()),
+                effective: false,
+                include_names: true,
+                ..Default::default()
+            },
+        )
         .await
         .map_err(server::err)?;
     let mut members: Vec<MemberRow> = list
         .into_iter()
-        .filter(|r| r.actor_type == ActorType::User && matches!(&r.target, Target::Project(p) if *p == id))
+        .filter(|r| {
+            r.actor_type == ActorType::User && matches!(&r.target, Target::Project(p) if *p == id)
+        })
         .map(|r| MemberRow {
             user_name: r.actor_name.clone().unwrap_or_else(|| r.actor_id.clone()),
             user_id: r.actor_id,
@@ -107,18 +168,44 @@ pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
             via_group: r.via_group_id,
         })
         .collect();
-    members.sort_by(|x, y| (x.user_name.as_str(), x.role_name.as_str()).cmp(&(y.user_name.as_str(), y.role_name.as_str())));
+    members.sort_by(|x, y| {
+        (x.user_name.as_str(), x.role_name.as_str())
+            .cmp(&(y.user_name.as_str(), y.role_name.as_str()))
+    });
     members.dedup();
-    let roles = a.identity.list_roles(&a.ctx, &ListFilter { limit: Some(1000), ..Default::default() }).await.map_err(server::err)?;
-    Ok(Members { project: row(project), members, roles: roles.items.into_iter().map(|r| r.name).collect() })
+    let roles = a
+        .identity
+        .list_roles(
+            &a.ctx,
+            &ListFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(server::err)?;
+    Ok(Members {
+        project: row(project),
+        members,
+        roles: roles.items.into_iter().map(|r| r.name).collect(),
+    })
 }
 
 /// A user of the Default domain by name.
 #[cfg(feature = "ssr")]
 pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<String, ServerFnError> {
     let name = name.trim();
-    let f = cloud::identity::ListFilter { name: Some(name.to_string()), domain_id: Some("default".into()), limit: Some(1), ..Default::default() };
-    let users = a.identity.list_users(&a.ctx, &f).await.map_err(server::err)?;
+    let f = cloud::identity::ListFilter {
+        name: Some(name.to_string()),
+        domain_id: Some("default".into()),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let users = a
+        .identity
+        .list_users(&a.ctx, &f)
+        .await
+        .map_err(server::err)?;
     match users.items.into_iter().next() {
         Some(u) => Ok(u.id),
         None => Err(server::msg("err.no_user", name).await),
@@ -126,19 +213,45 @@ pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<Stri
 }
 
 #[server(endpoint = "grant_project_role")]
-pub async fn grant_project_role(project_id: String, user: String, role: String) -> Result<(), ServerFnError> {
+pub async fn grant_project_role(
+    project_id: String,
+    user: String,
+    role: String,
+) -> Result<(), ServerFnError> {
     use cloud::identity::{ActorType, Target};
     let a = server::auth().await?;
     let user_id = user_id_by_name(&a, &user).await?;
-    a.identity.grant_role(&a.ctx, ActorType::User, &user_id, &Target::Project(project_id), &role).await.map_err(server::err)?;
+    a.identity
+        .grant_role(
+            &a.ctx,
+            ActorType::User,
+            &user_id,
+            &Target::Project(project_id),
+            &role,
+        )
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "revoke_project_role")]
-pub async fn revoke_project_role(project_id: String, user_id: String, role_id: String) -> Result<(), ServerFnError> {
+pub async fn revoke_project_role(
+    project_id: String,
+    user_id: String,
+    role_id: String,
+) -> Result<(), ServerFnError> {
     use cloud::identity::{ActorType, Target};
     let a = server::auth().await?;
-    a.identity.revoke_role(&a.ctx, ActorType::User, &user_id, &Target::Project(project_id), &role_id).await.map_err(server::err)?;
+    a.identity
+        .revoke_role(
+            &a.ctx,
+            ActorType::User,
+            &user_id,
+            &Target::Project(project_id),
+            &role_id,
+        )
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
@@ -153,17 +266,41 @@ pub fn ProjectsPage() -> impl IntoView {
     let toggle = ServerAction::<SetProjectEnabled>::new();
     let delete = ServerAction::<DeleteProject>::new();
     let data = Resource::new(
-        move || (params.get(), create.version().get() + update.version().get() + toggle.version().get() + delete.version().get()),
+        move || {
+            (
+                params.get(),
+                create.version().get()
+                    + update.version().get()
+                    + toggle.version().get()
+                    + delete.version().get(),
+            )
+        },
         |(p, _)| list_projects(p.q, p.sort, p.dir, p.page),
     );
     let show_create = RwSignal::new(false);
     let editing = RwSignal::new(None::<ProjectRow>);
     let deleting = RwSignal::new(None::<ProjectRow>);
     let disabling = RwSignal::new(None::<ProjectRow>);
-    Effect::new(move |_| if act_ok!(create) { show_create.set(false) });
-    Effect::new(move |_| if act_ok!(update) { editing.set(None) });
-    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
-    Effect::new(move |_| if act_ok!(toggle) { disabling.set(None) });
+    Effect::new(move |_| {
+        if act_ok!(create) {
+            show_create.set(false)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(update) {
+            editing.set(None)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(delete) {
+            deleting.set(None)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(toggle) {
+            disabling.set(None)
+        }
+    });
     let toggle_err = act_err!(toggle);
 
     view! {
@@ -291,9 +428,16 @@ pub fn ProjectMembersPage() -> impl IntoView {
     let id = Memo::new(move |_| params.get().get("id").unwrap_or_default());
     let grant = ServerAction::<GrantProjectRole>::new();
     let revoke = ServerAction::<RevokeProjectRole>::new();
-    let data = Resource::new(move || (id.get(), grant.version().get() + revoke.version().get()), |(id, _)| project_members(id));
+    let data = Resource::new(
+        move || (id.get(), grant.version().get() + revoke.version().get()),
+        |(id, _)| project_members(id),
+    );
     let revoking = RwSignal::new(None::<MemberRow>);
-    Effect::new(move |_| if act_ok!(revoke) { revoking.set(None) });
+    Effect::new(move |_| {
+        if act_ok!(revoke) {
+            revoking.set(None)
+        }
+    });
     view! {
         <Transition fallback=loading_row>
             {move || Suspend::new(async move {

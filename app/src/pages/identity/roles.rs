@@ -19,23 +19,49 @@ pub struct RoleRow {
 }
 
 #[server(endpoint = "list_roles")]
-pub async fn list_roles(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<RoleRow>, ServerFnError> {
+pub async fn list_roles(
+    q: String,
+    sort: String,
+    dir: String,
+    page: i64,
+) -> Result<PageOf<RoleRow>, ServerFnError> {
     let a = server::auth().await?;
-    let p = a.identity.list_roles(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
-    Ok(PageOf { total: p.total, items: p.items.into_iter().map(|r| RoleRow { id: r.id, name: r.name, description: r.description }).collect() })
+    let p = a
+        .identity
+        .list_roles(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
+        .await
+        .map_err(server::err)?;
+    Ok(PageOf {
+        total: p.total,
+        items: p
+            .items
+            .into_iter()
+            .map(|r| RoleRow {
+                id: r.id,
+                name: r.name,
+                description: r.description,
+            })
+            .collect(),
+    })
 }
 
 #[server(endpoint = "create_role")]
 pub async fn create_role(name: String, description: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.create_role(&a.ctx, &name, Some(description)).await.map_err(server::err)?;
+    a.identity
+        .create_role(&a.ctx, &name, Some(description))
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "delete_role")]
 pub async fn delete_role(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.delete_role(&a.ctx, &id).await.map_err(server::err)?;
+    a.identity
+        .delete_role(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
@@ -47,11 +73,27 @@ pub fn RolesPage() -> impl IntoView {
     let params = use_list_params();
     let create = ServerAction::<CreateRole>::new();
     let delete = ServerAction::<DeleteRole>::new();
-    let data = Resource::new(move || (params.get(), create.version().get() + delete.version().get()), |(p, _)| list_roles(p.q, p.sort, p.dir, p.page));
+    let data = Resource::new(
+        move || {
+            (
+                params.get(),
+                create.version().get() + delete.version().get(),
+            )
+        },
+        |(p, _)| list_roles(p.q, p.sort, p.dir, p.page),
+    );
     let show_create = RwSignal::new(false);
     let deleting = RwSignal::new(None::<RoleRow>);
-    Effect::new(move |_| if act_ok!(create) { show_create.set(false) });
-    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
+    Effect::new(move |_| {
+        if act_ok!(create) {
+            show_create.set(false)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(delete) {
+            deleting.set(None)
+        }
+    });
 
     view! {
         <Title text=format!("{} · Gureum", t(lang, "roles.title"))/>

@@ -22,9 +22,18 @@ pub struct UserRow {
 }
 
 #[server(endpoint = "list_users")]
-pub async fn list_users(q: String, sort: String, dir: String, page: i64) -> Result<PageOf<UserRow>, ServerFnError> {
+pub async fn list_users(
+    q: String,
+    sort: String,
+    dir: String,
+    page: i64,
+) -> Result<PageOf<UserRow>, ServerFnError> {
     let a = server::auth().await?;
-    let p = a.identity.list_users(&a.ctx, &server::list_filter(&q, &sort, &dir, page)).await.map_err(server::err)?;
+    let p = a
+        .identity
+        .list_users(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
+        .await
+        .map_err(server::err)?;
     Ok(PageOf {
         total: p.total,
         items: p
@@ -43,7 +52,15 @@ pub async fn list_users(q: String, sort: String, dir: String, page: i64) -> Resu
 }
 
 #[server(endpoint = "create_user")]
-pub async fn create_user(name: String, email: String, password: String, confirm: String, description: String, project: String, role: String) -> Result<(), ServerFnError> {
+pub async fn create_user(
+    name: String,
+    email: String,
+    password: String,
+    confirm: String,
+    description: String,
+    project: String,
+    role: String,
+) -> Result<(), ServerFnError> {
     use cloud::identity::{ActorType, NewUser, Target};
     let a = server::auth().await?;
     if password != confirm {
@@ -53,8 +70,17 @@ pub async fn create_user(name: String, email: String, password: String, confirm:
     let project_id = if project.is_empty() {
         None
     } else {
-        let f = cloud::identity::ListFilter { name: Some(project.to_string()), domain_id: Some("default".into()), limit: Some(1), ..Default::default() };
-        let found = a.identity.list_projects(&a.ctx, &f).await.map_err(server::err)?;
+        let f = cloud::identity::ListFilter {
+            name: Some(project.to_string()),
+            domain_id: Some("default".into()),
+            limit: Some(1),
+            ..Default::default()
+        };
+        let found = a
+            .identity
+            .list_projects(&a.ctx, &f)
+            .await
+            .map_err(server::err)?;
         match found.items.into_iter().next() {
             Some(p) => Some(p.id),
             None => return Err(server::msg("err.no_project", project).await),
@@ -77,33 +103,65 @@ pub async fn create_user(name: String, email: String, password: String, confirm:
         .await
         .map_err(server::err)?;
     if let Some(pid) = project_id {
-        let role = if role.trim().is_empty() { "member".to_string() } else { role };
-        a.identity.grant_role(&a.ctx, ActorType::User, &u.id, &Target::Project(pid), &role).await.map_err(server::err)?;
+        let role = if role.trim().is_empty() {
+            "member".to_string()
+        } else {
+            role
+        };
+        a.identity
+            .grant_role(&a.ctx, ActorType::User, &u.id, &Target::Project(pid), &role)
+            .await
+            .map_err(server::err)?;
     }
     Ok(())
 }
 
 #[server(endpoint = "update_user")]
-pub async fn update_user(id: String, name: String, email: String, description: String) -> Result<(), ServerFnError> {
+pub async fn update_user(
+    id: String,
+    name: String,
+    email: String,
+    description: String,
+) -> Result<(), ServerFnError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     let email = email.trim().to_string();
     a.identity
-        .update_user(&a.ctx, &id, UserUpdate { name: Some(name), email: Some((!email.is_empty()).then_some(email)), description: Some(description), ..Default::default() })
+        .update_user(
+            &a.ctx,
+            &id,
+            UserUpdate {
+                name: Some(name),
+                email: Some((!email.is_empty()).then_some(email)),
+                description: Some(description),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "set_user_password")]
-pub async fn set_user_password(id: String, password: String, confirm: String) -> Result<(), ServerFnError> {
+pub async fn set_user_password(
+    id: String,
+    password: String,
+    confirm: String,
+) -> Result<(), ServerFnError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     if password != confirm {
         return Err(server::msg("pw.confirm_differs", "").await);
     }
     a.identity
-        .update_user(&a.ctx, &id, UserUpdate { password: Some(cloud::secret::Secret::new(password)), ..Default::default() })
+        .update_user(
+            &a.ctx,
+            &id,
+            UserUpdate {
+                password: Some(cloud::secret::Secret::new(password)),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(server::err)?;
     Ok(())
@@ -113,14 +171,27 @@ pub async fn set_user_password(id: String, password: String, confirm: String) ->
 pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
-    a.identity.update_user(&a.ctx, &id, UserUpdate { enabled: Some(enabled), ..Default::default() }).await.map_err(server::err)?;
+    a.identity
+        .update_user(
+            &a.ctx,
+            &id,
+            UserUpdate {
+                enabled: Some(enabled),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
 #[server(endpoint = "delete_user")]
 pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
     let a = server::auth().await?;
-    a.identity.delete_user(&a.ctx, &id).await.map_err(server::err)?;
+    a.identity
+        .delete_user(&a.ctx, &id)
+        .await
+        .map_err(server::err)?;
     Ok(())
 }
 
@@ -128,8 +199,15 @@ pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
 #[server(endpoint = "role_names")]
 pub async fn role_names() -> Result<Vec<String>, ServerFnError> {
     let a = server::auth().await?;
-    let f = cloud::identity::ListFilter { limit: Some(1000), ..Default::default() };
-    let p = a.identity.list_roles(&a.ctx, &f).await.map_err(server::err)?;
+    let f = cloud::identity::ListFilter {
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let p = a
+        .identity
+        .list_roles(&a.ctx, &f)
+        .await
+        .map_err(server::err)?;
     Ok(p.items.into_iter().map(|r| r.name).collect())
 }
 
@@ -145,7 +223,15 @@ pub fn UsersPage() -> impl IntoView {
     let toggle = ServerAction::<SetUserEnabled>::new();
     let delete = ServerAction::<DeleteUser>::new();
     let data = Resource::new(
-        move || (params.get(), create.version().get() + update.version().get() + toggle.version().get() + delete.version().get()),
+        move || {
+            (
+                params.get(),
+                create.version().get()
+                    + update.version().get()
+                    + toggle.version().get()
+                    + delete.version().get(),
+            )
+        },
         |(p, _)| list_users(p.q, p.sort, p.dir, p.page),
     );
     let show_create = RwSignal::new(false);
@@ -153,12 +239,41 @@ pub fn UsersPage() -> impl IntoView {
     let pw_for = RwSignal::new(None::<UserRow>);
     let deleting = RwSignal::new(None::<UserRow>);
     let disabling = RwSignal::new(None::<UserRow>);
-    Effect::new(move |_| if act_ok!(create) { show_create.set(false) });
-    Effect::new(move |_| if act_ok!(update) { editing.set(None) });
-    Effect::new(move |_| if act_ok!(set_pw) { pw_for.set(None) });
-    Effect::new(move |_| if act_ok!(delete) { deleting.set(None) });
-    Effect::new(move |_| if act_ok!(toggle) { disabling.set(None) });
-    let roles = Resource::new(move || show_create.get(), |open| async move { if open { role_names().await } else { Ok(vec![]) } });
+    Effect::new(move |_| {
+        if act_ok!(create) {
+            show_create.set(false)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(update) {
+            editing.set(None)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(set_pw) {
+            pw_for.set(None)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(delete) {
+            deleting.set(None)
+        }
+    });
+    Effect::new(move |_| {
+        if act_ok!(toggle) {
+            disabling.set(None)
+        }
+    });
+    let roles = Resource::new(
+        move || show_create.get(),
+        |open| async move {
+            if open {
+                role_names().await
+            } else {
+                Ok(vec![])
+            }
+        },
+    );
     let toggle_err = act_err!(toggle);
 
     view! {

@@ -10,8 +10,8 @@ use cloud::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{base, parse_time, ts_opt, JsonBody};
 use super::ListLinks;
+use super::{base, parse_time, ts_opt, JsonBody};
 use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -55,7 +55,12 @@ struct RoleKey {
     name: Option<String>,
 }
 
-pub async fn create(State(state): State<AppState>, caller: Caller, Path(user_id): Path<String>, JsonBody(b): JsonBody<CredBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    JsonBody(b): JsonBody<CredBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = b.application_credential;
     if !c.access_rules.is_empty() {
         return Err(ApiError::bad_request("Access rules are not supported."));
@@ -63,36 +68,74 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Path(user_id)
     let roles = c
         .roles
         .into_iter()
-        .map(|r| r.id.or(r.name).ok_or_else(|| ApiError::bad_request("Each role needs an id or a name.")))
+        .map(|r| {
+            r.id.or(r.name)
+                .ok_or_else(|| ApiError::bad_request("Each role needs an id or a name."))
+        })
         .collect::<ApiResult<Vec<_>>>()?;
     let req = NewAppCredential {
-        name: c.name.ok_or_else(|| ApiError::bad_request("Expecting to find application_credential.name in the request body."))?,
+        name: c.name.ok_or_else(|| {
+            ApiError::bad_request(
+                "Expecting to find application_credential.name in the request body.",
+            )
+        })?,
         description: c.description,
         roles,
         expires_at: c.expires_at.as_deref().map(parse_time).transpose()?,
         unrestricted: c.unrestricted.unwrap_or(false),
         secret: c.secret.map(Secret::new),
     };
-    let created = state.identity.create_app_credential(&caller.ctx, &user_id, req).await?;
+    let created = state
+        .identity
+        .create_app_credential(&caller.ctx, &user_id, req)
+        .await?;
     let mut v = cred_json(&state, &created.credential);
     v["secret"] = json!(created.secret.expose());
-    Ok((StatusCode::CREATED, Json(json!({"application_credential": v}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"application_credential": v})),
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(user_id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
-    let creds = state.identity.list_app_credentials(&caller.ctx, &user_id, q.get("name").map(String::as_str)).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Path(user_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let creds = state
+        .identity
+        .list_app_credentials(&caller.ctx, &user_id, q.get("name").map(String::as_str))
+        .await?;
     Ok(Json(json!({
         "application_credentials": creds.iter().map(|c| cred_json(&state, c)).collect::<Vec<_>>(),
         "links": links.0.clone(),
     })))
 }
 
-pub async fn show(State(state): State<AppState>, caller: Caller, Path((user_id, id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    let c = state.identity.get_app_credential(&caller.ctx, &user_id, &id).await?;
-    Ok(Json(json!({"application_credential": cred_json(&state, &c)})))
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((user_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let c = state
+        .identity
+        .get_app_credential(&caller.ctx, &user_id, &id)
+        .await?;
+    Ok(Json(
+        json!({"application_credential": cred_json(&state, &c)}),
+    ))
 }
 
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path((user_id, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.identity.delete_app_credential(&caller.ctx, &user_id, &id).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((user_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .delete_app_credential(&caller.ctx, &user_id, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,8 +10,8 @@ use cloud::identity::{ActorType, AssignmentFilter, IdentityError, Role, RoleAssi
 use serde_json::{json, Value};
 
 use super::resources::role_json;
-use super::{base, query_true};
 use super::ListLinks;
+use super::{base, query_true};
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
 use crate::AppState;
@@ -40,46 +40,119 @@ fn param(p: &HashMap<String, String>, k: &str) -> String {
     p.get(k).cloned().unwrap_or_default()
 }
 
-async fn list_grants(state: AppState, caller: Caller, links: ListLinks, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<Json<Value>> {
-    let roles = state.identity.list_grants(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p)).await?;
-    Ok(Json(json!({"roles": roles.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()})))
+async fn list_grants(
+    state: AppState,
+    caller: Caller,
+    links: ListLinks,
+    t: TargetKind,
+    a: ActorType,
+    p: HashMap<String, String>,
+) -> ApiResult<Json<Value>> {
+    let roles = state
+        .identity
+        .list_grants(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p))
+        .await?;
+    Ok(Json(
+        json!({"roles": roles.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-async fn grant(state: AppState, caller: Caller, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<StatusCode> {
-    state.identity.grant_role(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p), &param(&p, "role_id")).await?;
+async fn grant(
+    state: AppState,
+    caller: Caller,
+    t: TargetKind,
+    a: ActorType,
+    p: HashMap<String, String>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .grant_role(
+            &caller.ctx,
+            a,
+            &param(&p, "actor_id"),
+            &t.target(&p),
+            &param(&p, "role_id"),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn check(state: AppState, caller: Caller, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<StatusCode> {
+async fn check(
+    state: AppState,
+    caller: Caller,
+    t: TargetKind,
+    a: ActorType,
+    p: HashMap<String, String>,
+) -> ApiResult<StatusCode> {
     let (actor, role) = (param(&p, "actor_id"), param(&p, "role_id"));
-    if state.identity.check_grant(&caller.ctx, a, &actor, &t.target(&p), &role).await? {
+    if state
+        .identity
+        .check_grant(&caller.ctx, a, &actor, &t.target(&p), &role)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(IdentityError::not_found("role assignment", format!("{} {actor} has no role {role} there", a.as_str())).into())
+        Err(IdentityError::not_found(
+            "role assignment",
+            format!("{} {actor} has no role {role} there", a.as_str()),
+        )
+        .into())
     }
 }
 
-async fn revoke(state: AppState, caller: Caller, t: TargetKind, a: ActorType, p: HashMap<String, String>) -> ApiResult<StatusCode> {
-    state.identity.revoke_role(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p), &param(&p, "role_id")).await?;
+async fn revoke(
+    state: AppState,
+    caller: Caller,
+    t: TargetKind,
+    a: ActorType,
+    p: HashMap<String, String>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .revoke_role(
+            &caller.ctx,
+            a,
+            &param(&p, "actor_id"),
+            &t.target(&p),
+            &param(&p, "role_id"),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `…/{projects|domains}/{target_id}/{users|groups}/{actor_id}/roles[/{role_id}]`
 /// and `/v3/system/{users|groups}/{actor_id}/roles[/{role_id}]`.
 pub(super) fn grant_routes(mut r: Router<AppState>) -> Router<AppState> {
-    let targets = [("/v3/projects/{target_id}", TargetKind::Project), ("/v3/domains/{target_id}", TargetKind::Domain), ("/v3/system", TargetKind::System)];
+    let targets = [
+        ("/v3/projects/{target_id}", TargetKind::Project),
+        ("/v3/domains/{target_id}", TargetKind::Domain),
+        ("/v3/system", TargetKind::System),
+    ];
     let actors = [("users", ActorType::User), ("groups", ActorType::Group)];
     for (prefix, t) in targets {
         for (seg, a) in actors {
             let list = format!("{prefix}/{seg}/{{actor_id}}/roles");
             let one = format!("{list}/{{role_id}}");
-            r = r.route(&list, get(move |State(s): State<AppState>, c: Caller, l: ListLinks, Path(p): P| list_grants(s, c, l, t, a, p)));
+            r = r.route(
+                &list,
+                get(
+                    move |State(s): State<AppState>, c: Caller, l: ListLinks, Path(p): P| {
+                        list_grants(s, c, l, t, a, p)
+                    },
+                ),
+            );
             r = r.route(
                 &one,
                 get(move |State(s): State<AppState>, c: Caller, Path(p): P| check(s, c, t, a, p))
-                    .head(move |State(s): State<AppState>, c: Caller, Path(p): P| check(s, c, t, a, p))
-                    .put(move |State(s): State<AppState>, c: Caller, Path(p): P| grant(s, c, t, a, p))
-                    .delete(move |State(s): State<AppState>, c: Caller, Path(p): P| revoke(s, c, t, a, p)),
+                    .head(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                        check(s, c, t, a, p)
+                    })
+                    .put(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                        grant(s, c, t, a, p)
+                    })
+                    .delete(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                        revoke(s, c, t, a, p)
+                    }),
             );
         }
     }
@@ -99,10 +172,20 @@ struct DomainNames<'a> {
 impl DomainNames<'_> {
     async fn get(&mut self, id: &str) -> Option<Value> {
         if !self.cache.contains_key(id) {
-            let name = self.state.identity.get_domain(&self.caller.ctx, id).await.ok().map(|d| d.name);
+            let name = self
+                .state
+                .identity
+                .get_domain(&self.caller.ctx, id)
+                .await
+                .ok()
+                .map(|d| d.name);
             self.cache.insert(id.to_string(), name);
         }
-        self.cache.get(id).cloned().flatten().map(|name| json!({"id": id, "name": name}))
+        self.cache
+            .get(id)
+            .cloned()
+            .flatten()
+            .map(|name| json!({"id": id, "name": name}))
     }
 }
 
@@ -113,7 +196,12 @@ fn named(id: &str, name: &Option<String>, include_names: bool) -> Value {
     }
 }
 
-async fn assignment_json(state: &AppState, names: &mut DomainNames<'_>, a: &RoleAssignment, include_names: bool) -> Value {
+async fn assignment_json(
+    state: &AppState,
+    names: &mut DomainNames<'_>,
+    a: &RoleAssignment,
+    include_names: bool,
+) -> Value {
     let b = base(state);
     let mut row = json!({"role": named(&a.role_id, &a.role_name, include_names)});
     let mut actor = named(&a.actor_id, &a.actor_name, include_names);
@@ -137,7 +225,10 @@ async fn assignment_json(state: &AppState, names: &mut DomainNames<'_>, a: &Role
             }
             (json!({"project": v}), format!("/projects/{p}"))
         }
-        Target::Domain(d) => (json!({"domain": named(d, &a.target_name, include_names)}), format!("/domains/{d}")),
+        Target::Domain(d) => (
+            json!({"domain": named(d, &a.target_name, include_names)}),
+            format!("/domains/{d}"),
+        ),
         Target::System => (json!({"system": {"all": true}}), "/system".to_string()),
     };
     row["scope"] = scope;
@@ -146,36 +237,59 @@ async fn assignment_json(state: &AppState, names: &mut DomainNames<'_>, a: &Role
             "assignment": format!("{b}{target_path}/groups/{g}/roles/{}", a.role_id),
             "membership": format!("{b}/groups/{g}/users/{}", a.actor_id),
         }),
-        None => json!({"assignment": format!("{b}{target_path}/{}s/{}/roles/{}", a.actor_type.as_str(), a.actor_id, a.role_id)}),
+        None => {
+            json!({"assignment": format!("{b}{target_path}/{}s/{}/roles/{}", a.actor_type.as_str(), a.actor_id, a.role_id)})
+        }
     };
     row
 }
 
 /// `GET /v3/role_assignments` with Keystone's dotted filters.
-pub async fn list_assignments(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     let flag = |k: &str| q.get(k).is_some_and(|v| query_true(v));
     let f = AssignmentFilter {
         user_id: q.get("user.id").cloned(),
         group_id: q.get("group.id").cloned(),
         project_id: q.get("scope.project.id").cloned(),
         domain_id: q.get("scope.domain.id").cloned(),
-        system: q.get("scope.system").is_some_and(|v| !v.is_empty() && query_true(v)),
+        system: q
+            .get("scope.system")
+            .is_some_and(|v| !v.is_empty() && query_true(v)),
         role_id: q.get("role.id").cloned(),
         effective: flag("effective"),
         include_names: flag("include_names"),
     };
     if q.contains_key("scope.OS-INHERIT:inherited_to") {
         // Nothing is ever inherited here.
-        state.identity.list_role_assignments(&caller.ctx, &f).await?;
-        return Ok(Json(json!({"role_assignments": [], "links": links.0.clone()})));
+        state
+            .identity
+            .list_role_assignments(&caller.ctx, &f)
+            .await?;
+        return Ok(Json(
+            json!({"role_assignments": [], "links": links.0.clone()}),
+        ));
     }
-    let rows = state.identity.list_role_assignments(&caller.ctx, &f).await?;
-    let mut names = DomainNames { state: &state, caller: &caller, cache: HashMap::new() };
+    let rows = state
+        .identity
+        .list_role_assignments(&caller.ctx, &f)
+        .await?;
+    let mut names = DomainNames {
+        state: &state,
+        caller: &caller,
+        cache: HashMap::new(),
+    };
     let mut out = Vec::with_capacity(rows.len());
     for a in &rows {
         out.push(assignment_json(&state, &mut names, a, f.include_names).await);
     }
-    Ok(Json(json!({"role_assignments": out, "links": links.0.clone()})))
+    Ok(Json(
+        json!({"role_assignments": out, "links": links.0.clone()}),
+    ))
 }
 
 // --------------------------------------------------------- implied roles
@@ -185,21 +299,42 @@ fn role_ref(state: &AppState, r: &Role) -> Value {
 }
 
 /// `GET /v3/role_inferences`: every rule, grouped by prior role.
-pub async fn list_inferences(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
+pub async fn list_inferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+) -> ApiResult<Json<Value>> {
     let pairs = state.identity.list_implied_roles(&caller.ctx).await?;
     let mut by_prior: BTreeMap<String, (Role, Vec<Value>)> = BTreeMap::new();
     for (prior, implied) in &pairs {
-        by_prior.entry(prior.id.clone()).or_insert_with(|| (prior.clone(), Vec::new())).1.push(role_ref(&state, implied));
+        by_prior
+            .entry(prior.id.clone())
+            .or_insert_with(|| (prior.clone(), Vec::new()))
+            .1
+            .push(role_ref(&state, implied));
     }
-    let rules: Vec<Value> = by_prior.values().map(|(p, imp)| json!({"prior_role": role_ref(&state, p), "implies": imp})).collect();
-    Ok(Json(json!({"role_inferences": rules, "links": links.0.clone()})))
+    let rules: Vec<Value> = by_prior
+        .values()
+        .map(|(p, imp)| json!({"prior_role": role_ref(&state, p), "implies": imp}))
+        .collect();
+    Ok(Json(
+        json!({"role_inferences": rules, "links": links.0.clone()}),
+    ))
 }
 
 /// `GET /v3/roles/{id}/implies`.
-pub async fn list_role_implies(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list_role_implies(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let prior = state.identity.get_role(&caller.ctx, &id).await?;
     let pairs = state.identity.list_implied_roles(&caller.ctx).await?;
-    let implies: Vec<Value> = pairs.iter().filter(|(p, _)| p.id == prior.id).map(|(_, i)| role_ref(&state, i)).collect();
+    let implies: Vec<Value> = pairs
+        .iter()
+        .filter(|(p, _)| p.id == prior.id)
+        .map(|(_, i)| role_ref(&state, i))
+        .collect();
     Ok(Json(json!({
         "role_inference": {"prior_role": role_ref(&state, &prior), "implies": implies},
         "links": {"self": format!("{}/roles/{}/implies", base(&state), prior.id)},
@@ -214,25 +349,45 @@ fn inference_json(state: &AppState, prior: &Role, implied: &Role) -> Value {
 }
 
 /// `PUT /v3/roles/{prior}/implies/{implied}` → 201.
-pub async fn create_implied(State(state): State<AppState>, caller: Caller, Path((prior, implied)): Path<(String, String)>) -> ApiResult<(StatusCode, Json<Value>)> {
-    state.identity.create_implied_role(&caller.ctx, &prior, &implied).await?;
+pub async fn create_implied(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state
+        .identity
+        .create_implied_role(&caller.ctx, &prior, &implied)
+        .await?;
     let p = state.identity.get_role(&caller.ctx, &prior).await?;
     let i = state.identity.get_role(&caller.ctx, &implied).await?;
     Ok((StatusCode::CREATED, Json(inference_json(&state, &p, &i))))
 }
 
 /// `DELETE /v3/roles/{prior}/implies/{implied}` → 204.
-pub async fn delete_implied(State(state): State<AppState>, caller: Caller, Path((prior, implied)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.identity.delete_implied_role(&caller.ctx, &prior, &implied).await?;
+pub async fn delete_implied(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .delete_implied_role(&caller.ctx, &prior, &implied)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET`/`HEAD /v3/roles/{prior}/implies/{implied}`.
-pub async fn get_implied(State(state): State<AppState>, caller: Caller, Path((prior, implied)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn get_implied(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let pairs = state.identity.list_implied_roles(&caller.ctx).await?;
     let (p, i) = pairs
         .iter()
         .find(|(p, i)| p.id == prior && i.id == implied)
-        .ok_or_else(|| IdentityError::not_found("implied role", format!("{prior} implies {implied}")))?;
+        .ok_or_else(|| {
+            IdentityError::not_found("implied role", format!("{prior} implies {implied}"))
+        })?;
     Ok(Json(inference_json(&state, p, i)))
 }

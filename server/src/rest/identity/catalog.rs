@@ -7,7 +7,7 @@ use axum::Json;
 use cloud::identity::{Endpoint, Service};
 use serde_json::{json, Value};
 
-use super::{base};
+use super::base;
 use super::ListLinks;
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
@@ -37,22 +37,39 @@ fn endpoint_json(state: &AppState, e: &Endpoint) -> Value {
     })
 }
 
-pub async fn list_services(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list_services(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     let services = state.identity.list_services(&caller.ctx).await?;
     let items: Vec<Value> = services
         .iter()
-        .filter(|s| q.get("type").is_none_or(|t| *t == s.r#type) && q.get("name").is_none_or(|n| *n == s.name))
+        .filter(|s| {
+            q.get("type").is_none_or(|t| *t == s.r#type)
+                && q.get("name").is_none_or(|n| *n == s.name)
+        })
         .map(|s| service_json(&state, s))
         .collect();
     Ok(Json(json!({"services": items, "links": links.0.clone()})))
 }
 
-pub async fn get_service(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_service(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let s = state.identity.get_service(&caller.ctx, &id).await?;
     Ok(Json(json!({"service": service_json(&state, &s)})))
 }
 
-pub async fn list_endpoints(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+pub async fn list_endpoints(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
     let endpoints = state.identity.list_endpoints(&caller.ctx).await?;
     let items: Vec<Value> = endpoints
         .iter()
@@ -66,7 +83,11 @@ pub async fn list_endpoints(State(state): State<AppState>, caller: Caller, links
     Ok(Json(json!({"endpoints": items, "links": links.0.clone()})))
 }
 
-pub async fn get_endpoint(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_endpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let e = state.identity.get_endpoint(&caller.ctx, &id).await?;
     Ok(Json(json!({"endpoint": endpoint_json(&state, &e)})))
 }

@@ -36,31 +36,97 @@ pub fn routes() -> Router<AppState> {
         .route("/v3", get(version::v3))
         .route("/v3/", get(version::v3))
         // tokens and what a token can see
-        .route("/v3/auth/tokens", post(tokens::issue).get(tokens::validate).delete(tokens::revoke))
+        .route(
+            "/v3/auth/tokens",
+            post(tokens::issue)
+                .get(tokens::validate)
+                .delete(tokens::revoke),
+        )
         .route("/v3/auth/catalog", get(tokens::auth_catalog))
         .route("/v3/auth/projects", get(tokens::auth_projects))
         .route("/v3/auth/domains", get(tokens::auth_domains))
         .route("/v3/auth/system", get(tokens::auth_system))
         // domains, projects, users, groups, roles
-        .route("/v3/domains", get(resources::list_domains).post(resources::create_domain))
-        .route("/v3/domains/{id}", get(resources::get_domain).patch(resources::update_domain).delete(resources::delete_domain))
-        .route("/v3/projects", get(resources::list_projects).post(resources::create_project))
-        .route("/v3/projects/{id}", get(resources::get_project).patch(resources::update_project).delete(resources::delete_project))
-        .route("/v3/users", get(resources::list_users).post(resources::create_user))
-        .route("/v3/users/{id}", get(resources::get_user).patch(resources::update_user).delete(resources::delete_user))
+        .route(
+            "/v3/domains",
+            get(resources::list_domains).post(resources::create_domain),
+        )
+        .route(
+            "/v3/domains/{id}",
+            get(resources::get_domain)
+                .patch(resources::update_domain)
+                .delete(resources::delete_domain),
+        )
+        .route(
+            "/v3/projects",
+            get(resources::list_projects).post(resources::create_project),
+        )
+        .route(
+            "/v3/projects/{id}",
+            get(resources::get_project)
+                .patch(resources::update_project)
+                .delete(resources::delete_project),
+        )
+        .route(
+            "/v3/users",
+            get(resources::list_users).post(resources::create_user),
+        )
+        .route(
+            "/v3/users/{id}",
+            get(resources::get_user)
+                .patch(resources::update_user)
+                .delete(resources::delete_user),
+        )
         .route("/v3/users/{id}/password", post(resources::change_password))
         .route("/v3/users/{id}/groups", get(resources::user_groups))
         .route("/v3/users/{id}/projects", get(resources::user_projects))
-        .route("/v3/users/{id}/application_credentials", get(appcreds::list).post(appcreds::create))
-        .route("/v3/users/{id}/application_credentials/{cred_id}", get(appcreds::show).delete(appcreds::delete))
-        .route("/v3/groups", get(resources::list_groups).post(resources::create_group))
-        .route("/v3/groups/{id}", get(resources::get_group).patch(resources::update_group).delete(resources::delete_group))
+        .route(
+            "/v3/users/{id}/application_credentials",
+            get(appcreds::list).post(appcreds::create),
+        )
+        .route(
+            "/v3/users/{id}/application_credentials/{cred_id}",
+            get(appcreds::show).delete(appcreds::delete),
+        )
+        .route(
+            "/v3/groups",
+            get(resources::list_groups).post(resources::create_group),
+        )
+        .route(
+            "/v3/groups/{id}",
+            get(resources::get_group)
+                .patch(resources::update_group)
+                .delete(resources::delete_group),
+        )
         .route("/v3/groups/{id}/users", get(resources::group_users))
-        .route("/v3/groups/{id}/users/{user_id}", put(resources::add_group_user).get(resources::check_group_user).head(resources::check_group_user).delete(resources::remove_group_user))
-        .route("/v3/roles", get(resources::list_roles).post(resources::create_role))
-        .route("/v3/roles/{id}", get(resources::get_role).patch(resources::update_role).delete(resources::delete_role))
-        .route("/v3/roles/{id}/implies", get(assignments::list_role_implies))
-        .route("/v3/roles/{id}/implies/{implied}", put(assignments::create_implied).get(assignments::get_implied).head(assignments::get_implied).delete(assignments::delete_implied))
+        .route(
+            "/v3/groups/{id}/users/{user_id}",
+            put(resources::add_group_user)
+                .get(resources::check_group_user)
+                .head(resources::check_group_user)
+                .delete(resources::remove_group_user),
+        )
+        .route(
+            "/v3/roles",
+            get(resources::list_roles).post(resources::create_role),
+        )
+        .route(
+            "/v3/roles/{id}",
+            get(resources::get_role)
+                .patch(resources::update_role)
+                .delete(resources::delete_role),
+        )
+        .route(
+            "/v3/roles/{id}/implies",
+            get(assignments::list_role_implies),
+        )
+        .route(
+            "/v3/roles/{id}/implies/{implied}",
+            put(assignments::create_implied)
+                .get(assignments::get_implied)
+                .head(assignments::get_implied)
+                .delete(assignments::delete_implied),
+        )
         .route("/v3/role_inferences", get(assignments::list_inferences))
         .route("/v3/role_assignments", get(assignments::list_assignments))
         // catalog
@@ -68,7 +134,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v3/services/{id}", get(catalog::get_service))
         .route("/v3/endpoints", get(catalog::list_endpoints))
         .route("/v3/endpoints/{id}", get(catalog::get_endpoint));
-    assignments::grant_routes(r).fallback(not_found).method_not_allowed_fallback(method_not_allowed)
+    assignments::grant_routes(r)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 async fn not_found() -> ApiError {
@@ -76,14 +144,20 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested URL.",
+    )
 }
 
 // ------------------------------------------------------------------ helpers
 
 /// `<public_url>/identity/v3`, the base of every `links.self`.
 pub(crate) fn base(state: &AppState) -> String {
-    format!("{}/identity/v3", state.config.public_url.trim_end_matches('/'))
+    format!(
+        "{}/identity/v3",
+        state.config.public_url.trim_end_matches('/')
+    )
 }
 
 /// Keystone's time format: ISO 8601, microseconds, `Z`.
@@ -92,7 +166,9 @@ pub(crate) fn ts(t: &DateTime<Utc>) -> String {
 }
 
 pub(crate) fn ts_opt(t: &Option<DateTime<Utc>>) -> Value {
-    t.as_ref().map(|t| Value::String(ts(t))).unwrap_or(Value::Null)
+    t.as_ref()
+        .map(|t| Value::String(ts(t)))
+        .unwrap_or(Value::Null)
 }
 
 /// The `links` of a list body: `self` is the request's URL; Keystone
@@ -102,11 +178,23 @@ pub(crate) struct ListLinks(pub Value);
 impl FromRequestParts<AppState> for ListLinks {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let uri = parts.extensions.get::<OriginalUri>().map(|u| &u.0).unwrap_or(&parts.uri);
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|u| &u.0)
+            .unwrap_or(&parts.uri);
+        let path = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or_else(|| uri.path());
         let url = format!("{}{path}", state.config.public_url.trim_end_matches('/'));
-        Ok(ListLinks(json!({"self": url, "previous": null, "next": null})))
+        Ok(ListLinks(
+            json!({"self": url, "previous": null, "next": null}),
+        ))
     }
 }
 
@@ -118,11 +206,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
         if bytes.is_empty() {
-            return Err(ApiError::bad_request("The request body is missing: expecting a JSON object."));
+            return Err(ApiError::bad_request(
+                "The request body is missing: expecting a JSON object.",
+            ));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))
     }
 }
 
@@ -169,12 +263,19 @@ pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, ApiError> {
         return Ok(t.with_timezone(&Utc));
     }
     let s2 = s.trim_end_matches('Z');
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s2, fmt) {
             return Ok(t.and_utc());
         }
     }
-    Err(ApiError::bad_request(format!("Invalid time {s:?}: expecting ISO 8601, e.g. 2030-01-01T00:00:00Z.")))
+    Err(ApiError::bad_request(format!(
+        "Invalid time {s:?}: expecting ISO 8601, e.g. 2030-01-01T00:00:00Z."
+    )))
 }
 
 /// For PATCH fields where `null` (clear) differs from absent (keep).

@@ -5,13 +5,16 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use cloud::identity::{Domain, DomainUpdate, Group, GroupUpdate, NewProject, NewUser, Project, ProjectUpdate, Role, User, UserUpdate};
+use cloud::identity::{
+    Domain, DomainUpdate, Group, GroupUpdate, NewProject, NewUser, Project, ProjectUpdate, Role,
+    User, UserUpdate,
+};
 use cloud::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{all_pages, base, double_option, list_filter, ts_opt, JsonBody};
 use super::ListLinks;
+use super::{all_pages, base, double_option, list_filter, ts_opt, JsonBody};
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
 use crate::AppState;
@@ -102,32 +105,77 @@ struct DomainFields {
 }
 
 fn require(v: Option<String>, what: &str) -> ApiResult<String> {
-    v.ok_or_else(|| crate::rest::error::ApiError::bad_request(format!("Expecting to find {what} in the request body.")))
+    v.ok_or_else(|| {
+        crate::rest::error::ApiError::bad_request(format!(
+            "Expecting to find {what} in the request body."
+        ))
+    })
 }
 
-pub async fn list_domains(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
-    let items = all_pages!(list_filter(&q), |f| state.identity.list_domains(&caller.ctx, &f));
-    Ok(Json(json!({"domains": items.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(), "links": links.0.clone()})))
+pub async fn list_domains(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state
+        .identity
+        .list_domains(&caller.ctx, &f));
+    Ok(Json(
+        json!({"domains": items.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn create_domain(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<DomainBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_domain(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<DomainBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = require(b.domain.name, "domain.name")?;
-    let d = state.identity.create_domain(&caller.ctx, &name, b.domain.description.as_deref(), b.domain.enabled).await?;
-    Ok((StatusCode::CREATED, Json(json!({"domain": domain_json(&state, &d)}))))
+    let d = state
+        .identity
+        .create_domain(
+            &caller.ctx,
+            &name,
+            b.domain.description.as_deref(),
+            b.domain.enabled,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"domain": domain_json(&state, &d)})),
+    ))
 }
 
-pub async fn get_domain(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_domain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let d = state.identity.get_domain(&caller.ctx, &id).await?;
     Ok(Json(json!({"domain": domain_json(&state, &d)})))
 }
 
-pub async fn update_domain(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<DomainBody>) -> ApiResult<Json<Value>> {
-    let u = DomainUpdate { name: b.domain.name, description: b.domain.description, enabled: b.domain.enabled };
+pub async fn update_domain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<DomainBody>,
+) -> ApiResult<Json<Value>> {
+    let u = DomainUpdate {
+        name: b.domain.name,
+        description: b.domain.description,
+        enabled: b.domain.enabled,
+    };
     let d = state.identity.update_domain(&caller.ctx, &id, u).await?;
     Ok(Json(json!({"domain": domain_json(&state, &d)})))
 }
 
-pub async fn delete_domain(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_domain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.identity.delete_domain(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,30 +196,68 @@ struct ProjectFields {
     enabled: Option<bool>,
 }
 
-pub async fn list_projects(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
-    let items = all_pages!(list_filter(&q), |f| state.identity.list_projects(&caller.ctx, &f));
-    Ok(Json(json!({"projects": items.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": links.0.clone()})))
+pub async fn list_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state
+        .identity
+        .list_projects(&caller.ctx, &f));
+    Ok(Json(
+        json!({"projects": items.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn create_project(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<ProjectBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<ProjectBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = b.project;
-    let new = NewProject { name: require(p.name, "project.name")?, domain_id: p.domain_id, description: p.description, enabled: p.enabled };
+    let new = NewProject {
+        name: require(p.name, "project.name")?,
+        domain_id: p.domain_id,
+        description: p.description,
+        enabled: p.enabled,
+    };
     let p = state.identity.create_project(&caller.ctx, new).await?;
-    Ok((StatusCode::CREATED, Json(json!({"project": project_json(&state, &p)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"project": project_json(&state, &p)})),
+    ))
 }
 
-pub async fn get_project(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let p = state.identity.get_project(&caller.ctx, &id).await?;
     Ok(Json(json!({"project": project_json(&state, &p)})))
 }
 
-pub async fn update_project(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<ProjectBody>) -> ApiResult<Json<Value>> {
-    let u = ProjectUpdate { name: b.project.name, description: b.project.description, enabled: b.project.enabled };
+pub async fn update_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ProjectBody>,
+) -> ApiResult<Json<Value>> {
+    let u = ProjectUpdate {
+        name: b.project.name,
+        description: b.project.description,
+        enabled: b.project.enabled,
+    };
     let p = state.identity.update_project(&caller.ctx, &id, u).await?;
     Ok(Json(json!({"project": project_json(&state, &p)})))
 }
 
-pub async fn delete_project(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.identity.delete_project(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -197,12 +283,25 @@ struct UserFields {
     password: Option<String>,
 }
 
-pub async fn list_users(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
-    let items = all_pages!(list_filter(&q), |f| state.identity.list_users(&caller.ctx, &f));
-    Ok(Json(json!({"users": items.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": links.0.clone()})))
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state
+        .identity
+        .list_users(&caller.ctx, &f));
+    Ok(Json(
+        json!({"users": items.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn create_user(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<UserBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<UserBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let u = b.user;
     let new = NewUser {
         name: require(u.name, "user.name")?,
@@ -214,15 +313,27 @@ pub async fn create_user(State(state): State<AppState>, caller: Caller, JsonBody
         password: u.password.map(Secret::new),
     };
     let u = state.identity.create_user(&caller.ctx, new).await?;
-    Ok((StatusCode::CREATED, Json(json!({"user": user_json(&state, &u)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user": user_json(&state, &u)})),
+    ))
 }
 
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let u = state.identity.get_user(&caller.ctx, &id).await?;
     Ok(Json(json!({"user": user_json(&state, &u)})))
 }
 
-pub async fn update_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<UserBody>) -> ApiResult<Json<Value>> {
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<UserBody>,
+) -> ApiResult<Json<Value>> {
     let u = b.user;
     let upd = UserUpdate {
         name: u.name,
@@ -236,7 +347,11 @@ pub async fn update_user(State(state): State<AppState>, caller: Caller, Path(id)
     Ok(Json(json!({"user": user_json(&state, &u)})))
 }
 
-pub async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.identity.delete_user(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -253,22 +368,46 @@ struct PasswordFields {
 }
 
 /// `POST /v3/users/{id}/password` → 204.
-pub async fn change_password(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<PasswordBody>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<PasswordBody>,
+) -> ApiResult<StatusCode> {
     state
         .identity
-        .change_own_password(&caller.ctx, &id, &Secret::new(b.user.original_password), &Secret::new(b.user.password))
+        .change_own_password(
+            &caller.ctx,
+            &id,
+            &Secret::new(b.user.original_password),
+            &Secret::new(b.user.password),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn user_groups(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn user_groups(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let groups = state.identity.list_user_groups(&caller.ctx, &id).await?;
-    Ok(Json(json!({"groups": groups.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": links.0.clone()})))
+    Ok(Json(
+        json!({"groups": groups.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn user_projects(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn user_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let projects = state.identity.list_user_projects(&caller.ctx, &id).await?;
-    Ok(Json(json!({"projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": links.0.clone()})))
+    Ok(Json(
+        json!({"projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
 // ----------------------------------------------------------------- groups
@@ -286,53 +425,128 @@ struct GroupFields {
     description: Option<String>,
 }
 
-pub async fn list_groups(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
-    let items = all_pages!(list_filter(&q), |f| state.identity.list_groups(&caller.ctx, &f));
-    Ok(Json(json!({"groups": items.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": links.0.clone()})))
+pub async fn list_groups(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
+    let items = all_pages!(list_filter(&q), |f| state
+        .identity
+        .list_groups(&caller.ctx, &f));
+    Ok(Json(
+        json!({"groups": items.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn create_group(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<GroupBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<GroupBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = require(b.group.name, "group.name")?;
-    let g = state.identity.create_group(&caller.ctx, &name, b.group.domain_id, b.group.description).await?;
-    Ok((StatusCode::CREATED, Json(json!({"group": group_json(&state, &g)}))))
+    let g = state
+        .identity
+        .create_group(&caller.ctx, &name, b.group.domain_id, b.group.description)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"group": group_json(&state, &g)})),
+    ))
 }
 
-pub async fn get_group(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let g = state.identity.get_group(&caller.ctx, &id).await?;
     Ok(Json(json!({"group": group_json(&state, &g)})))
 }
 
-pub async fn update_group(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<GroupBody>) -> ApiResult<Json<Value>> {
-    let g = state.identity.update_group(&caller.ctx, &id, GroupUpdate { name: b.group.name, description: b.group.description }).await?;
+pub async fn update_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<GroupBody>,
+) -> ApiResult<Json<Value>> {
+    let g = state
+        .identity
+        .update_group(
+            &caller.ctx,
+            &id,
+            GroupUpdate {
+                name: b.group.name,
+                description: b.group.description,
+            },
+        )
+        .await?;
     Ok(Json(json!({"group": group_json(&state, &g)})))
 }
 
-pub async fn delete_group(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.identity.delete_group(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn group_users(State(state): State<AppState>, caller: Caller, links: ListLinks, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn group_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let users = state.identity.list_group_users(&caller.ctx, &id).await?;
-    Ok(Json(json!({"users": users.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": links.0.clone()})))
+    Ok(Json(
+        json!({"users": users.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn add_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.identity.add_user_to_group(&caller.ctx, &id, &user_id).await?;
+pub async fn add_group_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .add_user_to_group(&caller.ctx, &id, &user_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `HEAD`/`GET /v3/groups/{id}/users/{user_id}`: 204 if a member, else 404.
-pub async fn check_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    if state.identity.check_user_in_group(&caller.ctx, &id, &user_id).await? {
+pub async fn check_group_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if state
+        .identity
+        .check_user_in_group(&caller.ctx, &id, &user_id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(cloud::identity::IdentityError::not_found("membership", format!("user {user_id} in group {id}")).into())
+        Err(cloud::identity::IdentityError::not_found(
+            "membership",
+            format!("user {user_id} in group {id}"),
+        )
+        .into())
     }
 }
 
-pub async fn remove_group_user(State(state): State<AppState>, caller: Caller, Path((id, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.identity.remove_user_from_group(&caller.ctx, &id, &user_id).await?;
+pub async fn remove_group_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .remove_user_from_group(&caller.ctx, &id, &user_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -353,42 +567,80 @@ struct RoleFields {
 
 fn no_domain_roles(domain_id: &Option<String>) -> ApiResult<()> {
     match domain_id {
-        Some(_) => Err(crate::rest::error::ApiError::bad_request("Domain-specific roles are not supported.")),
+        Some(_) => Err(crate::rest::error::ApiError::bad_request(
+            "Domain-specific roles are not supported.",
+        )),
         None => Ok(()),
     }
 }
 
-pub async fn list_roles(State(state): State<AppState>, caller: Caller, links: ListLinks, Query(q): Q) -> ApiResult<Json<Value>> {
+pub async fn list_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Query(q): Q,
+) -> ApiResult<Json<Value>> {
     if q.get("domain_id").is_some_and(|d| !d.is_empty()) {
         // Only global roles exist, so a domain's role list is empty.
-        state.identity.list_roles(&caller.ctx, &Default::default()).await?;
+        state
+            .identity
+            .list_roles(&caller.ctx, &Default::default())
+            .await?;
         return Ok(Json(json!({"roles": [], "links": links.0.clone()})));
     }
     let mut f = list_filter(&q);
     f.domain_id = None;
     let items = all_pages!(f, |f| state.identity.list_roles(&caller.ctx, &f));
-    Ok(Json(json!({"roles": items.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()})))
+    Ok(Json(
+        json!({"roles": items.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn create_role(State(state): State<AppState>, caller: Caller, JsonBody(b): JsonBody<RoleBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(b): JsonBody<RoleBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     no_domain_roles(&b.role.domain_id)?;
     let name = require(b.role.name, "role.name")?;
-    let r = state.identity.create_role(&caller.ctx, &name, b.role.description).await?;
-    Ok((StatusCode::CREATED, Json(json!({"role": role_json(&state, &r)}))))
+    let r = state
+        .identity
+        .create_role(&caller.ctx, &name, b.role.description)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"role": role_json(&state, &r)})),
+    ))
 }
 
-pub async fn get_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let r = state.identity.get_role(&caller.ctx, &id).await?;
     Ok(Json(json!({"role": role_json(&state, &r)})))
 }
 
-pub async fn update_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(b): JsonBody<RoleBody>) -> ApiResult<Json<Value>> {
+pub async fn update_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<RoleBody>,
+) -> ApiResult<Json<Value>> {
     no_domain_roles(&b.role.domain_id)?;
-    let r = state.identity.update_role(&caller.ctx, &id, b.role.name, b.role.description).await?;
+    let r = state
+        .identity
+        .update_role(&caller.ctx, &id, b.role.name, b.role.description)
+        .await?;
     Ok(Json(json!({"role": role_json(&state, &r)})))
 }
 
-pub async fn delete_role(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.identity.delete_role(&caller.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

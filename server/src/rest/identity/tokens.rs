@@ -6,13 +6,16 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cloud::identity::{AssignmentFilter, AuthMethod, CatalogEntry, DomainRef, ProjectRef, ScopeRequest, TokenInfo, UserRef};
+use cloud::identity::{
+    AssignmentFilter, AuthMethod, CatalogEntry, DomainRef, ProjectRef, ScopeRequest, TokenInfo,
+    UserRef,
+};
 use cloud::secret::Secret;
 use serde_json::{json, Value};
 
 use super::resources::{domain_json, project_json};
-use super::{ts, ts_opt, JsonBody};
 use super::ListLinks;
+use super::{ts, ts_opt, JsonBody};
 use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -25,7 +28,9 @@ fn str_field(v: &Value, key: &str, what: &str) -> ApiResult<Option<String>> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::bad_request(format!("{what}.{key} must be a string."))),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "{what}.{key} must be a string."
+        ))),
     }
 }
 
@@ -38,7 +43,9 @@ fn domain_ref(v: &Value, what: &str) -> ApiResult<DomainRef> {
     } else if let Some(name) = str_field(v, "name", what)? {
         Ok(DomainRef::Name(name))
     } else {
-        Err(ApiError::bad_request(format!("{what} needs an id or a name.")))
+        Err(ApiError::bad_request(format!(
+            "{what} needs an id or a name."
+        )))
     }
 }
 
@@ -49,18 +56,29 @@ fn user_ref(v: &Value, what: &str) -> ApiResult<UserRef> {
     if let Some(id) = str_field(v, "id", what)? {
         return Ok(UserRef::Id(id));
     }
-    let name = str_field(v, "name", what)?.ok_or_else(|| ApiError::bad_request(format!("{what} needs an id, or a name and a domain.")))?;
-    let domain = v.get("domain").ok_or_else(|| ApiError::bad_request(format!("{what} given by name needs a domain.")))?;
-    Ok(UserRef::Name { name, domain: domain_ref(domain, &format!("{what}.domain"))? })
+    let name = str_field(v, "name", what)?.ok_or_else(|| {
+        ApiError::bad_request(format!("{what} needs an id, or a name and a domain."))
+    })?;
+    let domain = v
+        .get("domain")
+        .ok_or_else(|| ApiError::bad_request(format!("{what} given by name needs a domain.")))?;
+    Ok(UserRef::Name {
+        name,
+        domain: domain_ref(domain, &format!("{what}.domain"))?,
+    })
 }
 
 fn scope_request(scope: Option<&Value>) -> ApiResult<ScopeRequest> {
-    let Some(scope) = scope.filter(|s| !s.is_null()) else { return Ok(ScopeRequest::Default) };
+    let Some(scope) = scope.filter(|s| !s.is_null()) else {
+        return Ok(ScopeRequest::Default);
+    };
     if scope.as_str() == Some("unscoped") {
         return Ok(ScopeRequest::Unscoped);
     }
     if !scope.is_object() {
-        return Err(ApiError::bad_request("auth.scope must be an object or \"unscoped\"."));
+        return Err(ApiError::bad_request(
+            "auth.scope must be an object or \"unscoped\".",
+        ));
     }
     if let Some(p) = scope.get("project") {
         if !p.is_object() {
@@ -69,9 +87,16 @@ fn scope_request(scope: Option<&Value>) -> ApiResult<ScopeRequest> {
         if let Some(id) = str_field(p, "id", "auth.scope.project")? {
             return Ok(ScopeRequest::Project(ProjectRef::Id(id)));
         }
-        let name = str_field(p, "name", "auth.scope.project")?.ok_or_else(|| ApiError::bad_request("auth.scope.project needs an id, or a name and a domain."))?;
-        let domain = p.get("domain").ok_or_else(|| ApiError::bad_request("auth.scope.project given by name needs a domain."))?;
-        return Ok(ScopeRequest::Project(ProjectRef::Name { name, domain: domain_ref(domain, "auth.scope.project.domain")? }));
+        let name = str_field(p, "name", "auth.scope.project")?.ok_or_else(|| {
+            ApiError::bad_request("auth.scope.project needs an id, or a name and a domain.")
+        })?;
+        let domain = p.get("domain").ok_or_else(|| {
+            ApiError::bad_request("auth.scope.project given by name needs a domain.")
+        })?;
+        return Ok(ScopeRequest::Project(ProjectRef::Name {
+            name,
+            domain: domain_ref(domain, "auth.scope.project.domain")?,
+        }));
     }
     if let Some(d) = scope.get("domain") {
         return Ok(ScopeRequest::Domain(domain_ref(d, "auth.scope.domain")?));
@@ -80,44 +105,84 @@ fn scope_request(scope: Option<&Value>) -> ApiResult<ScopeRequest> {
         if s.get("all").and_then(Value::as_bool) == Some(true) {
             return Ok(ScopeRequest::System);
         }
-        return Err(ApiError::bad_request("auth.scope.system must be {\"all\": true}."));
+        return Err(ApiError::bad_request(
+            "auth.scope.system must be {\"all\": true}.",
+        ));
     }
-    Err(ApiError::bad_request("auth.scope must name a project, a domain or the system."))
+    Err(ApiError::bad_request(
+        "auth.scope must name a project, a domain or the system.",
+    ))
 }
 
 /// Parses Keystone's `{"auth": {"identity": …, "scope": …}}`.
 fn parse_auth(body: &Value) -> ApiResult<(AuthMethod, ScopeRequest)> {
-    let auth = body.get("auth").filter(|a| a.is_object()).ok_or_else(|| missing("auth"))?;
-    let identity = auth.get("identity").filter(|a| a.is_object()).ok_or_else(|| missing("auth.identity"))?;
+    let auth = body
+        .get("auth")
+        .filter(|a| a.is_object())
+        .ok_or_else(|| missing("auth"))?;
+    let identity = auth
+        .get("identity")
+        .filter(|a| a.is_object())
+        .ok_or_else(|| missing("auth.identity"))?;
     let methods: Vec<&str> = identity
         .get("methods")
         .and_then(Value::as_array)
         .ok_or_else(|| missing("auth.identity.methods"))?
         .iter()
-        .map(|m| m.as_str().ok_or_else(|| ApiError::bad_request("auth.identity.methods must be a list of strings.")))
+        .map(|m| {
+            m.as_str().ok_or_else(|| {
+                ApiError::bad_request("auth.identity.methods must be a list of strings.")
+            })
+        })
         .collect::<ApiResult<_>>()?;
     if methods.is_empty() {
         return Err(missing("at least one method in auth.identity.methods"));
     }
     let scope = scope_request(auth.get("scope"))?;
     let method = if methods.contains(&"application_credential") {
-        let ac = identity.get("application_credential").filter(|a| a.is_object()).ok_or_else(|| missing("auth.identity.application_credential"))?;
+        let ac = identity
+            .get("application_credential")
+            .filter(|a| a.is_object())
+            .ok_or_else(|| missing("auth.identity.application_credential"))?;
         let what = "auth.identity.application_credential";
-        let secret = str_field(ac, "secret", what)?.ok_or_else(|| missing("auth.identity.application_credential.secret"))?;
+        let secret = str_field(ac, "secret", what)?
+            .ok_or_else(|| missing("auth.identity.application_credential.secret"))?;
         let user = match ac.get("user") {
-            Some(u) if !u.is_null() => Some(user_ref(u, "auth.identity.application_credential.user")?),
+            Some(u) if !u.is_null() => {
+                Some(user_ref(u, "auth.identity.application_credential.user")?)
+            }
             _ => None,
         };
-        AuthMethod::AppCredential { id: str_field(ac, "id", what)?, name: str_field(ac, "name", what)?, user, secret: Secret::new(secret) }
+        AuthMethod::AppCredential {
+            id: str_field(ac, "id", what)?,
+            name: str_field(ac, "name", what)?,
+            user,
+            secret: Secret::new(secret),
+        }
     } else if methods.contains(&"password") {
-        let pw = identity.get("password").filter(|a| a.is_object()).ok_or_else(|| missing("auth.identity.password"))?;
-        let user = pw.get("user").ok_or_else(|| missing("auth.identity.password.user"))?;
-        let password = str_field(user, "password", "auth.identity.password.user")?.ok_or_else(|| missing("auth.identity.password.user.password"))?;
-        AuthMethod::Password { user: user_ref(user, "auth.identity.password.user")?, password: Secret::new(password) }
+        let pw = identity
+            .get("password")
+            .filter(|a| a.is_object())
+            .ok_or_else(|| missing("auth.identity.password"))?;
+        let user = pw
+            .get("user")
+            .ok_or_else(|| missing("auth.identity.password.user"))?;
+        let password = str_field(user, "password", "auth.identity.password.user")?
+            .ok_or_else(|| missing("auth.identity.password.user.password"))?;
+        AuthMethod::Password {
+            user: user_ref(user, "auth.identity.password.user")?,
+            password: Secret::new(password),
+        }
     } else if methods.contains(&"token") {
-        let t = identity.get("token").filter(|a| a.is_object()).ok_or_else(|| missing("auth.identity.token"))?;
-        let id = str_field(t, "id", "auth.identity.token")?.ok_or_else(|| missing("auth.identity.token.id"))?;
-        AuthMethod::Token { token: Secret::new(id) }
+        let t = identity
+            .get("token")
+            .filter(|a| a.is_object())
+            .ok_or_else(|| missing("auth.identity.token"))?;
+        let id = str_field(t, "id", "auth.identity.token")?
+            .ok_or_else(|| missing("auth.identity.token.id"))?;
+        AuthMethod::Token {
+            token: Secret::new(id),
+        }
     } else {
         return Err(ApiError::unauthorized());
     };
@@ -170,14 +235,22 @@ async fn token_json(state: &AppState, info: &TokenInfo, with_catalog: bool) -> A
         t["system"] = json!({"all": true});
     }
     if scoped {
-        t["roles"] = json!(info.roles.iter().map(|r| json!({"id": r.id, "name": r.name})).collect::<Vec<_>>());
+        t["roles"] = json!(info
+            .roles
+            .iter()
+            .map(|r| json!({"id": r.id, "name": r.name}))
+            .collect::<Vec<_>>());
         if with_catalog {
             t["catalog"] = catalog_json(&state.identity.catalog().await?);
         }
     }
     if let Some(ac) = &info.app_cred {
-        let cred = state.identity.get_app_credential(&info.context(), &info.user.id, &ac.id).await?;
-        t["application_credential"] = json!({"id": ac.id, "name": ac.name, "restricted": !cred.unrestricted});
+        let cred = state
+            .identity
+            .get_app_credential(&info.context(), &info.user.id, &ac.id)
+            .await?;
+        t["application_credential"] =
+            json!({"id": ac.id, "name": ac.name, "restricted": !cred.unrestricted});
     }
     Ok(json!({"token": t}))
 }
@@ -188,24 +261,39 @@ fn subject_token(headers: &HeaderMap) -> ApiResult<String> {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| ApiError::bad_request("Expecting the token to check in the X-Subject-Token header."))
+        .ok_or_else(|| {
+            ApiError::bad_request("Expecting the token to check in the X-Subject-Token header.")
+        })
 }
 
 /// `POST /v3/auth/tokens` → 201, `X-Subject-Token` and the token body.
-pub async fn issue(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, JsonBody(body): JsonBody<Value>) -> ApiResult<Response> {
+pub async fn issue(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Response> {
     let (method, scope) = parse_auth(&body)?;
     let issued = state.identity.issue_token(method, scope).await?;
     let body = token_json(&state, &issued.info, !q.contains_key("nocatalog")).await?;
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
-    let header = HeaderValue::from_str(issued.id.expose()).map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "invalid token id"))?;
+    let header = HeaderValue::from_str(issued.id.expose())
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "invalid token id"))?;
     res.headers_mut().insert("x-subject-token", header);
     Ok(res)
 }
 
 /// `GET` (and `HEAD`) `/v3/auth/tokens`: 200 with the subject token's body, 404 if it is not valid.
-pub async fn validate(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> ApiResult<Response> {
+pub async fn validate(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
     let subject = subject_token(&headers)?;
-    let info = state.identity.validate_subject_token(&caller.ctx, &subject).await?;
+    let info = state
+        .identity
+        .validate_subject_token(&caller.ctx, &subject)
+        .await?;
     let body = token_json(&state, &info, !q.contains_key("nocatalog")).await?;
     let mut res = Json(body).into_response();
     if let Ok(v) = HeaderValue::from_str(&subject) {
@@ -215,18 +303,32 @@ pub async fn validate(State(state): State<AppState>, caller: Caller, headers: He
 }
 
 /// `DELETE /v3/auth/tokens` → 204.
-pub async fn revoke(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let subject = subject_token(&headers)?;
     state.identity.revoke_token(&caller.info, &subject).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn auth_catalog(State(state): State<AppState>, _caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
+pub async fn auth_catalog(
+    State(state): State<AppState>,
+    _caller: Caller,
+    links: ListLinks,
+) -> ApiResult<Json<Value>> {
     let catalog = state.identity.catalog().await?;
-    Ok(Json(json!({"catalog": catalog_json(&catalog), "links": links.0.clone()})))
+    Ok(Json(
+        json!({"catalog": catalog_json(&catalog), "links": links.0.clone()}),
+    ))
 }
 
-pub async fn auth_projects(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
+pub async fn auth_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+) -> ApiResult<Json<Value>> {
     let projects = state.identity.auth_projects(&caller.info).await?;
     Ok(Json(json!({
         "projects": projects.iter().map(|p| project_json(&state, p)).collect::<Vec<_>>(),
@@ -234,7 +336,11 @@ pub async fn auth_projects(State(state): State<AppState>, caller: Caller, links:
     })))
 }
 
-pub async fn auth_domains(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
+pub async fn auth_domains(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+) -> ApiResult<Json<Value>> {
     let domains = state.identity.auth_domains(&caller.info).await?;
     Ok(Json(json!({
         "domains": domains.iter().map(|d| domain_json(&state, d)).collect::<Vec<_>>(),
@@ -242,10 +348,27 @@ pub async fn auth_domains(State(state): State<AppState>, caller: Caller, links: 
     })))
 }
 
-pub async fn auth_system(State(state): State<AppState>, caller: Caller, links: ListLinks) -> ApiResult<Json<Value>> {
-    let f = AssignmentFilter { user_id: Some(caller.ctx.user_id.clone()), system: true, effective: true, ..Default::default() };
-    let has_system = !state.identity.list_role_assignments(&caller.ctx, &f).await?.is_empty();
-    let system: Vec<Value> = if has_system { vec![json!({"all": true})] } else { vec![] };
+pub async fn auth_system(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+) -> ApiResult<Json<Value>> {
+    let f = AssignmentFilter {
+        user_id: Some(caller.ctx.user_id.clone()),
+        system: true,
+        effective: true,
+        ..Default::default()
+    };
+    let has_system = !state
+        .identity
+        .list_role_assignments(&caller.ctx, &f)
+        .await?
+        .is_empty();
+    let system: Vec<Value> = if has_system {
+        vec![json!({"all": true})]
+    } else {
+        vec![]
+    };
     Ok(Json(json!({"system": system, "links": links.0.clone()})))
 }
 
@@ -258,14 +381,35 @@ mod tests {
     fn parses_password_by_name_with_project_scope() {
         let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "u", "domain": {"name": "Default"}, "password": "p"}}}, "scope": {"project": {"name": "x", "domain": {"id": "default"}}}}});
         let (m, s) = parse_auth(&body).unwrap();
-        assert!(matches!(m, AuthMethod::Password { user: UserRef::Name { .. }, .. }));
-        assert_eq!(s, ScopeRequest::Project(ProjectRef::Name { name: "x".into(), domain: DomainRef::Id("default".into()) }));
+        assert!(matches!(
+            m,
+            AuthMethod::Password {
+                user: UserRef::Name { .. },
+                ..
+            }
+        ));
+        assert_eq!(
+            s,
+            ScopeRequest::Project(ProjectRef::Name {
+                name: "x".into(),
+                domain: DomainRef::Id("default".into())
+            })
+        );
     }
 
     #[test]
     fn bad_shapes_are_400() {
-        for body in [json!({}), json!({"auth": 1}), json!({"auth": {"identity": {"methods": "password"}}}), json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "u", "password": "p"}}}}})] {
-            assert_eq!(parse_auth(&body).unwrap_err().status, StatusCode::BAD_REQUEST, "{body}");
+        for body in [
+            json!({}),
+            json!({"auth": 1}),
+            json!({"auth": {"identity": {"methods": "password"}}}),
+            json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "u", "password": "p"}}}}}),
+        ] {
+            assert_eq!(
+                parse_auth(&body).unwrap_err().status,
+                StatusCode::BAD_REQUEST,
+                "{body}"
+            );
         }
     }
 }

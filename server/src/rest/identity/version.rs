@@ -19,7 +19,10 @@ fn v3_doc(state: &AppState) -> Value {
 }
 
 pub async fn versions(State(state): State<AppState>) -> impl IntoResponse {
-    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": {"values": [v3_doc(&state)]}})))
+    (
+        StatusCode::MULTIPLE_CHOICES,
+        Json(json!({"versions": {"values": [v3_doc(&state)]}})),
+    )
 }
 
 pub async fn v3(State(state): State<AppState>) -> impl IntoResponse {
