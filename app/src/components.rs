@@ -302,6 +302,29 @@ pub fn Confirm(
     }
 }
 
+/// The footer of a form dialog: cancel, and submit (disabled while pending).
+#[component]
+pub fn FormActions(
+    #[prop(into)] submit_label: String,
+    on_cancel: Callback<()>,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <div class="flex justify-end gap-2">
+            <button type="button" class=BTN_SECONDARY on:click=move |_| on_cancel.run(())>{t(lang, "cancel")}</button>
+            <button type="submit" class=BTN_PRIMARY disabled=move || pending.get()>{submit_label}</button>
+        </div>
+    }
+}
+
+/// The right-aligned header of a table's actions column.
+#[component]
+pub fn ThActions() -> impl IntoView {
+    let lang = use_lang();
+    view! { <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th> }
+}
+
 /// A labelled input.
 #[component]
 pub fn Field(

@@ -192,7 +192,7 @@ pub fn AppCredsPage() -> impl IntoView {
                                         <Th label=t(lang, "ac.project")/>
                                         <Th label=t(lang, "ac.roles")/>
                                         <Th label=t(lang, "ac.expires")/>
-                                        <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                        <ThActions/>
                                     </tr></thead>
                                     <tbody class="divide-y divide-slate-100">{rows}</tbody>
                                 </table>
@@ -210,10 +210,7 @@ pub fn AppCredsPage() -> impl IntoView {
                     <Field label=t(lang, "name") name="name" required=true/>
                     <Field label=t(lang, "description") name="description"/>
                     <Field label=t(lang, "ac.expires") name="expires" kind="date" hint=t(lang, "ac.expires_hint")/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| show_create.set(false)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || create.pending().get()>{t(lang, "create")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "create") pending=create.pending() on_cancel=Callback::new(move |_| show_create.set(false))/>
                 </ActionForm>
             </Modal>
         </Show>

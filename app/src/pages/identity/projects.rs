@@ -355,7 +355,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                             <Th label=t(lang, "description")/>
                                             <SortHeader label=t(lang, "status") key="enabled" base=BASE params=params/>
                                             <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
-                                            <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                            <ThActions/>
                                         </tr>
                                     </thead>
                                     <tbody class="divide-y divide-slate-100">{rows}</tbody>
@@ -374,10 +374,7 @@ pub fn ProjectsPage() -> impl IntoView {
                 <ActionForm action=create>
                     <Field label=t(lang, "name") name="name" required=true/>
                     <Field label=t(lang, "description") name="description"/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| show_create.set(false)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || create.pending().get()>{t(lang, "create")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "create") pending=create.pending() on_cancel=Callback::new(move |_| show_create.set(false))/>
                 </ActionForm>
             </Modal>
         </Show>
@@ -389,10 +386,7 @@ pub fn ProjectsPage() -> impl IntoView {
                     <input type="hidden" name="id" value=p.id.clone()/>
                     <Field label=t(lang, "name") name="name" value=p.name.clone() required=true/>
                     <Field label=t(lang, "description") name="description" value=p.description.clone()/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| editing.set(None)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || update.pending().get()>{t(lang, "save")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "save") pending=update.pending() on_cancel=Callback::new(move |_| editing.set(None))/>
                 </ActionForm>
             </Modal>
         })}
@@ -498,7 +492,7 @@ pub fn ProjectMembersPage() -> impl IntoView {
                                             <thead class="bg-slate-50"><tr>
                                                 <Th label=t(lang, "members.user")/>
                                                 <Th label=t(lang, "members.role")/>
-                                                <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                                <ThActions/>
                                             </tr></thead>
                                             <tbody class="divide-y divide-slate-100">{rows}</tbody>
                                         </table>

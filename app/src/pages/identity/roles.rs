@@ -135,7 +135,7 @@ pub fn RolesPage() -> impl IntoView {
                                             <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
                                             <Th label=t(lang, "description")/>
                                             <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
-                                            <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                            <ThActions/>
                                         </tr>
                                     </thead>
                                     <tbody class="divide-y divide-slate-100">{rows}</tbody>
@@ -154,10 +154,7 @@ pub fn RolesPage() -> impl IntoView {
                 <ActionForm action=create>
                     <Field label=t(lang, "name") name="name" required=true/>
                     <Field label=t(lang, "description") name="description"/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| show_create.set(false)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || create.pending().get()>{t(lang, "create")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "create") pending=create.pending() on_cancel=Callback::new(move |_| show_create.set(false))/>
                 </ActionForm>
             </Modal>
         </Show>

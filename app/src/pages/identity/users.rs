@@ -328,7 +328,7 @@ pub fn UsersPage() -> impl IntoView {
                                             <SortHeader label=t(lang, "status") key="enabled" base=BASE params=params/>
                                             <SortHeader label=t(lang, "created") key="created" base=BASE params=params/>
                                             <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
-                                            <th class="px-4 py-3 text-right text-xs font-semibold uppercase tracking-wide text-slate-500">{t(lang, "actions")}</th>
+                                            <ThActions/>
                                         </tr>
                                     </thead>
                                     <tbody class="divide-y divide-slate-100">{rows}</tbody>
@@ -364,10 +364,7 @@ pub fn UsersPage() -> impl IntoView {
                             </Suspense>
                         </select>
                     </div>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| show_create.set(false)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || create.pending().get()>{t(lang, "create")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "create") pending=create.pending() on_cancel=Callback::new(move |_| show_create.set(false))/>
                 </ActionForm>
             </Modal>
         </Show>
@@ -380,10 +377,7 @@ pub fn UsersPage() -> impl IntoView {
                     <Field label=t(lang, "name") name="name" value=u.name.clone() required=true/>
                     <Field label=t(lang, "email") name="email" kind="email" value=u.email.clone()/>
                     <Field label=t(lang, "description") name="description" value=u.description.clone()/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| editing.set(None)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || update.pending().get()>{t(lang, "save")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "save") pending=update.pending() on_cancel=Callback::new(move |_| editing.set(None))/>
                 </ActionForm>
             </Modal>
         })}
@@ -395,10 +389,7 @@ pub fn UsersPage() -> impl IntoView {
                     <input type="hidden" name="id" value=u.id.clone()/>
                     <Field label=t(lang, "users.password") name="password" kind="password" required=true/>
                     <Field label=t(lang, "users.confirm") name="confirm" kind="password" required=true/>
-                    <div class="flex justify-end gap-2">
-                        <button type="button" class=BTN_SECONDARY on:click=move |_| pw_for.set(None)>{t(lang, "cancel")}</button>
-                        <button type="submit" class=BTN_PRIMARY disabled=move || set_pw.pending().get()>{t(lang, "save")}</button>
-                    </div>
+                    <FormActions submit_label=t(lang, "save") pending=set_pw.pending() on_cancel=Callback::new(move |_| pw_for.set(None))/>
                 </ActionForm>
             </Modal>
         })}
