@@ -7,6 +7,7 @@
 pub mod context;
 pub mod db;
 pub mod identity;
+pub mod image;
 pub mod page;
 pub mod policy;
 pub mod secret;

@@ -125,6 +125,13 @@ impl IdentityService {
             &format!("{base}/identity"),
         )
         .await?;
+        self.ensure_service(
+            "image",
+            "glance",
+            "Image service (Gureum)",
+            &format!("{base}/image"),
+        )
+        .await?;
         Ok(())
     }
 }

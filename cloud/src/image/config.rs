@@ -1,0 +1,26 @@
+use serde::{Deserialize, Serialize};
+
+/// Image service settings (`[image]` in gureum.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageConfig {
+    /// Directory of the local filesystem store (`images/` and `staging/`
+    /// beneath it).
+    pub store_dir: String,
+    /// Largest image accepted, in bytes (Glance's `image_size_cap`).
+    pub max_image_size: i64,
+    /// Per-project defaults until quotas take over; -1 is unlimited.
+    pub max_images_per_project: i64,
+    pub max_bytes_per_project: i64,
+}
+
+impl Default for ImageConfig {
+    fn default() -> Self {
+        ImageConfig {
+            store_dir: "data/images".into(),
+            max_image_size: 1 << 40,
+            max_images_per_project: 100,
+            max_bytes_per_project: 1 << 40,
+        }
+    }
+}

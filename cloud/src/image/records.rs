@@ -1,0 +1,754 @@
+//! Image records: create, show, list, update, delete, tags, (de)activation.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::Row;
+
+use super::*;
+use crate::db::now_micros;
+use crate::page::{clamp_limit, like_contains};
+use crate::{Page, SortDir};
+
+/// A value bound into a dynamically built query.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s.as_str()),
+            Arg::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// Sort expressions never yield NULL, so keyset paging compares plainly and
+/// both engines order the same way.
+fn sort_expr(key: ImageSortKey) -> &'static str {
+    match key {
+        ImageSortKey::Name => "COALESCE(i.name, '')",
+        ImageSortKey::Owner => "COALESCE(i.owner, '')",
+        ImageSortKey::DiskFormat => "COALESCE(i.disk_format, '')",
+        ImageSortKey::ContainerFormat => "COALESCE(i.container_format, '')",
+        ImageSortKey::Size => "COALESCE(i.size, -1)",
+        ImageSortKey::Status => "i.status",
+        ImageSortKey::Id => "i.id",
+        ImageSortKey::CreatedAt => "i.created_at",
+        ImageSortKey::UpdatedAt => "i.updated_at",
+        ImageSortKey::Visibility => "i.visibility",
+        ImageSortKey::MinDisk => "i.min_disk",
+        ImageSortKey::MinRam => "i.min_ram",
+    }
+}
+
+fn is_int_key(key: ImageSortKey) -> bool {
+    matches!(
+        key,
+        ImageSortKey::Size
+            | ImageSortKey::CreatedAt
+            | ImageSortKey::UpdatedAt
+            | ImageSortKey::MinDisk
+            | ImageSortKey::MinRam
+    )
+}
+
+impl ImageService {
+    pub async fn create_image(&self, ctx: &RequestContext, new: NewImage) -> Result<Image> {
+        let owner = match ctx.project_id() {
+            Some(p) if ctx.has_role("member") || ctx.is_admin() => p.to_string(),
+            _ => return Err(forbidden("add_image")),
+        };
+        let visibility = new.visibility.unwrap_or(Visibility::Shared);
+        if visibility == Visibility::Public && !ctx.is_admin() {
+            return Err(ImageError::Forbidden(
+                "Only administrators can publish public images.".into(),
+            ));
+        }
+        let id = match &new.id {
+            Some(id) => uuid::Uuid::parse_str(id)
+                .map(|u| u.hyphenated().to_string())
+                .map_err(|_| ImageError::Validation(format!("The image id {id} is not a UUID.")))?,
+            None => uuid::Uuid::new_v4().hyphenated().to_string(),
+        };
+        let name = validate_name(new.name)?;
+        let min_disk = validate_min("min_disk", new.min_disk.unwrap_or(0))?;
+        let min_ram = validate_min("min_ram", new.min_ram.unwrap_or(0))?;
+        let tags = validate_tags(&new.tags)?;
+        for (k, v) in &new.properties {
+            validate_property(k, v)?;
+        }
+        if new.properties.len() > MAX_PROPERTIES {
+            return Err(ImageError::LimitExceeded(format!(
+                "An image may have at most {MAX_PROPERTIES} properties."
+            )));
+        }
+        let max = self.cfg.max_images_per_project;
+        if max >= 0 {
+            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM images WHERE owner = ?")
+                .bind(owner.as_str())
+                .fetch_one(&self.db.pool)
+                .await?
+                .try_get("n")?;
+            if count >= max {
+                return Err(ImageError::LimitExceeded(format!(
+                    "The project has reached its limit of {max} images."
+                )));
+            }
+        }
+        let now = now_micros();
+        let mut tx = self.db.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO images (id, name, owner, visibility, status, disk_format, container_format, \
+             min_disk, min_ram, protected, os_hidden, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(name.as_deref())
+        .bind(owner.as_str())
+        .bind(visibility.as_str())
+        .bind(new.disk_format.map(|f| f.as_str()))
+        .bind(new.container_format.map(|f| f.as_str()))
+        .bind(min_disk)
+        .bind(min_ram)
+        .bind(i64::from(new.protected.unwrap_or(false)))
+        .bind(i64::from(new.os_hidden.unwrap_or(false)))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            if is_unique_violation(&e) {
+                return Err(ImageError::Conflict(format!(
+                    "An image with identifier {id} already exists."
+                )));
+            }
+            return Err(e.into());
+        }
+        for t in &tags {
+            sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES (?, ?)")
+                .bind(id.as_str())
+                .bind(t.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (k, v) in &new.properties {
+            sqlx::query("INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)")
+                .bind(id.as_str())
+                .bind(k.as_str())
+                .bind(v.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.image_by_id(&id).await
+    }
+
+    /// The image as `ctx` may see it.
+    pub async fn get_image(&self, ctx: &RequestContext, id: &str) -> Result<Image> {
+        let image = self.image_by_id(id).await?;
+        let membership = self.membership(ctx, &image).await?;
+        if can_see(ctx, &image, membership) {
+            Ok(image)
+        } else {
+            Err(ImageError::NotFound(id.to_string()))
+        }
+    }
+
+    /// The image if `ctx` may change it: not visible → 404, visible but not
+    /// ours → 403.
+    pub(super) async fn image_for_change(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        action: &str,
+    ) -> Result<Image> {
+        let image = self.get_image(ctx, id).await?;
+        if can_modify(ctx, &image) {
+            Ok(image)
+        } else {
+            Err(forbidden(action))
+        }
+    }
+
+    pub(super) async fn membership(
+        &self,
+        ctx: &RequestContext,
+        image: &Image,
+    ) -> Result<Option<MemberStatus>> {
+        let Some(project) = ctx.project_id() else {
+            return Ok(None);
+        };
+        if image.visibility != Visibility::Shared {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT status FROM image_members WHERE image_id = ? AND member = ?")
+            .bind(image.id.as_str())
+            .bind(project)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => MemberStatus::parse(&r.try_get::<String, _>("status")?),
+            None => None,
+        })
+    }
+
+    /// An image with its tags and properties, regardless of who asks.
+    pub(super) async fn image_by_id(&self, id: &str) -> Result<Image> {
+        let id = parse_image_id(id)?;
+        let row = sqlx::query(&format!("SELECT {IMAGE_COLS} FROM images WHERE id = ?"))
+            .bind(id.as_str())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| ImageError::NotFound(id.clone()))?;
+        let mut images = vec![image_row(&row)?];
+        self.fill_tags_and_properties(&mut images).await?;
+        images.pop().ok_or_else(|| ImageError::NotFound(id))
+    }
+
+    /// Tags and properties for a page of images in two queries.
+    async fn fill_tags_and_properties(&self, images: &mut [Image]) -> Result<()> {
+        if images.is_empty() {
+            return Ok(());
+        }
+        let marks = vec!["?"; images.len()].join(", ");
+        let index: HashMap<String, usize> = images
+            .iter()
+            .enumerate()
+            .map(|(i, im)| (im.id.clone(), i))
+            .collect();
+        let sql = format!(
+            "SELECT image_id, tag FROM image_tags WHERE image_id IN ({marks}) ORDER BY tag"
+        );
+        let mut tags = sqlx::query(&sql);
+        for im in images.iter() {
+            tags = tags.bind(im.id.as_str());
+        }
+        for r in tags.fetch_all(&self.db.pool).await? {
+            let id: String = r.try_get("image_id")?;
+            if let Some(&i) = index.get(&id) {
+                images[i].tags.push(r.try_get("tag")?);
+            }
+        }
+        let sql = format!(
+            "SELECT image_id, name, value FROM image_properties WHERE image_id IN ({marks})"
+        );
+        let mut props = sqlx::query(&sql);
+        for im in images.iter() {
+            props = props.bind(im.id.as_str());
+        }
+        for r in props.fetch_all(&self.db.pool).await? {
+            let id: String = r.try_get("image_id")?;
+            if let Some(&i) = index.get(&id) {
+                images[i]
+                    .properties
+                    .insert(r.try_get("name")?, r.try_get("value")?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Images `ctx` may see, filtered, sorted and paged in SQL.
+    pub async fn list_images(&self, ctx: &RequestContext, f: &ImageFilter) -> Result<Page<Image>> {
+        let mut conds: Vec<String> = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
+        let project = ctx.project_id().map(str::to_string);
+        let see_all = ctx.is_admin() && f.admin_all != Some(false);
+        let member_cond = |status: Option<MemberStatusFilter>, args: &mut Vec<Arg>| -> String {
+            args.push(Arg::Text(project.clone().unwrap_or_default()));
+            match status.unwrap_or(MemberStatusFilter::Accepted) {
+                MemberStatusFilter::All => "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.member = ?)".to_string(),
+                s => {
+                    let st = match s {
+                        MemberStatusFilter::Pending => "pending",
+                        MemberStatusFilter::Rejected => "rejected",
+                        _ => "accepted",
+                    };
+                    format!("EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = i.id AND m.member = ? AND m.status = '{st}')")
+                }
+            }
+        };
+        let owner_arg = Arg::Text(project.clone().unwrap_or_default());
+        match (f.visibility, see_all) {
+            (Some(VisibilityFilter::All), true) => {}
+            // As Glance: community images are listed only on request, even
+            // for admins (unless their own project owns them).
+            (None, true) => {
+                args.push(owner_arg);
+                conds.push("(i.visibility <> 'community' OR i.owner = ?)".into());
+            }
+            (None, false) | (Some(VisibilityFilter::All), false) => {
+                let m = member_cond(f.member_status, &mut args);
+                args.push(owner_arg);
+                let community = if f.visibility == Some(VisibilityFilter::All) {
+                    " OR i.visibility = 'community'"
+                } else {
+                    ""
+                };
+                conds.push(format!(
+                    "(i.visibility = 'public' OR (i.visibility = 'shared' AND {m}) OR i.owner = ?{community})"
+                ));
+            }
+            (Some(VisibilityFilter::Public), _) => conds.push("i.visibility = 'public'".into()),
+            (Some(VisibilityFilter::Community), _) => {
+                conds.push("i.visibility = 'community'".into())
+            }
+            (Some(VisibilityFilter::Private), true) => {
+                conds.push("i.visibility = 'private'".into())
+            }
+            (Some(VisibilityFilter::Private), false) => {
+                args.push(owner_arg);
+                conds.push("i.visibility = 'private' AND i.owner = ?".into());
+            }
+            (Some(VisibilityFilter::Shared), all) => {
+                conds.push("i.visibility = 'shared'".into());
+                if f.member_status.is_some() {
+                    // Shared with the caller's project, in that status.
+                    let m = member_cond(f.member_status, &mut args);
+                    conds.push(m);
+                } else if !all {
+                    let m = member_cond(None, &mut args);
+                    args.push(owner_arg);
+                    conds.push(format!("({m} OR i.owner = ?)"));
+                }
+            }
+        }
+        if let Some(o) = &f.owner {
+            conds.push("i.owner = ?".into());
+            args.push(Arg::Text(o.clone()));
+        }
+        if let Some(n) = &f.name {
+            conds.push("i.name = ?".into());
+            args.push(Arg::Text(n.clone()));
+        }
+        if let Some(q) = f.query.as_deref().filter(|q| !q.trim().is_empty()) {
+            conds.push("(i.name LIKE ? ESCAPE '!' OR i.id LIKE ? ESCAPE '!')".into());
+            let pat = like_contains(q.trim());
+            args.push(Arg::Text(pat.clone()));
+            args.push(Arg::Text(pat));
+        }
+        if let Some(s) = f.status {
+            conds.push("i.status = ?".into());
+            args.push(Arg::Text(s.as_str().into()));
+        }
+        if let Some(d) = f.disk_format {
+            conds.push("i.disk_format = ?".into());
+            args.push(Arg::Text(d.as_str().into()));
+        }
+        if let Some(c) = f.container_format {
+            conds.push("i.container_format = ?".into());
+            args.push(Arg::Text(c.as_str().into()));
+        }
+        for t in &f.tags {
+            conds.push(
+                "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.tag = ?)".into(),
+            );
+            args.push(Arg::Text(t.clone()));
+        }
+        for (k, v) in &f.properties {
+            conds.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = i.id AND p.name = ? AND p.value = ?)".into());
+            args.push(Arg::Text(k.clone()));
+            args.push(Arg::Text(v.clone()));
+        }
+        if let Some(p) = f.protected {
+            conds.push("i.protected = ?".into());
+            args.push(Arg::Int(i64::from(p)));
+        }
+        conds.push("i.os_hidden = ?".into());
+        args.push(Arg::Int(i64::from(f.os_hidden.unwrap_or(false))));
+        if let Some(s) = f.size_min {
+            conds.push("i.size >= ?".into());
+            args.push(Arg::Int(s));
+        }
+        if let Some(s) = f.size_max {
+            conds.push("i.size <= ?".into());
+            args.push(Arg::Int(s));
+        }
+
+        let mut sort: Vec<(ImageSortKey, SortDir)> = if f.sort.is_empty() {
+            vec![(ImageSortKey::CreatedAt, SortDir::Desc)]
+        } else {
+            f.sort.clone()
+        };
+        if !sort.iter().any(|(k, _)| *k == ImageSortKey::Id) {
+            let dir = sort.last().map(|s| s.1).unwrap_or_default();
+            sort.push((ImageSortKey::Id, dir));
+        }
+
+        let where_sql = if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        };
+        let count_sql = format!("SELECT COUNT(*) AS n FROM images i{where_sql}");
+        let total: i64 = bind_all(sqlx::query(&count_sql), &args)
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get("n")?;
+
+        // Keyset paging after the marker: rows that sort strictly after it.
+        let mut page_conds = conds.clone();
+        let mut page_args = args.clone();
+        if let Some(marker) = &f.marker {
+            let exprs: Vec<String> = sort
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| format!("{} AS k{i}", sort_expr(*k)))
+                .collect();
+            let sql = format!("SELECT {} FROM images i WHERE i.id = ?", exprs.join(", "));
+            let marker_id = parse_image_id(marker).map_err(|_| {
+                ImageError::Validation(format!("The marker {marker} could not be found."))
+            })?;
+            let row = sqlx::query(&sql)
+                .bind(marker_id.as_str())
+                .fetch_optional(&self.db.pool)
+                .await?
+                .ok_or_else(|| {
+                    ImageError::Validation(format!("The marker {marker} could not be found."))
+                })?;
+            let mut values = Vec::new();
+            for (i, (k, _)) in sort.iter().enumerate() {
+                let col = format!("k{i}");
+                values.push(if is_int_key(*k) {
+                    Arg::Int(row.try_get::<i64, _>(col.as_str())?)
+                } else {
+                    Arg::Text(row.try_get::<String, _>(col.as_str())?)
+                });
+            }
+            let mut ors = Vec::new();
+            for i in 0..sort.len() {
+                let mut ands = Vec::new();
+                for (j, (k, _)) in sort.iter().enumerate().take(i) {
+                    ands.push(format!("{} = ?", sort_expr(*k)));
+                    page_args.push(values[j].clone());
+                }
+                let (k, dir) = sort[i];
+                let op = if dir == SortDir::Asc { ">" } else { "<" };
+                ands.push(format!("{} {op} ?", sort_expr(k)));
+                page_args.push(values[i].clone());
+                ors.push(format!("({})", ands.join(" AND ")));
+            }
+            page_conds.push(format!("({})", ors.join(" OR ")));
+        }
+        let where_sql = if page_conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", page_conds.join(" AND "))
+        };
+        let order = sort
+            .iter()
+            .map(|(k, d)| format!("{} {}", sort_expr(*k), d.sql()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let limit = clamp_limit(f.limit);
+        let offset = f.offset.unwrap_or(0).max(0);
+        let cols = IMAGE_COLS
+            .split(", ")
+            .map(|c| format!("i.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols} FROM images i{where_sql} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let rows = bind_all(sqlx::query(&sql), &page_args)
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut items = rows.iter().map(image_row).collect::<Result<Vec<_>>>()?;
+        self.fill_tags_and_properties(&mut items).await?;
+        Ok(Page { items, total })
+    }
+
+    pub async fn update_image(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        u: ImageUpdate,
+    ) -> Result<Image> {
+        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        if u.visibility == Some(Visibility::Public)
+            && image.visibility != Visibility::Public
+            && !ctx.is_admin()
+        {
+            return Err(ImageError::Forbidden(
+                "Only administrators can publish public images.".into(),
+            ));
+        }
+        if (u.disk_format.is_some_and(|d| Some(d) != image.disk_format)
+            || u.container_format
+                .is_some_and(|c| Some(c) != image.container_format))
+            && image.status != ImageStatus::Queued
+        {
+            return Err(ImageError::Forbidden(
+                "The disk and container formats can only be changed while the image is queued."
+                    .into(),
+            ));
+        }
+        let name = match u.name.clone() {
+            Some(n) => Some(validate_name(n)?),
+            None => None,
+        };
+        let tags = match &u.tags {
+            Some(t) => Some(validate_tags(t)?),
+            None => None,
+        };
+        for (k, v) in &u.set_properties {
+            validate_property(k, v)?;
+        }
+        for k in &u.remove_properties {
+            if !image.properties.contains_key(k) {
+                return Err(ImageError::Conflict(format!(
+                    "Property {k} does not exist."
+                )));
+            }
+        }
+        let mut props: BTreeMap<String, String> = image.properties.clone();
+        for k in &u.remove_properties {
+            props.remove(k);
+        }
+        props.extend(u.set_properties.clone());
+        if props.len() > MAX_PROPERTIES {
+            return Err(ImageError::LimitExceeded(format!(
+                "An image may have at most {MAX_PROPERTIES} properties."
+            )));
+        }
+        let min_disk = u
+            .min_disk
+            .map(|v| validate_min("min_disk", v))
+            .transpose()?;
+        let min_ram = u.min_ram.map(|v| validate_min("min_ram", v)).transpose()?;
+
+        let mut tx = self.db.pool.begin().await?;
+        let mut sets = vec!["updated_at = ?".to_string()];
+        let mut args = vec![Arg::Int(now_micros())];
+        match name {
+            Some(Some(n)) => {
+                sets.push("name = ?".into());
+                args.push(Arg::Text(n));
+            }
+            Some(None) => sets.push("name = NULL".into()),
+            None => {}
+        }
+        if let Some(v) = u.visibility {
+            sets.push("visibility = ?".into());
+            args.push(Arg::Text(v.as_str().into()));
+        }
+        if let Some(d) = u.disk_format {
+            sets.push("disk_format = ?".into());
+            args.push(Arg::Text(d.as_str().into()));
+        }
+        if let Some(c) = u.container_format {
+            sets.push("container_format = ?".into());
+            args.push(Arg::Text(c.as_str().into()));
+        }
+        if let Some(v) = min_disk {
+            sets.push("min_disk = ?".into());
+            args.push(Arg::Int(v));
+        }
+        if let Some(v) = min_ram {
+            sets.push("min_ram = ?".into());
+            args.push(Arg::Int(v));
+        }
+        if let Some(v) = u.protected {
+            sets.push("protected = ?".into());
+            args.push(Arg::Int(i64::from(v)));
+        }
+        if let Some(v) = u.os_hidden {
+            sets.push("os_hidden = ?".into());
+            args.push(Arg::Int(i64::from(v)));
+        }
+        args.push(Arg::Text(image.id.clone()));
+        let sql = format!("UPDATE images SET {} WHERE id = ?", sets.join(", "));
+        bind_all(sqlx::query(&sql), &args).execute(&mut *tx).await?;
+        if let Some(tags) = tags {
+            sqlx::query("DELETE FROM image_tags WHERE image_id = ?")
+                .bind(image.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            for t in &tags {
+                sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES (?, ?)")
+                    .bind(image.id.as_str())
+                    .bind(t.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for k in &u.remove_properties {
+            sqlx::query("DELETE FROM image_properties WHERE image_id = ? AND name = ?")
+                .bind(image.id.as_str())
+                .bind(k.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (k, v) in &u.set_properties {
+            sqlx::query("DELETE FROM image_properties WHERE image_id = ? AND name = ?")
+                .bind(image.id.as_str())
+                .bind(k.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)")
+                .bind(image.id.as_str())
+                .bind(k.as_str())
+                .bind(v.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.image_by_id(&image.id).await
+    }
+
+    pub async fn delete_image(&self, ctx: &RequestContext, id: &str) -> Result<()> {
+        let image = self.image_for_change(ctx, id, "delete_image").await?;
+        if image.protected {
+            return Err(ImageError::Forbidden(format!(
+                "Image {} is protected and cannot be deleted.",
+                image.id
+            )));
+        }
+        // The row goes first: an upload finishing meanwhile finds no row and
+        // removes its own data.
+        sqlx::query("DELETE FROM images WHERE id = ?")
+            .bind(image.id.as_str())
+            .execute(&self.db.pool)
+            .await?;
+        if let Err(e) = self.store.delete(&image.id).await {
+            // The record is gone either way; a leftover file is logged.
+            tracing::error!(image = %image.id, error = %e, "could not remove image data");
+        }
+        Ok(())
+    }
+
+    /// Admin only: an active image's data can no longer be downloaded (or
+    /// booted) by non-admins.
+    pub async fn deactivate_image(&self, ctx: &RequestContext, id: &str) -> Result<Image> {
+        self.set_active(ctx, id, false).await
+    }
+
+    pub async fn reactivate_image(&self, ctx: &RequestContext, id: &str) -> Result<Image> {
+        self.set_active(ctx, id, true).await
+    }
+
+    async fn set_active(&self, ctx: &RequestContext, id: &str, active: bool) -> Result<Image> {
+        let image = self.get_image(ctx, id).await?;
+        let action = if active { "reactivate" } else { "deactivate" };
+        if !ctx.is_admin() {
+            return Err(forbidden(action));
+        }
+        let (from, to) = if active {
+            (ImageStatus::Deactivated, ImageStatus::Active)
+        } else {
+            (ImageStatus::Active, ImageStatus::Deactivated)
+        };
+        if image.status == to {
+            return Ok(image);
+        }
+        if image.status != from {
+            return Err(ImageError::Forbidden(format!(
+                "Not allowed to {action} an image in status '{}'.",
+                image.status
+            )));
+        }
+        sqlx::query("UPDATE images SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
+            .bind(to.as_str())
+            .bind(now_micros())
+            .bind(image.id.as_str())
+            .bind(from.as_str())
+            .execute(&self.db.pool)
+            .await?;
+        self.image_by_id(&image.id).await
+    }
+
+    pub async fn add_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
+        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        validate_tag(tag)?;
+        if image.tags.iter().any(|t| t == tag) {
+            return Ok(());
+        }
+        if image.tags.len() >= MAX_TAGS {
+            return Err(ImageError::LimitExceeded(format!(
+                "An image may have at most {MAX_TAGS} tags."
+            )));
+        }
+        let res = sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES (?, ?)")
+            .bind(image.id.as_str())
+            .bind(tag)
+            .execute(&self.db.pool)
+            .await;
+        match res {
+            Err(e) if !is_unique_violation(&e) => return Err(e.into()),
+            _ => {}
+        }
+        self.touch(&image.id).await
+    }
+
+    pub async fn remove_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
+        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let n = sqlx::query("DELETE FROM image_tags WHERE image_id = ? AND tag = ?")
+            .bind(image.id.as_str())
+            .bind(tag)
+            .execute(&self.db.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(ImageError::MemberNotFound(format!(
+                "Tag {tag} not found on image {}.",
+                image.id
+            )));
+        }
+        self.touch(&image.id).await
+    }
+
+    async fn touch(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE images SET updated_at = ? WHERE id = ?")
+            .bind(now_micros())
+            .bind(id)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A project's image count and stored bytes against its limits.
+    pub async fn usage(&self, ctx: &RequestContext, project_id: &str) -> Result<ImageUsage> {
+        if !ctx.is_admin() && ctx.project_id() != Some(project_id) {
+            return Err(forbidden("get_usage"));
+        }
+        let (images, bytes) = self.usage_of(project_id).await?;
+        Ok(ImageUsage {
+            images,
+            bytes,
+            max_images: self.cfg.max_images_per_project,
+            max_bytes: self.cfg.max_bytes_per_project,
+        })
+    }
+
+    pub(super) async fn usage_of(&self, project_id: &str) -> Result<(i64, i64)> {
+        // MariaDB's SUM is DECIMAL, which the Any driver cannot decode.
+        let sum = match self.db.backend {
+            crate::Backend::MySql => "CAST(COALESCE(SUM(size), 0) AS SIGNED)",
+            crate::Backend::Sqlite => "COALESCE(SUM(size), 0)",
+        };
+        let row = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n, {sum} AS bytes FROM images WHERE owner = ?"
+        ))
+        .bind(project_id)
+        .fetch_one(&self.db.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("bytes")?))
+    }
+}
+
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation()
+                || d.message().contains("UNIQUE")
+                || d.message().contains("Duplicate")
+        }
+        _ => false,
+    }
+}
