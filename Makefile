@@ -45,13 +45,15 @@ css:
 	tailwindcss -i style/main.css -o $(PKG)/gureum.css --minify 2>&1 | grep -v '^≈' || true
 	@test -s $(PKG)/gureum.css
 
-## bench: token validations/s, token issues/s, Users page render time
+## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
-# so the benchmark needs no second full build.
+# so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
+# default 1024) is written to the system temp directory and removed after.
+BENCH_IMAGE_MIB ?= 1024
 bench: deps-build
 	cargo build -p gureum-server --bin gureum-bench
-	$(CARGO_TARGET_DIR)/debug/gureum-bench
-	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql
+	$(CARGO_TARGET_DIR)/debug/gureum-bench --image-size-mib $(BENCH_IMAGE_MIB)
+	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --image-size-mib $(BENCH_IMAGE_MIB)
 
 deps-build:
 	@./scripts/install-deps.sh build

@@ -45,6 +45,8 @@ fi
 if [[ "$mode" == test ]]; then
     # Browser tests drive Debian's Chromium; CLI tests the stock openstack client.
     apt_install chromium
+    # Image tests build real qcow2/vmdk/vhd/vhdx/vdi files with qemu-img.
+    command -v qemu-img >/dev/null || apt_install qemu-utils
     venv="${VENV:-$HOME/.cache/gureum/venv}"
     if [[ ! -x "$venv/bin/openstack" ]]; then
         say "python venv with python-openstackclient at $venv"

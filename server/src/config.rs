@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use cloud::identity::IdentityConfig;
+use cloud::image::ImageConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +23,7 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub session: SessionConfig,
     pub identity: IdentityConfig,
+    pub image: ImageConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +51,7 @@ impl Default for Config {
             body_limit_bytes: 2 * 1024 * 1024,
             session: SessionConfig::default(),
             identity: IdentityConfig::default(),
+            image: ImageConfig::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod portal;
+pub mod portal_images;
 pub mod rest;
 pub mod security;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use cloud::identity::IdentityService;
+use cloud::image::ImageService;
 use cloud::Db;
 
 pub use config::Config;
@@ -20,6 +22,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub identity: IdentityService,
+    pub image: ImageService,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,8 @@ pub enum StartError {
     Db(#[from] cloud::db::DbError),
     #[error(transparent)]
     Identity(#[from] cloud::identity::IdentityError),
+    #[error(transparent)]
+    Image(#[from] cloud::image::ImageError),
     #[error("session store: {0}")]
     Sessions(String),
 }
@@ -37,10 +42,13 @@ impl AppState {
     pub async fn new(config: Config) -> Result<AppState, StartError> {
         let db = Db::connect(&config.database_url).await?;
         let identity = IdentityService::new(db.clone(), config.identity.clone())?;
+        let image = ImageService::new(db.clone(), config.image.clone())?;
+        image.recover_interrupted_uploads().await?;
         Ok(AppState {
             config: Arc::new(config),
             db,
             identity,
+            image,
         })
     }
 }
@@ -49,11 +57,16 @@ impl AppState {
 pub async fn app(state: AppState) -> Result<Router, StartError> {
     let api = rest::routes().with_state(state.clone());
     let portal = portal::router(state.clone()).await?;
-    Ok(Router::new()
-        .merge(api)
-        .merge(portal)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            state.config.body_limit_bytes,
-        ))
+    let limited = Router::new().merge(api).merge(portal.pages).layer(
+        tower_http::limit::RequestBodyLimitLayer::new(state.config.body_limit_bytes),
+    );
+    // Image data streams past the body limit: the image service enforces
+    // its own size limits as the bytes arrive.
+    let streaming = Router::new()
+        .merge(rest::streaming_routes().with_state(state.clone()))
+        .merge(portal.streaming);
+    Ok(limited
+        .merge(streaming)
+        .layer(axum::middleware::from_fn(security::api_fault_bodies))
         .layer(axum::middleware::from_fn(security::headers)))
 }

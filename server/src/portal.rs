@@ -111,7 +111,16 @@ pub fn leptos_options(state: &AppState) -> LeptosOptions {
         .build()
 }
 
-pub async fn router(state: AppState) -> Result<Router, StartError> {
+/// The portal's routers: `pages` (pages, server functions, static files)
+/// sits behind the server's body limit; `streaming` (image data up and
+/// down, `/portal/images/{id}/file`) does not. Both run on the same sessions
+/// and CSRF check.
+pub struct PortalRouters {
+    pub pages: Router,
+    pub streaming: Router,
+}
+
+pub async fn router(state: AppState) -> Result<PortalRouters, StartError> {
     let options = leptos_options(&state);
     let store = DbSessionStore::connect(&state.config.database_url).await?;
     // Expired sessions are never loaded again; this keeps their rows from piling up.
@@ -134,8 +143,10 @@ pub async fn router(state: AppState) -> Result<Router, StartError> {
     });
     let context = {
         let identity = state.identity.clone();
+        let image = state.image.clone();
         move || {
             provide_context(identity.clone());
+            provide_context(image.clone());
             provide_context(portal_cfg.clone());
         }
     };
@@ -161,8 +172,15 @@ pub async fn router(state: AppState) -> Result<Router, StartError> {
             guard,
         ))
         .layer(axum::middleware::from_fn(crate::security::csrf))
+        .layer(sessions.clone());
+    let streaming = crate::portal_images::routes()
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn(crate::security::csrf))
         .layer(sessions);
-    Ok(router)
+    Ok(PortalRouters {
+        pages: router,
+        streaming,
+    })
 }
 
 #[derive(Clone)]

@@ -61,3 +61,24 @@ pub async fn csrf(req: Request, next: Next) -> Response {
         (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
     }
 }
+
+/// REST clients expect OpenStack fault JSON on every error; the body-limit
+/// layer answers 413 in plain text, so API paths get it rewritten.
+pub async fn api_fault_bodies(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let api = path.starts_with("/identity") || path.starts_with("/image");
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if api && res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return crate::rest::error::ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is larger than this server accepts.",
+        )
+        .into_response();
+    }
+    res
+}

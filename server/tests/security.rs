@@ -104,6 +104,11 @@ async fn oversized_bodies_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+    let fault: serde_json::Value = r.json().await.expect("a JSON fault body");
+    assert_eq!(fault["error"]["code"], 413, "{fault}");
+    assert!(fault["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("larger")));
     let list = c.get(&c.admin_token, "/projects?name=p").await.expect(200);
     assert_eq!(
         list.body["projects"].as_array().unwrap().len(),

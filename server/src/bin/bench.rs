@@ -4,7 +4,12 @@
 //! default; `--mysql` for MariaDB) and measures over HTTP on loopback:
 //! token validations per second, password token issues per second at
 //! concurrency 8 (argon2id at OWASP's parameters), and the server time to
-//! render Identity > Users (a 50-row page) with 10,000 users.
+//! render Identity > Users (a 50-row page) with 10,000 users; then image
+//! data: `sha512sum`/`md5sum` on a file (the ceiling), and uploading and
+//! downloading it through the image API.
+//!
+//! Flags: `--mysql`; `--image-size-mib N` (default 1024); `--image-only`
+//! (skip the identity figures).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,6 +22,20 @@ use gureum_server::{AppState, Config};
 
 const ADMIN_PW: &str = "bench-admin-password";
 
+/// The value of `--name N` or `--name=N`.
+fn flag_value(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    for (i, a) in args.iter().enumerate() {
+        if a == name {
+            return args.get(i + 1).cloned();
+        }
+        if let Some(v) = a.strip_prefix(&format!("{name}=")) {
+            return Some(v.to_string());
+        }
+    }
+    None
+}
+
 #[tokio::main]
 async fn main() {
     let backend = if std::env::args().any(|a| a == "--mysql") {
@@ -24,6 +43,16 @@ async fn main() {
     } else {
         Backend::Sqlite
     };
+    let image_only = std::env::args().any(|a| a == "--image-only");
+    let image_mib: u64 = match flag_value("--image-size-mib") {
+        Some(v) => v.parse().unwrap_or_else(|_| {
+            eprintln!("--image-size-mib takes a whole number of MiB, not {v:?}");
+            std::process::exit(2)
+        }),
+        None => 1024,
+    };
+    let work = std::env::temp_dir().join(format!("gureum-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work).expect("bench work directory");
     let scratch = ScratchDb::new(backend).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -36,6 +65,10 @@ async fn main() {
         ..Config::default()
     };
     config.identity.public_url = base.clone();
+    // Image data goes to the scratch directory, never the checkout's data/.
+    config.image.store_dir = work.join("store").display().to_string();
+    config.image.max_image_size = i64::MAX;
+    config.image.max_bytes_per_project = -1;
     let state = AppState::new(config).await.expect("start");
     state
         .identity
@@ -61,6 +94,16 @@ async fn main() {
         .expect("client");
     let token = issue(&client, &base).await.expect("admin token");
 
+    if !image_only {
+        identity_figures(&state, &client, &base, &token).await;
+    }
+    image_figures(&client, &base, &token, &work, image_mib).await;
+    let _ = std::fs::remove_dir_all(&work);
+    scratch.finish().await;
+}
+
+async fn identity_figures(state: &AppState, client: &reqwest::Client, base: &str, token: &str) {
+    let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
     // 1. Token validations per second: GET /v3/auth/tokens, 32 connections, 5 s.
     let vps = run_for(Duration::from_secs(5), 32, {
         let client = client.clone();
@@ -101,7 +144,7 @@ async fn main() {
     );
 
     // 3. Identity > Users with 10,000 users.
-    seed_users(&state, 10_000).await;
+    seed_users(state, 10_000).await;
     let ctx = state
         .identity
         .validate_token(&token)
@@ -136,7 +179,6 @@ async fn main() {
         Some((median, p95)) => println!("Identity > Users page, full SSR response over HTTP (50 of 10,000): median {median:.2} ms, p95 {p95:.2} ms   target <= 10 ms"),
         None => println!("Identity > Users page: portal login not available in this build"),
     }
-    scratch.finish().await;
 }
 
 fn ms(d: Duration) -> f64 {
@@ -262,4 +304,254 @@ async fn portal_page_times(_client: &reqwest::Client, base: &str) -> Option<(f64
     }
     times.sort();
     Some((ms(times[25]), ms(times[47])))
+}
+
+/// This process's CPU time (user + system), from `/proc/self/stat`
+/// (Linux; `None` elsewhere).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// ` (CPU 1.73 cores)`: how busy the process was over `wall`.
+fn cores_used(before: Option<Duration>, wall: Duration) -> String {
+    match (before, cpu_time()) {
+        (Some(a), Some(b)) => format!(
+            "  (process CPU {:.2} cores)",
+            b.saturating_sub(a).as_secs_f64() / wall.as_secs_f64()
+        ),
+        _ => String::new(),
+    }
+}
+
+fn mb_per_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+/// Writes `mib` MiB of pseudo-random (incompressible) bytes.
+fn write_random_file(path: &std::path::Path, mib: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for chunk in buf.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&buf)?;
+    }
+    f.flush()
+}
+
+/// Runs `<tool> <file>` (sha512sum, md5sum): its time and the hex digest.
+fn time_tool(tool: &str, path: &std::path::Path) -> Option<(Duration, String)> {
+    let t = Instant::now();
+    let out = std::process::Command::new(tool).arg(path).output().ok()?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        return None;
+    }
+    let digest = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()?
+        .to_string();
+    Some((d, digest))
+}
+
+/// MD5 and SHA-512 as the upload computes them (the same crates, one
+/// thread each), over `len` bytes in memory: (both at once, MD5 alone,
+/// SHA-512 alone) in MB/s.
+async fn hash_ceiling(len: u64) -> (f64, f64, f64) {
+    use md5::{Digest, Md5};
+    use sha2::Sha512;
+    tokio::task::spawn_blocking(move || {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut data = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        for c in data.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes());
+        }
+        let data = Arc::new(data);
+        fn run<D: Digest>(data: &[u8]) {
+            let mut d = D::new();
+            for c in data.chunks(256 * 1024) {
+                d.update(c);
+            }
+            std::hint::black_box(d.finalize());
+        }
+        let t = Instant::now();
+        run::<Md5>(&data);
+        let md5 = mb_per_s(len, t.elapsed());
+        let t = Instant::now();
+        run::<Sha512>(&data);
+        let sha = mb_per_s(len, t.elapsed());
+        let t = Instant::now();
+        let a = {
+            let data = data.clone();
+            std::thread::spawn(move || run::<Md5>(&data))
+        };
+        run::<Sha512>(&data);
+        let _ = a.join();
+        (mb_per_s(len, t.elapsed()), md5, sha)
+    })
+    .await
+    .unwrap_or((0.0, 0.0, 0.0))
+}
+
+/// Image data through the API on loopback: upload (the server hashes MD5 and
+/// SHA-512, inspects and writes) and download, against `sha512sum`.
+async fn image_figures(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    work: &std::path::Path,
+    mib: u64,
+) {
+    let path = work.join("bench.img");
+    let bytes = mib << 20;
+    let t = Instant::now();
+    let written = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || write_random_file(&path, mib))
+            .await
+            .expect("writer thread")
+    };
+    if let Err(e) = written {
+        eprintln!(
+            "image benchmark skipped: cannot write {}: {e}",
+            path.display()
+        );
+        return;
+    }
+    println!(
+        "image file: {mib} MiB of random data written in {:.1} s ({})",
+        t.elapsed().as_secs_f64(),
+        path.display()
+    );
+    let sha = time_tool("sha512sum", &path);
+    let md5 = time_tool("md5sum", &path);
+    match &sha {
+        Some((d, _)) => println!(
+            "sha512sum (the ceiling for an upload): {:.0} MB/s",
+            mb_per_s(bytes, *d)
+        ),
+        None => println!("sha512sum: not available"),
+    }
+    match &md5 {
+        Some((d, _)) => println!("md5sum (for reference): {:.0} MB/s", mb_per_s(bytes, *d)),
+        None => println!("md5sum: not available"),
+    }
+    let (both, md5_alone, sha_alone) = hash_ceiling(bytes.min(256 << 20)).await;
+    println!(
+        "in-process hashing of 256 MiB in memory: MD5 {md5_alone:.0} MB/s, SHA-512 {sha_alone:.0} MB/s, \
+         both on two threads {both:.0} MB/s (the ceiling of an upload, which computes both)"
+    );
+
+    // Upload: a streaming body read from the file.
+    let images = format!("{base}/image/v2/images");
+    let created: serde_json::Value = client
+        .post(&images)
+        .header("X-Auth-Token", token)
+        .json(
+            &serde_json::json!({"name": "bench", "disk_format": "raw", "container_format": "bare"}),
+        )
+        .send()
+        .await
+        .expect("create image")
+        .json()
+        .await
+        .expect("image JSON");
+    let Some(id) = created["id"].as_str().map(str::to_string) else {
+        eprintln!("image benchmark: create failed: {created}");
+        return;
+    };
+    let file = tokio::fs::File::open(&path).await.expect("open image file");
+    let body =
+        reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+    let cpu = cpu_time();
+    let t = Instant::now();
+    let res = client
+        .put(format!("{images}/{id}/file"))
+        .header("X-Auth-Token", token)
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Length", bytes)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    let up = t.elapsed();
+    if res.status() != 204 {
+        let status = res.status();
+        eprintln!(
+            "image upload failed: {status} {}",
+            res.text().await.unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "image upload (HTTP, loopback; MD5 + SHA-512 + format inspection + write + fsync): {:.0} MB/s   target >= 300{}",
+        mb_per_s(bytes, up),
+        cores_used(cpu, up)
+    );
+
+    // Download: consume the stream.
+    let cpu = cpu_time();
+    let t = Instant::now();
+    let res = client
+        .get(format!("{images}/{id}/file"))
+        .header("X-Auth-Token", token)
+        .send()
+        .await
+        .expect("download");
+    let header_md5 = res
+        .headers()
+        .get("content-md5")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut got: u64 = 0;
+    let mut stream = res.bytes_stream();
+    use futures_util::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        got += chunk.expect("download chunk").len() as u64;
+    }
+    let down = t.elapsed();
+    assert_eq!(got, bytes, "downloaded size");
+    println!(
+        "image download (HTTP, loopback; MD5 re-verified as it streams): {:.0} MB/s{}",
+        mb_per_s(bytes, down),
+        cores_used(cpu, down)
+    );
+    let image: serde_json::Value = client
+        .get(format!("{images}/{id}"))
+        .header("X-Auth-Token", token)
+        .send()
+        .await
+        .expect("show image")
+        .json()
+        .await
+        .expect("image JSON");
+    if let (Some((_, sha)), Some((_, md5))) = (&sha, &md5) {
+        let ok = image["os_hash_value"].as_str() == Some(sha.as_str())
+            && image["checksum"].as_str() == Some(md5.as_str())
+            && header_md5.as_deref() == Some(md5.as_str());
+        println!(
+            "checksums agree with sha512sum/md5sum: {}",
+            if ok { "yes" } else { "NO" }
+        );
+    }
+    let _ = client
+        .delete(format!("{images}/{id}"))
+        .header("X-Auth-Token", token)
+        .send()
+        .await;
 }

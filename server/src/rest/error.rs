@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cloud::identity::IdentityError;
+use cloud::image::ImageError;
 use serde_json::json;
 
 /// An error on its way out of a REST handler.
@@ -63,6 +64,34 @@ impl From<IdentityError> for ApiError {
     }
 }
 
+impl From<ImageError> for ApiError {
+    fn from(e: ImageError) -> ApiError {
+        let status = match &e {
+            ImageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ImageError::NotFound(_) | ImageError::MemberNotFound(_) => StatusCode::NOT_FOUND,
+            ImageError::Conflict(_) => StatusCode::CONFLICT,
+            ImageError::Validation(_)
+            | ImageError::Format(_)
+            | ImageError::UploadInterrupted(_) => StatusCode::BAD_REQUEST,
+            ImageError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ImageError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            // Handlers answer 204 themselves; this keeps any other path honest.
+            ImageError::NoData(_) => StatusCode::NO_CONTENT,
+            ImageError::Store { .. } | ImageError::Database(_) | ImageError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = ?e, "image service failed");
+            return ApiError::new(
+                status,
+                "An unexpected error prevented the server from fulfilling your request.",
+            );
+        }
+        ApiError::new(status, e.to_string())
+    }
+}
+
 /// OpenStack's title for a status code.
 pub fn title(status: StatusCode) -> &'static str {
     match status.as_u16() {
@@ -74,6 +103,7 @@ pub fn title(status: StatusCode) -> &'static str {
         409 => "Conflict",
         413 => "Request Entity Too Large",
         415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
         500 => "Internal Server Error",
         _ => status.canonical_reason().unwrap_or("Error"),
     }
@@ -81,6 +111,10 @@ pub fn title(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if !self.status.is_client_error() && !self.status.is_server_error() {
+            // Not a fault (an image without data is a 204): no body.
+            return self.status.into_response();
+        }
         let body = json!({"error": {"code": self.status.as_u16(), "title": title(self.status), "message": self.message}});
         let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod identity;
+pub mod image;
 
 use axum::Router;
 
@@ -13,4 +14,12 @@ pub fn routes() -> Router<AppState> {
         .nest("/identity", identity::routes())
         // `nest` matches `/identity` only; discovery also asks with the slash.
         .route("/identity/", axum::routing::get(identity::versions))
+        .nest("/image", image::routes())
+        .route("/image/", axum::routing::get(image::versions))
+}
+
+/// Routes whose request bodies are image data: mounted outside the
+/// server's body limit.
+pub fn streaming_routes() -> Router<AppState> {
+    Router::new().merge(image::streaming_routes())
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod cli;
+
 use cloud::identity::BootstrapRequest;
 use cloud::testing::ScratchDb;
 use cloud::Backend;
@@ -22,6 +24,8 @@ pub struct TestCloud {
     pub admin_token: String,
     pub admin_user_id: String,
     pub admin_project_id: String,
+    /// The image store's directory (removed by `finish`).
+    pub image_dir: std::path::PathBuf,
     scratch: ScratchDb,
     server: tokio::task::JoinHandle<()>,
 }
@@ -76,6 +80,58 @@ impl Res {
     }
 }
 
+impl Res {
+    /// Status, headers and the body parsed as JSON (a string when not JSON).
+    pub async fn from_response(res: reqwest::Response) -> Res {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), different for each seed.
+pub fn test_data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A real qcow2 image made by `qemu-img create -f qcow2` (required, like
+/// the CLI: the tests fail when it is missing).
+pub fn qcow2_image(virtual_size: &str) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("gureum-qcow2-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("disk.qcow2");
+    let out = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&path)
+        .arg(virtual_size)
+        .output()
+        .expect("qemu-img is required for the image tests");
+    assert!(out.status.success(), "qemu-img failed: {out:?}");
+    let data = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    data
+}
+
 /// Test configuration: cheap hashing, a small lockout threshold.
 pub fn test_config() -> Config {
     let mut cfg = Config::default();
@@ -107,6 +163,11 @@ impl TestCloud {
         let mut config = test_config();
         config.database_url = scratch.url.clone();
         config.listen = format!("127.0.0.1:{port}");
+        let image_dir = std::env::temp_dir().join(format!(
+            "gureum-test-images-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        config.image.store_dir = image_dir.display().to_string();
         tweak(&mut config);
         config.public_url = url.clone();
         config.identity.public_url = url.clone();
@@ -135,6 +196,7 @@ impl TestCloud {
             admin_token: String::new(),
             admin_user_id: report.admin_user_id,
             admin_project_id: report.admin_project_id,
+            image_dir,
             scratch,
             server,
         };
@@ -294,11 +356,117 @@ impl TestCloud {
         (user_id, project_id, token)
     }
 
+    // ------------------------------------------------------------ images
+
+    /// `<url>/image/v2<path>`.
+    pub fn image_url(&self, path: &str) -> String {
+        format!("{}/image/v2{path}", self.url)
+    }
+
+    /// `POST /image/v2/images`; panics unless 201. Returns the image JSON.
+    pub async fn create_image(&self, token: &str, body: Value) -> Value {
+        self.post(token, &self.image_url("/images"), body)
+            .await
+            .expect(201)
+            .body
+    }
+
+    /// A client that never reuses a connection: an upload the server refuses
+    /// before reading it all leaves its connection closed under the client,
+    /// which a pooled client could pick for the next request.
+    pub fn unpooled_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    }
+
+    /// `PUT /image/v2/images/{id}/file` with `data` (Content-Length set), on
+    /// a connection of its own.
+    pub async fn upload_image(&self, token: &str, id: &str, data: Vec<u8>) -> Res {
+        let res = Self::unpooled_client()
+            .put(self.image_url(&format!("/images/{id}/file")))
+            .header("X-Auth-Token", token)
+            .header("Content-Type", "application/octet-stream")
+            .body(data)
+            .send()
+            .await
+            .expect("upload");
+        Res::from_response(res).await
+    }
+
+    /// `GET /image/v2/images/{id}/file`, optionally with a `Range` header:
+    /// status, headers and the raw bytes.
+    pub async fn download_image(
+        &self,
+        token: &str,
+        id: &str,
+        range: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self
+            .client
+            .get(self.image_url(&format!("/images/{id}/file")))
+            .header("X-Auth-Token", token);
+        if let Some(r) = range {
+            req = req.header("Range", r);
+        }
+        let res = req.send().await.expect("download");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("download body").to_vec();
+        (status, headers, bytes)
+    }
+
+    /// `PATCH /image/v2/images/{id}` with a v2.1 JSON patch.
+    pub async fn patch_image(&self, token: &str, id: &str, ops: Value) -> Res {
+        self.patch_image_as(
+            token,
+            id,
+            "application/openstack-images-v2.1-json-patch",
+            ops,
+        )
+        .await
+    }
+
+    pub async fn patch_image_as(
+        &self,
+        token: &str,
+        id: &str,
+        content_type: &str,
+        ops: Value,
+    ) -> Res {
+        let res = self
+            .client
+            .patch(self.image_url(&format!("/images/{id}")))
+            .header("X-Auth-Token", token)
+            .header("Content-Type", content_type)
+            .body(ops.to_string())
+            .send()
+            .await
+            .expect("patch");
+        Res::from_response(res).await
+    }
+
+    /// Files in the image store's `images/` and `staging/` directories.
+    pub fn stored_files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["images", "staging"] {
+            if let Ok(entries) = std::fs::read_dir(self.image_dir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Stops the server and drops the scratch database.
     pub async fn finish(self) {
         self.server.abort();
         let _ = self.server.await;
         self.state.db.pool.close().await;
         self.scratch.finish().await;
+        let _ = std::fs::remove_dir_all(&self.image_dir);
     }
 }
