@@ -181,7 +181,7 @@ pub async fn switch_project(project_id: String) -> Result<(), ServerFnError> {
     {
         Ok(t) => t,
         Err(cloud::identity::IdentityError::Unauthenticated) => {
-            return Err(server::msg("err.switch", "").await)
+            return Err(a.msg("err.switch", "").await)
         }
         Err(e) => return Err(server::err(e)),
     };

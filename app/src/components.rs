@@ -18,9 +18,11 @@ pub struct PageOf<T> {
     pub total: i64,
 }
 
-/// A table's state, kept in the URL: `?q=…&sort=…&dir=…&page=…`.
+/// A table's state, kept in the URL: `?tab=…&q=…&sort=…&dir=…&page=…`
+/// (`tab` only for tables with [`ListTabs`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListParams {
+    pub tab: String,
     pub q: String,
     pub sort: String,
     pub dir: String,
@@ -30,6 +32,9 @@ pub struct ListParams {
 impl ListParams {
     pub fn href(&self, base: &str, sort: &str, dir: &str, page: i64) -> String {
         let mut parts = Vec::new();
+        if !self.tab.is_empty() {
+            parts.push(format!("tab={}", encode(&self.tab)));
+        }
         if !self.q.is_empty() {
             parts.push(format!("q={}", encode(&self.q)));
         }
@@ -68,6 +73,7 @@ pub fn use_list_params() -> Memo<ListParams> {
     Memo::new(move |_| {
         let q = query.get();
         ListParams {
+            tab: q.get("tab").unwrap_or_default(),
             q: q.get("q").unwrap_or_default(),
             sort: q.get("sort").unwrap_or_default(),
             dir: q.get("dir").unwrap_or_default(),
@@ -90,7 +96,7 @@ pub fn PageHeader(
         <div class="mb-6 flex flex-wrap items-end justify-between gap-4">
             <div>
                 <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
-                {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-500">{s}</p> })}
+                {subtitle.filter(|s| !s.is_empty()).map(|s| view! { <p class="mt-1 text-sm text-slate-500">{s}</p> })}
             </div>
             <div class="flex items-center gap-2">{children.map(|c| c())}</div>
         </div>
@@ -149,12 +155,52 @@ pub fn FilterBox(base: &'static str, params: Memo<ListParams>) -> impl IntoView 
                     value=move || params.get().q
                     placeholder=t(lang, "filter.placeholder")
                     class="w-64 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm shadow-sm focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500"/>
+                {move || {
+                    let tab = params.get().tab;
+                    (!tab.is_empty()).then(|| view! { <input type="hidden" name="tab" value=tab/> })
+                }}
                 <input type="hidden" name="sort" value=move || params.get().sort/>
                 <input type="hidden" name="dir" value=move || params.get().dir/>
                 <button type="submit" class=BTN_SECONDARY>{t(lang, "filter")}</button>
             </div>
         </Form>
     }
+}
+
+/// Views of one table (`?tab=`), as links that keep the filter and sort;
+/// the first tab is the default.
+#[component]
+pub fn ListTabs(
+    base: &'static str,
+    params: Memo<ListParams>,
+    tabs: Vec<(&'static str, &'static str)>,
+    #[prop(into)] label: String,
+) -> impl IntoView {
+    let links = tabs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, text))| {
+            let active = move || {
+                let p = params.get();
+                p.tab == key || (i == 0 && p.tab.is_empty())
+            };
+            let href = move || {
+                let p = params.get();
+                let tab = if i == 0 { String::new() } else { key.to_string() };
+                ListParams { tab, ..p.clone() }.href(base, &p.sort, &p.dir, 1)
+            };
+            view! {
+                <a href=href data-tab=key
+                    aria-current=move || active().then_some("page")
+                    class=move || if active() {
+                        "border-b-2 border-sky-600 px-3 py-2 text-sm font-medium text-sky-800"
+                    } else {
+                        "border-b-2 border-transparent px-3 py-2 text-sm text-slate-500 hover:border-slate-300 hover:text-slate-800"
+                    }>{text}</a>
+            }
+        })
+        .collect_view();
+    view! { <nav class="mb-4 flex flex-wrap gap-1 border-b border-slate-200" aria-label=label>{links}</nav> }
 }
 
 /// "1–50 of 10,000" with previous / next.
@@ -210,10 +256,33 @@ pub const TD: &str = "px-4 py-3 text-sm text-slate-700";
 #[component]
 pub fn Badge(ok: bool, #[prop(into)] yes: String, #[prop(into)] no: String) -> impl IntoView {
     if ok {
-        view! { <span class="inline-flex items-center rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-inset ring-emerald-600/20">{yes}</span> }.into_any()
+        view! { <Pill tone=Tone::Green text=yes/> }
     } else {
-        view! { <span class="inline-flex items-center rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600 ring-1 ring-inset ring-slate-500/20">{no}</span> }.into_any()
+        view! { <Pill tone=Tone::Grey text=no/> }
     }
+}
+
+/// The colour of a [`Pill`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Green,
+    Amber,
+    Red,
+    Grey,
+    Blue,
+}
+
+/// A small coloured label (a status).
+#[component]
+pub fn Pill(tone: Tone, #[prop(into)] text: String) -> impl IntoView {
+    let cls = match tone {
+        Tone::Green => "inline-flex items-center rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700 ring-1 ring-inset ring-emerald-600/20",
+        Tone::Amber => "inline-flex items-center rounded-full bg-amber-50 px-2 py-0.5 text-xs font-medium text-amber-800 ring-1 ring-inset ring-amber-600/30",
+        Tone::Red => "inline-flex items-center rounded-full bg-rose-50 px-2 py-0.5 text-xs font-medium text-rose-700 ring-1 ring-inset ring-rose-600/20",
+        Tone::Grey => "inline-flex items-center rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600 ring-1 ring-inset ring-slate-500/20",
+        Tone::Blue => "inline-flex items-center rounded-full bg-sky-50 px-2 py-0.5 text-xs font-medium text-sky-700 ring-1 ring-inset ring-sky-600/20",
+    };
+    view! { <span class=cls>{text}</span> }
 }
 
 /// An error from the service, shown inline. The ended-session error sends

@@ -80,6 +80,7 @@ pub fn App() -> impl IntoView {
         }
     });
     use pages::identity::{app_creds, groups, projects, roles, users};
+    use pages::images::{admin as admin_images, detail as image_detail, project as images};
     use pages::{layout::Layout, login::LoginPage, overview, settings::SettingsPage};
     view! {
         <Stylesheet id="leptos" href="/pkg/gureum.css"/>
@@ -90,7 +91,11 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=overview::Home/>
                     <Route path=path!("/project") view=overview::ProjectOverview/>
+                    <Route path=path!("/project/images") view=images::ProjectImagesPage/>
+                    <Route path=path!("/project/images/:id") view=image_detail::ProjectImageDetailPage/>
                     <Route path=path!("/admin") view=overview::AdminOverview/>
+                    <Route path=path!("/admin/images") view=admin_images::AdminImagesPage/>
+                    <Route path=path!("/admin/images/:id") view=image_detail::AdminImageDetailPage/>
                     <Route path=path!("/identity/projects") view=projects::ProjectsPage/>
                     <Route path=path!("/identity/projects/:id") view=projects::ProjectMembersPage/>
                     <Route path=path!("/identity/users") view=users::UsersPage/>

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use cloud::identity::{IdentityError, IdentityService, TokenInfo};
+use cloud::image::{ImageError, ImageService};
 use cloud::RequestContext;
 use leptos::prelude::*;
 use tower_sessions::cookie::time::{Duration, OffsetDateTime};
@@ -21,6 +22,11 @@ pub const KEY_LANG: &str = "lang";
 pub fn identity() -> Result<IdentityService, ServerFnError> {
     use_context::<IdentityService>()
         .ok_or_else(|| ServerFnError::new("The identity service is not available."))
+}
+
+pub fn image() -> Result<ImageService, ServerFnError> {
+    use_context::<ImageService>()
+        .ok_or_else(|| ServerFnError::new("The image service is not available."))
 }
 
 pub fn settings() -> Arc<PortalSettings> {
@@ -46,6 +52,17 @@ pub fn err(e: IdentityError) -> ServerFnError {
         }
         IdentityError::Internal(inner) => {
             tracing::error!("identity internal error: {inner}");
+            ServerFnError::new("An internal error occurred. Please try again.")
+        }
+        _ => ServerFnError::new(e.to_string()),
+    }
+}
+
+/// An image service error as the message shown inline.
+pub fn image_err(e: ImageError) -> ServerFnError {
+    match &e {
+        ImageError::Database(_) | ImageError::Store { .. } | ImageError::Internal(_) => {
+            tracing::error!("image service error: {e:?}");
             ServerFnError::new("An internal error occurred. Please try again.")
         }
         _ => ServerFnError::new(e.to_string()),
@@ -105,10 +122,16 @@ pub struct Auth {
 }
 
 /// Every server function starts here: no valid token, no call.
+///
+/// Everything taken from the reactive context is taken before the first
+/// await: during server rendering a `Suspense` may render its children
+/// twice and drop the first run's owner while that run's server call is
+/// still pending; polled again, `use_context` there finds nothing.
 pub async fn auth() -> Result<Auth, ServerFnError> {
     let identity = identity()?;
+    let idle_secs = settings().idle_timeout_secs;
     let session = session().await?;
-    match current_token(&identity, &session, settings().idle_timeout_secs).await {
+    match current_token(&identity, &session, idle_secs).await {
         Some((token, info)) => {
             let ctx = info.context();
             Ok(Auth {
@@ -120,6 +143,35 @@ pub async fn auth() -> Result<Auth, ServerFnError> {
             })
         }
         None => Err(ServerFnError::new(UNAUTHENTICATED)),
+    }
+}
+
+/// `auth()` with the image service, taken from the context before anything
+/// is awaited (see [`auth`]).
+pub async fn auth_image() -> Result<(Auth, ImageService), ServerFnError> {
+    let image = image()?;
+    Ok((auth().await?, image))
+}
+
+impl Auth {
+    /// The session's language, read from this call's own session (no
+    /// reactive context needed).
+    pub async fn lang(&self) -> crate::i18n::Lang {
+        crate::i18n::Lang::parse(
+            &self
+                .session
+                .get::<String>(KEY_LANG)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        )
+    }
+
+    /// A message from the i18n table in the session's language, with
+    /// `{name}` filled in.
+    pub async fn msg(&self, key: &'static str, name: &str) -> ServerFnError {
+        ServerFnError::new(crate::i18n::t(self.lang().await, key).replace("{name}", name))
     }
 }
 
@@ -176,25 +228,6 @@ pub async fn store_token(
         .map_err(sess_err)?;
     apply_expiry(session, info, settings().idle_timeout_secs);
     Ok(())
-}
-
-/// The session's language, for messages server functions word themselves.
-pub async fn lang() -> crate::i18n::Lang {
-    match session().await {
-        Ok(s) => crate::i18n::Lang::parse(
-            &s.get::<String>(KEY_LANG)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-        ),
-        Err(_) => crate::i18n::Lang::En,
-    }
-}
-
-/// A message from the i18n table, with `{name}` filled in.
-pub async fn msg(key: &'static str, name: &str) -> ServerFnError {
-    ServerFnError::new(crate::i18n::t(lang().await, key).replace("{name}", name))
 }
 
 pub async fn set_session_lang(session: &Session, lang: &str) -> Result<(), ServerFnError> {

@@ -55,6 +55,8 @@ fn Frame(me: Me) -> impl IntoView {
             hard_redirect("/login?msg=logged_out");
         }
     });
+    // The panels read who is signed in (an admin is offered more).
+    provide_context(me.clone());
     let current = me
         .project
         .as_ref()
@@ -119,11 +121,14 @@ fn Frame(me: Me) -> impl IntoView {
     let nav = view! {
                 <nav class="sticky top-14 h-[calc(100vh-3.5rem)] w-60 shrink-0 overflow-y-auto border-r border-slate-200 bg-white px-3 py-4" aria-label="Main">
                     <NavGroup title=t(lang, "nav.project")>
-                        <NavLink href="/project" label=t(lang, "nav.overview")/>
+                        <NavLink href="/project" label=t(lang, "nav.overview") exact=true/>
+                        <NavSub title=t(lang, "nav.compute")/>
+                        <NavLink href="/project/images" label=t(lang, "nav.images")/>
                     </NavGroup>
                     {is_admin.then(|| view! {
                         <NavGroup title=t(lang, "nav.admin")>
-                            <NavLink href="/admin" label=t(lang, "nav.overview")/>
+                            <NavLink href="/admin" label=t(lang, "nav.overview") exact=true/>
+                            <NavLink href="/admin/images" label=t(lang, "nav.images")/>
                         </NavGroup>
                     })}
                     <NavGroup title=t(lang, "nav.identity")>
@@ -168,11 +173,23 @@ fn NavGroup(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// A heading inside a group (Project → Compute).
 #[component]
-fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+fn NavSub(title: &'static str) -> impl IntoView {
+    view! { <li class="px-2 pb-0.5 pt-2 text-[11px] font-medium uppercase tracking-wide text-slate-400">{title}</li> }
+}
+
+#[component]
+fn NavLink(
+    href: &'static str,
+    label: &'static str,
+    /// Current only on this very path (an overview whose panels live below it).
+    #[prop(optional)]
+    exact: bool,
+) -> impl IntoView {
     view! {
         <li>
-            <A href=href attr:class="block rounded-md px-2 py-1.5 text-sm text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-sky-50 aria-[current=page]:font-medium aria-[current=page]:text-sky-800">
+            <A href=href exact=exact attr:class="block rounded-md px-2 py-1.5 text-sm text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-sky-50 aria-[current=page]:font-medium aria-[current=page]:text-sky-800">
                 {label}
             </A>
         </li>

@@ -1,6 +1,7 @@
 //! The dashboard's pages, one module per panel.
 
 pub mod identity;
+pub mod images;
 pub mod layout;
 pub mod login;
 pub mod overview;

@@ -86,7 +86,7 @@ pub async fn create_app_cred(
     } else {
         let d = match chrono::NaiveDate::parse_from_str(expires, "%Y-%m-%d") {
             Ok(d) => d,
-            Err(_) => return Err(server::msg("err.bad_date", expires).await),
+            Err(_) => return Err(a.msg("err.bad_date", expires).await),
         };
         d.and_hms_opt(23, 59, 59).map(|dt| dt.and_utc())
     };

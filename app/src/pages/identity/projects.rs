@@ -208,7 +208,7 @@ pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<Stri
         .map_err(server::err)?;
     match users.items.into_iter().next() {
         Some(u) => Ok(u.id),
-        None => Err(server::msg("err.no_user", name).await),
+        None => Err(a.msg("err.no_user", name).await),
     }
 }
 

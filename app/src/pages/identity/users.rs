@@ -64,7 +64,7 @@ pub async fn create_user(
     use cloud::identity::{ActorType, NewUser, Target};
     let a = server::auth().await?;
     if password != confirm {
-        return Err(server::msg("pw.confirm_differs", "").await);
+        return Err(a.msg("pw.confirm_differs", "").await);
     }
     let project = project.trim();
     let project_id = if project.is_empty() {
@@ -83,7 +83,7 @@ pub async fn create_user(
             .map_err(server::err)?;
         match found.items.into_iter().next() {
             Some(p) => Some(p.id),
-            None => return Err(server::msg("err.no_project", project).await),
+            None => return Err(a.msg("err.no_project", project).await),
         }
     };
     let u = a
@@ -151,7 +151,7 @@ pub async fn set_user_password(
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     if password != confirm {
-        return Err(server::msg("pw.confirm_differs", "").await);
+        return Err(a.msg("pw.confirm_differs", "").await);
     }
     a.identity
         .update_user(

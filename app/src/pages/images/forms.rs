@@ -1,0 +1,137 @@
+//! The server functions behind the create and edit forms: one argument a
+//! form field, as the other panels' server functions take them.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::{convert, human_size, parse_properties};
+#[cfg(feature = "ssr")]
+use crate::i18n::t;
+#[cfg(feature = "ssr")]
+use crate::server;
+
+/// Creates the image record (`queued`); the browser then uploads the file.
+/// `size` is the file's size, checked against the limits first so that a
+/// file that cannot fit leaves no record behind. Returns the new id.
+#[server(endpoint = "create_image")]
+pub async fn create_image(
+    name: String,
+    description: String,
+    disk_format: String,
+    min_disk: String,
+    min_ram: String,
+    visibility: String,
+    protected: bool,
+    size: i64,
+) -> Result<String, ServerFnError> {
+    use cloud::image::{ContainerFormat, DiskFormat, NewImage, Visibility};
+    let (a, image) = server::auth_image().await?;
+    let lang = a.lang().await;
+    let min_disk = convert::parse_min(&a, &min_disk, "images.min_disk").await?;
+    let min_ram = convert::parse_min(&a, &min_ram, "images.min_ram").await?;
+    let Some(disk_format) = DiskFormat::parse(&disk_format) else {
+        return Err(a.msg("images.err_format", &disk_format).await);
+    };
+    let max = image.config().max_image_size;
+    if max >= 0 && size > max {
+        return Err(ServerFnError::new(
+            t(lang, "images.too_large")
+                .replace("{size}", &human_size(size))
+                .replace("{max}", &human_size(max)),
+        ));
+    }
+    if let Some(project) = a.ctx.project_id() {
+        if let Ok(u) = image.usage(&a.ctx, project).await {
+            if u.max_bytes >= 0 && u.bytes.saturating_add(size) > u.max_bytes {
+                return Err(ServerFnError::new(
+                    t(lang, "images.over_quota")
+                        .replace("{used}", &human_size(u.bytes))
+                        .replace("{max}", &human_size(u.max_bytes)),
+                ));
+            }
+        }
+    }
+    let mut properties = std::collections::BTreeMap::new();
+    let description = description.trim();
+    if !description.is_empty() {
+        properties.insert("description".to_string(), description.to_string());
+    }
+    let name = name.trim();
+    let created = image
+        .create_image(
+            &a.ctx,
+            NewImage {
+                name: (!name.is_empty()).then(|| name.to_string()),
+                visibility: Some(Visibility::parse(&visibility).unwrap_or(Visibility::Private)),
+                disk_format: Some(disk_format),
+                container_format: Some(ContainerFormat::Bare),
+                min_disk: Some(min_disk),
+                min_ram: Some(min_ram),
+                protected: Some(protected),
+                properties,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(server::image_err)?;
+    Ok(created.id)
+}
+
+/// The edit dialog: `tags` comma-separated, `properties` one `key=value` a
+/// line (properties no longer listed are removed).
+#[server(endpoint = "update_image")]
+pub async fn update_image(
+    id: String,
+    name: String,
+    visibility: String,
+    min_disk: String,
+    min_ram: String,
+    protected: Option<String>,
+    tags: String,
+    properties: String,
+) -> Result<(), ServerFnError> {
+    use cloud::image::{ImageUpdate, Visibility};
+    let (a, image) = server::auth_image().await?;
+    let current = image
+        .get_image(&a.ctx, &id)
+        .await
+        .map_err(server::image_err)?;
+    let min_disk = convert::parse_min(&a, &min_disk, "images.min_disk").await?;
+    let min_ram = convert::parse_min(&a, &min_ram, "images.min_ram").await?;
+    let wanted = match parse_properties(&properties) {
+        Ok(p) => p,
+        Err(line) => return Err(a.msg("images.err_property", &line).await),
+    };
+    let mut u = ImageUpdate {
+        name: Some(Some(name.trim().to_string()).filter(|n| !n.is_empty())),
+        visibility: Visibility::parse(&visibility),
+        min_disk: Some(min_disk),
+        min_ram: Some(min_ram),
+        protected: Some(protected.is_some()),
+        tags: Some(
+            tags.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        ..Default::default()
+    };
+    for (k, v) in &wanted {
+        if current.properties.get(k) != Some(v) {
+            u.set_properties.insert(k.clone(), v.clone());
+        }
+    }
+    u.remove_properties = current
+        .properties
+        .keys()
+        .filter(|k| !wanted.iter().any(|(w, _)| w == *k))
+        .cloned()
+        .collect();
+    image
+        .update_image(&a.ctx, &id, u)
+        .await
+        .map_err(server::image_err)?;
+    Ok(())
+}
