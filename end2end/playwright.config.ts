@@ -52,6 +52,10 @@ export default defineConfig({
       GUREUM_LISTEN: `127.0.0.1:${port}`,
       GUREUM_PUBLIC_URL: `http://127.0.0.1:${port}`,
       GUREUM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      // Image data stays in the run's own directory; images.spec.ts tests
+      // the size limit against this cap.
+      GUREUM_IMAGE__STORE_DIR: path.join(process.env.GUREUM_E2E_DIR!, 'images'),
+      GUREUM_IMAGE__MAX_IMAGE_SIZE: String(64 * 1024 * 1024),
     },
   },
 });
