@@ -25,7 +25,7 @@ run: build
 ## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser
 test: deps-test build
 	GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack cargo test --workspace --exclude gureum-frontend
-	cd end2end && npx playwright test
+	cd end2end && GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack npx playwright test
 
 build: deps-build server site
 

@@ -4,7 +4,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hydrated, loginAdmin, watch as watchProblems } from './helpers';
+import { ADMIN_PASSWORD, hydrated, loginAdmin, watch as watchProblems } from './helpers';
 
 const suffix = Date.now().toString(36);
 const MiB = 1024 * 1024;
@@ -37,6 +37,26 @@ function qcow2File(file: string) {
   buf.writeUInt32BE(4, 96); // refcount_order
   buf.writeUInt32BE(104, 100); // header_length
   fs.writeFileSync(file, buf);
+}
+
+/** The stock `openstack` CLI (make test exports its path) as the admin. */
+function openstack(args: string[]): string {
+  const cli = process.env.GUREUM_OPENSTACK_CLI;
+  if (!cli) throw new Error('GUREUM_OPENSTACK_CLI is not set: run the browser tests through `make test`');
+  const base = `http://127.0.0.1:${process.env.GUREUM_E2E_PORT ?? 3210}`;
+  return execFileSync(cli, args, {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      OS_AUTH_URL: `${base}/identity/v3`,
+      OS_IDENTITY_API_VERSION: '3',
+      OS_USERNAME: 'admin',
+      OS_PASSWORD: ADMIN_PASSWORD,
+      OS_PROJECT_NAME: 'admin',
+      OS_USER_DOMAIN_NAME: 'Default',
+      OS_PROJECT_DOMAIN_NAME: 'Default',
+    },
+  });
 }
 
 function fileSha(algo: string, file: string) {
@@ -120,6 +140,13 @@ test('create an image: upload with progress, Active, detail, download, edit, del
   await expect(page.locator('[data-field=size]')).toContainText(`${8 * MiB} bytes`);
   await expect(page.locator('[data-property=description]')).toContainText('eight random MiB');
   await page.screenshot({ path: path.join(shots, 'images-detail.png'), fullPage: true });
+
+  // The stock CLI downloads the browser's upload intact (it checks the
+  // checksum itself too).
+  const id = page.url().split('/').pop()!;
+  const saved = path.join(files, `${name}.cli`);
+  openstack(['image', 'save', '--file', saved, id]);
+  expect(fileSha('sha512', saved)).toBe(sha512);
 
   // Download: the same bytes, named after the image.
   const pending = page.waitForEvent('download');
