@@ -2,6 +2,7 @@
 //! conductor, over the `cloud` services.
 
 pub mod config;
+pub mod connection;
 pub mod portal;
 pub mod portal_images;
 pub mod rest;
@@ -68,5 +69,6 @@ pub async fn app(state: AppState) -> Result<Router, StartError> {
     Ok(limited
         .merge(streaming)
         .layer(axum::middleware::from_fn(security::api_fault_bodies))
-        .layer(axum::middleware::from_fn(security::headers)))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn(connection::close_if_body_unread)))
 }

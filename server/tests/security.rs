@@ -104,11 +104,25 @@ async fn oversized_bodies_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+    // The unread body is not drained: the connection closes, and says so,
+    // so the client's next request goes out on a fresh one.
+    assert_eq!(r.headers()["connection"], "close");
     let fault: serde_json::Value = r.json().await.expect("a JSON fault body");
     assert_eq!(fault["error"]["code"], 413, "{fault}");
     assert!(fault["error"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("larger")));
+    // A body that was read keeps the connection alive.
+    let ok = c
+        .client
+        .post(c.v3("/projects"))
+        .header("X-Auth-Token", &c.admin_token)
+        .json(&serde_json::json!({"project": {"name": "small"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 201);
+    assert!(ok.headers().get("connection").is_none());
     let list = c.get(&c.admin_token, "/projects?name=p").await.expect(200);
     assert_eq!(
         list.body["projects"].as_array().unwrap().len(),

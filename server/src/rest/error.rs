@@ -135,3 +135,16 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The fallback of every REST router: an OpenStack 404 fault.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("The resource could not be found.")
+}
+
+/// A known path with another method: an OpenStack 405 fault.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested URL.",
+    )
+}

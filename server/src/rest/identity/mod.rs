@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -25,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::ApiError;
+use super::error::{method_not_allowed, not_found, ApiError};
 use crate::AppState;
 
 pub use version::versions;
@@ -137,17 +136,6 @@ pub fn routes() -> Router<AppState> {
     assignments::grant_routes(r)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("The resource could not be found.")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "The method is not allowed for the requested URL.",
-    )
 }
 
 // ------------------------------------------------------------------ helpers

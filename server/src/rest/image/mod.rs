@@ -13,14 +13,13 @@ mod schemas;
 mod tags;
 mod version;
 
-use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use cloud::image::{Image, ImageMember};
 use serde_json::{json, Map, Value};
 
-use super::error::ApiError;
+use super::error::{method_not_allowed, not_found};
 use crate::AppState;
 
 pub use version::versions;
@@ -79,17 +78,6 @@ pub fn streaming_routes() -> Router<AppState> {
             put(file::upload).get(file::download),
         )
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("The resource could not be found.")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "The method is not allowed for the requested URL.",
-    )
 }
 
 // ------------------------------------------------------------------ helpers
