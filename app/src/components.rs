@@ -203,6 +203,67 @@ pub fn ListTabs(
     view! { <nav class="mb-4 flex flex-wrap gap-1 border-b border-slate-200" aria-label=label>{links}</nav> }
 }
 
+/// A server-paged list in its card: "…" while loading, the error, the empty
+/// state (or "no match" while a filter is set), else the table (`head`, the
+/// header cells, over one `row` per item) and the pager. Every list panel
+/// is one of these.
+#[component]
+pub fn PagedTable<T, H, R>(
+    data: Resource<Result<PageOf<T>, ServerFnError>>,
+    base: &'static str,
+    params: Memo<ListParams>,
+    #[prop(into)] empty_title: String,
+    #[prop(into)] empty_hint: String,
+    head: H,
+    row: R,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + for<'de> Deserialize<'de> + 'static,
+    H: Fn() -> AnyView + Clone + Send + Sync + 'static,
+    R: Fn(T) -> AnyView + Clone + Send + Sync + 'static,
+{
+    let lang = use_lang();
+    view! {
+        <div class=CARD>
+            <Transition fallback=loading_row>
+                {move || {
+                    let (head, row) = (head.clone(), row.clone());
+                    let (empty_title, empty_hint) = (empty_title.clone(), empty_hint.clone());
+                    Suspend::new(async move {
+                        match data.await {
+                            Err(e) => {
+                                let m = crate::auth::error_text(&e);
+                                view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any()
+                            }
+                            Ok(page) if page.items.is_empty() => {
+                                let (title, hint) = if params.get_untracked().q.is_empty() {
+                                    (empty_title, empty_hint)
+                                } else {
+                                    (t(lang, "no_match").to_string(), t(lang, "no_match.hint").to_string())
+                                };
+                                view! { <EmptyState title=title hint=hint/> }.into_any()
+                            }
+                            Ok(page) => {
+                                let shown = page.items.len();
+                                let rows = page.items.into_iter().map(row).collect_view();
+                                view! {
+                                    <div class="overflow-x-auto">
+                                        <table class="min-w-full divide-y divide-slate-200">
+                                            <thead class="bg-slate-50"><tr>{head()}</tr></thead>
+                                            <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                                        </table>
+                                    </div>
+                                    <Pager base=base params=params total=page.total shown=shown/>
+                                }.into_any()
+                            }
+                        }
+                    })
+                }}
+            </Transition>
+        </div>
+    }
+}
+
 /// "1–50 of 10,000" with previous / next.
 #[component]
 pub fn Pager(

@@ -1,6 +1,6 @@
-import { test, expect, Page, ConsoleMessage } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
+import { ADMIN_PASSWORD, hydrated, watch as watchProblems } from './helpers';
 
-const ADMIN_PASSWORD = process.env.GUREUM_E2E_ADMIN_PASSWORD ?? 'admin-e2e-secret';
 const suffix = Date.now().toString(36);
 const PROJECT = `e2e-project-${suffix}`;
 const USER = `e2e-user-${suffix}`;
@@ -9,21 +9,7 @@ const USER_PW2 = 'second-Password-2';
 
 // Console problems seen on any page: hydration mismatches and panics.
 const problems: string[] = [];
-
-function watch(page: Page) {
-  page.on('console', (msg: ConsoleMessage) => {
-    const text = msg.text();
-    if (/hydrat|panicked|unreachable|RuntimeError|mismatch/i.test(text) && (msg.type() === 'error' || msg.type() === 'warning')) {
-      problems.push(`${page.url()}: ${text}`);
-    }
-  });
-  page.on('pageerror', (err) => problems.push(`${page.url()}: ${err.message}`));
-}
-
-/** Waits until the WASM has hydrated the page (the client router is live). */
-async function hydrated(page: Page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { state: 'attached', timeout: 30_000 });
-}
+const watch = (page: Page) => watchProblems(page, problems);
 
 async function login(page: Page, user: string, password: string) {
   await page.goto('/login');

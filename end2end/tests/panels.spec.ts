@@ -1,33 +1,10 @@
 import { test, expect, Page } from '@playwright/test';
+import { hydrated, loginAdmin, watch as watchProblems } from './helpers';
 
-const ADMIN_PASSWORD = process.env.GUREUM_E2E_ADMIN_PASSWORD ?? 'admin-e2e-secret';
 const suffix = Date.now().toString(36);
 
 const problems: string[] = [];
-
-function watch(page: Page) {
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (/hydrat|panicked|unreachable|RuntimeError|mismatch/i.test(text) && (msg.type() === 'error' || msg.type() === 'warning')) {
-      problems.push(`${page.url()}: ${text}`);
-    }
-  });
-  page.on('pageerror', (err) => problems.push(`${page.url()}: ${err.message}`));
-}
-
-async function hydrated(page: Page) {
-  await page.waitForSelector('body[data-hydrated="true"]', { state: 'attached', timeout: 30_000 });
-}
-
-async function loginAdmin(page: Page) {
-  await page.goto('/login');
-  await hydrated(page);
-  await page.locator('#username').fill('admin');
-  await page.locator('#password').fill(ADMIN_PASSWORD);
-  await page.locator('button[type=submit]').first().click();
-  await expect(page).toHaveURL(/\/project/);
-  await hydrated(page);
-}
+const watch = (page: Page) => watchProblems(page, problems);
 
 test.describe.configure({ mode: 'serial' });
 

@@ -197,56 +197,31 @@ pub fn GroupsPage() -> impl IntoView {
             <button type="button" class=BTN_PRIMARY on:click=move |_| { create.clear(); show_create.set(true) }>{t(lang, "groups.create")}</button>
         </PageHeader>
         <div class="mb-3"><FilterBox base=BASE params=params/></div>
-        <div class=CARD>
-            <Transition fallback=loading_row>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => { let m = crate::auth::error_text(&e); view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any() }
-                        Ok(page) if page.items.is_empty() => {
-                            if params.get_untracked().q.is_empty() {
-                                view! { <EmptyState title=t(lang, "groups.empty") hint=t(lang, "groups.empty_hint")/> }.into_any()
-                            } else {
-                                view! { <EmptyState title=t(lang, "no_match") hint=t(lang, "no_match.hint")/> }.into_any()
-                            }
-                        }
-                        Ok(page) => {
-                            let shown = page.items.len();
-                            let rows = page.items.into_iter().map(|g| {
-                                let (g1, g2) = (g.clone(), g.clone());
-                                view! {
-                                    <tr class="hover:bg-slate-50" data-group=g.name.clone()>
-                                        <td class=format!("{TD} font-medium text-slate-900")>
-                                            <a href=format!("{BASE}/{}", g.id) class="hover:text-sky-700 hover:underline">{g.name.clone()}</a>
-                                        </td>
-                                        <td class=format!("{TD} text-slate-500")>{g.description.clone()}</td>
-                                        <td class=format!("{TD} font-mono text-xs text-slate-400")>{g.id.clone()}</td>
-                                        <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
-                                            <a href=format!("{BASE}/{}", g.id) class=BTN_LINK>{t(lang, "groups.members")}</a>
-                                            <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(g1.clone())) }>{t(lang, "edit")}</button>
-                                            <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(g2.clone())) }>{t(lang, "delete")}</button>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view();
-                            view! {
-                                <table class="min-w-full divide-y divide-slate-200">
-                                    <thead class="bg-slate-50">
-                                        <tr>
-                                            <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
-                                            <Th label=t(lang, "description")/>
-                                            <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
-                                            <ThActions/>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">{rows}</tbody>
-                                </table>
-                                <Pager base=BASE params=params total=page.total shown=shown/>
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
-        </div>
+        <PagedTable data=data base=BASE params=params
+            empty_title=t(lang, "groups.empty") empty_hint=t(lang, "groups.empty_hint")
+            head=move || view! {
+                <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
+                <Th label=t(lang, "description")/>
+                <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
+                <ThActions/>
+            }.into_any()
+            row=move |g: GroupRow| {
+                let (g1, g2) = (g.clone(), g.clone());
+                view! {
+                    <tr class="hover:bg-slate-50" data-group=g.name.clone()>
+                        <td class=format!("{TD} font-medium text-slate-900")>
+                            <a href=format!("{BASE}/{}", g.id) class="hover:text-sky-700 hover:underline">{g.name.clone()}</a>
+                        </td>
+                        <td class=format!("{TD} text-slate-500")>{g.description.clone()}</td>
+                        <td class=format!("{TD} font-mono text-xs text-slate-400")>{g.id.clone()}</td>
+                        <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
+                            <a href=format!("{BASE}/{}", g.id) class=BTN_LINK>{t(lang, "groups.members")}</a>
+                            <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(g1.clone())) }>{t(lang, "edit")}</button>
+                            <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(g2.clone())) }>{t(lang, "delete")}</button>
+                        </td>
+                    </tr>
+                }.into_any()
+            }/>
 
         <Show when=move || show_create.get()>
             <Modal title=t(lang, "groups.create") on_close=Callback::new(move |_| show_create.set(false))>

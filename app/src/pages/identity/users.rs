@@ -283,63 +283,38 @@ pub fn UsersPage() -> impl IntoView {
         </PageHeader>
         <ErrorBox error=toggle_err/>
         <div class="mb-3"><FilterBox base=BASE params=params/></div>
-        <div class=CARD>
-            <Transition fallback=loading_row>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => { let m = crate::auth::error_text(&e); view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any() }
-                        Ok(page) if page.items.is_empty() => {
-                            if params.get_untracked().q.is_empty() {
-                                view! { <EmptyState title=t(lang, "users.empty") hint=t(lang, "users.empty_hint")/> }.into_any()
-                            } else {
-                                view! { <EmptyState title=t(lang, "no_match") hint=t(lang, "no_match.hint")/> }.into_any()
-                            }
-                        }
-                        Ok(page) => {
-                            let shown = page.items.len();
-                            let rows = page.items.into_iter().map(|u| {
-                                let (u1, u2, u3, u4) = (u.clone(), u.clone(), u.clone(), u.clone());
-                                let enabled = u.enabled;
-                                view! {
-                                    <tr class="hover:bg-slate-50" data-user=u.name.clone()>
-                                        <td class=format!("{TD} font-medium text-slate-900")>{u.name.clone()}</td>
-                                        <td class=TD>{u.email.clone()}</td>
-                                        <td class=TD><Badge ok=u.enabled yes=t(lang, "enabled") no=t(lang, "disabled")/></td>
-                                        <td class=format!("{TD} text-slate-500")>{u.created.clone()}</td>
-                                        <td class=format!("{TD} font-mono text-xs text-slate-400")>{u.id.clone()}</td>
-                                        <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
-                                            <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(u1.clone())) }>{t(lang, "edit")}</button>
-                                            <button type="button" class=BTN_LINK on:click=move |_| { set_pw.clear(); pw_for.set(Some(u2.clone())) }>{t(lang, "users.set_password")}</button>
-                                            <button type="button" class=BTN_LINK on:click=move |_| {
-                                                toggle.clear();
-                                                if enabled { disabling.set(Some(u3.clone())) } else { toggle.dispatch(SetUserEnabled { id: u3.id.clone(), enabled: true }); }
-                                            }>{if enabled { t(lang, "disable") } else { t(lang, "enable") }}</button>
-                                            <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(u4.clone())) }>{t(lang, "delete")}</button>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view();
-                            view! {
-                                <table class="min-w-full divide-y divide-slate-200">
-                                    <thead class="bg-slate-50">
-                                        <tr>
-                                            <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
-                                            <SortHeader label=t(lang, "email") key="email" base=BASE params=params/>
-                                            <SortHeader label=t(lang, "status") key="enabled" base=BASE params=params/>
-                                            <SortHeader label=t(lang, "created") key="created" base=BASE params=params/>
-                                            <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
-                                            <ThActions/>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">{rows}</tbody>
-                                </table>
-                                <Pager base=BASE params=params total=page.total shown=shown/>
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
-        </div>
+        <PagedTable data=data base=BASE params=params
+            empty_title=t(lang, "users.empty") empty_hint=t(lang, "users.empty_hint")
+            head=move || view! {
+                <SortHeader label=t(lang, "name") key="name" base=BASE params=params/>
+                <SortHeader label=t(lang, "email") key="email" base=BASE params=params/>
+                <SortHeader label=t(lang, "status") key="enabled" base=BASE params=params/>
+                <SortHeader label=t(lang, "created") key="created" base=BASE params=params/>
+                <SortHeader label=t(lang, "id") key="id" base=BASE params=params/>
+                <ThActions/>
+            }.into_any()
+            row=move |u: UserRow| {
+                let (u1, u2, u3, u4) = (u.clone(), u.clone(), u.clone(), u.clone());
+                let enabled = u.enabled;
+                view! {
+                    <tr class="hover:bg-slate-50" data-user=u.name.clone()>
+                        <td class=format!("{TD} font-medium text-slate-900")>{u.name.clone()}</td>
+                        <td class=TD>{u.email.clone()}</td>
+                        <td class=TD><Badge ok=u.enabled yes=t(lang, "enabled") no=t(lang, "disabled")/></td>
+                        <td class=format!("{TD} text-slate-500")>{u.created.clone()}</td>
+                        <td class=format!("{TD} font-mono text-xs text-slate-400")>{u.id.clone()}</td>
+                        <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
+                            <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(u1.clone())) }>{t(lang, "edit")}</button>
+                            <button type="button" class=BTN_LINK on:click=move |_| { set_pw.clear(); pw_for.set(Some(u2.clone())) }>{t(lang, "users.set_password")}</button>
+                            <button type="button" class=BTN_LINK on:click=move |_| {
+                                toggle.clear();
+                                if enabled { disabling.set(Some(u3.clone())) } else { toggle.dispatch(SetUserEnabled { id: u3.id.clone(), enabled: true }); }
+                            }>{if enabled { t(lang, "disable") } else { t(lang, "enable") }}</button>
+                            <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(u4.clone())) }>{t(lang, "delete")}</button>
+                        </td>
+                    </tr>
+                }.into_any()
+            }/>
 
         <Show when=move || show_create.get()>
             <Modal title=t(lang, "users.create") on_close=Callback::new(move |_| show_create.set(false))>

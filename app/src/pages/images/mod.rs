@@ -552,50 +552,28 @@ pub fn ImageTable(
         },
         move || data.refetch(),
     );
+    let head = move || {
+        view! {
+            <SortHeader label=t(lang, "name") key="name" base=base params=params/>
+            <Th label=t(lang, "images.type")/>
+            <SortHeader label=t(lang, "status") key="status" base=base params=params/>
+            <SortHeader label=t(lang, "images.visibility") key="visibility" base=base params=params/>
+            <Th label=t(lang, "images.protected")/>
+            <SortHeader label=t(lang, "images.disk_format") key="disk_format" base=base params=params/>
+            <SortHeader label=t(lang, "images.size") key="size" base=base params=params/>
+            <SortHeader label=t(lang, "images.owner") key="owner" base=base params=params/>
+            <ThActions/>
+        }
+        .into_any()
+    };
+    let row =
+        move |im: ImageInfo| view! { <ImageRow im=im base=base mode=mode acts=acts/> }.into_any();
     view! {
         <ErrorBox error=act_err!(acts.activate)/>
         <div class="mb-3"><FilterBox base=base params=params/></div>
-        <div class=CARD>
-            <Transition fallback=loading_row>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => { let m = crate::auth::error_text(&e); view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any() }
-                        Ok(page) if page.items.is_empty() => {
-                            if params.get_untracked().q.is_empty() {
-                                view! { <EmptyState title=t(lang, "images.empty") hint=t(lang, "images.empty_hint")/> }.into_any()
-                            } else {
-                                view! { <EmptyState title=t(lang, "no_match") hint=t(lang, "no_match.hint")/> }.into_any()
-                            }
-                        }
-                        Ok(page) => {
-                            let shown = page.items.len();
-                            let rows = page.items.into_iter().map(|im| view! { <ImageRow im=im base=base mode=mode acts=acts/> }).collect_view();
-                            view! {
-                                <div class="overflow-x-auto">
-                                    <table class="min-w-full divide-y divide-slate-200">
-                                        <thead class="bg-slate-50">
-                                            <tr>
-                                                <SortHeader label=t(lang, "name") key="name" base=base params=params/>
-                                                <Th label=t(lang, "images.type")/>
-                                                <SortHeader label=t(lang, "status") key="status" base=base params=params/>
-                                                <SortHeader label=t(lang, "images.visibility") key="visibility" base=base params=params/>
-                                                <Th label=t(lang, "images.protected")/>
-                                                <SortHeader label=t(lang, "images.disk_format") key="disk_format" base=base params=params/>
-                                                <SortHeader label=t(lang, "images.size") key="size" base=base params=params/>
-                                                <SortHeader label=t(lang, "images.owner") key="owner" base=base params=params/>
-                                                <ThActions/>
-                                            </tr>
-                                        </thead>
-                                        <tbody class="divide-y divide-slate-100">{rows}</tbody>
-                                    </table>
-                                </div>
-                                <Pager base=base params=params total=page.total shown=shown/>
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
-        </div>
+        <PagedTable data=data base=base params=params
+            empty_title=t(lang, "images.empty") empty_hint=t(lang, "images.empty_hint")
+            head=head row=row/>
     }
 }
 
