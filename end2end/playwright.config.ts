@@ -21,6 +21,8 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 15_000 },
   reporter: [['list']],
+  // Removes the run's database and image store (GUREUM_E2E_KEEP=1 keeps them).
+  globalTeardown: './teardown.ts',
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     headless: true,

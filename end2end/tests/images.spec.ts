@@ -13,7 +13,9 @@ const MAX_IMAGE = 64 * MiB;
 const shots = process.env.GUREUM_E2E_SHOTS ?? os.tmpdir();
 
 const problems: string[] = [];
-const files = fs.mkdtempSync(path.join(os.tmpdir(), 'gureum-images-'));
+// Test files, in a directory of the worker's own (the runner loads this
+// module too, to list the tests).
+let files = '';
 const watch = (page: Page) => watchProblems(page, problems);
 
 /** A small but valid qcow2 image (qemu-img when present, else a v3 header by hand). */
@@ -81,6 +83,11 @@ async function openCreate(page: Page, label = 'Create image') {
 }
 
 test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(() => {
+  files = fs.mkdtempSync(path.join(os.tmpdir(), 'gureum-images-'));
+});
+test.afterAll(() => fs.rmSync(files, { recursive: true, force: true }));
 
 test.afterEach(async ({}, info) => {
   if (info.status !== info.expectedStatus && problems.length) {
