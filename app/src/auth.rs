@@ -42,22 +42,19 @@ pub enum LoginOutcome {
     Missing,
 }
 
-#[server(endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
-    let a = match server::auth().await {
-        Ok(a) => a,
-        Err(_) => return Ok(None),
-    };
-    let projects = a
-        .identity
-        .auth_projects(&a.info)
-        .await
-        .map_err(server::err)?;
-    Ok(Some(Me {
-        user_id: a.info.user.id.clone(),
-        user_name: a.info.user.name.clone(),
-        domain_name: a.info.user_domain.name.clone(),
-        project: a.info.project.as_ref().map(|p| Named {
+/// Who `info` is, as the layout shows it: the portal's page guard works it
+/// out once per page load (see [`crate::page_me`]).
+#[cfg(feature = "ssr")]
+pub async fn me_for(
+    identity: &cloud::identity::IdentityService,
+    info: &cloud::identity::TokenInfo,
+) -> Result<Me, cloud::identity::IdentityError> {
+    let projects = identity.auth_projects(info).await?;
+    Ok(Me {
+        user_id: info.user.id.clone(),
+        user_name: info.user.name.clone(),
+        domain_name: info.user_domain.name.clone(),
+        project: info.project.as_ref().map(|p| Named {
             id: p.id.clone(),
             name: p.name.clone(),
         }),
@@ -68,8 +65,20 @@ pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
                 name: p.name,
             })
             .collect(),
-        is_admin: a.ctx.is_admin(),
-    }))
+        is_admin: info.context().is_admin(),
+    })
+}
+
+#[server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
+    let a = match server::auth().await {
+        Ok(a) => a,
+        Err(_) => return Ok(None),
+    };
+    me_for(&a.identity, &a.info)
+        .await
+        .map(Some)
+        .map_err(server::err)
 }
 
 #[server(endpoint = "login")]

@@ -47,8 +47,52 @@ fn page_lang() -> Lang {
     }
 }
 
+/// The signed-in user of this page load, put in the request's extensions by
+/// the portal's page guard (which has just validated the session's token).
+#[derive(Debug, Clone)]
+pub struct PageMe(pub auth::Me);
+
+const ME_SCRIPT_ID: &str = "gureum-me";
+
+/// Who is signed in, for this page load: on the server from the request, in
+/// the browser from the JSON the server wrote into the page's head. Known
+/// before anything renders, the layout needs no `Suspense` (whose server
+/// rendering re-runs its children, and with them every panel's server
+/// calls).
+pub fn page_me() -> Option<auth::Me> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PageMe>().cloned())
+            .map(|m| m.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .get_element_by_id(ME_SCRIPT_ID)
+            .and_then(|e| e.text_content())
+            .and_then(|json| serde_json::from_str(&json).ok())
+    }
+}
+
+/// `me` as JSON that is safe inside a `<script>` element.
+#[cfg(feature = "ssr")]
+fn me_json(me: &auth::Me) -> String {
+    serde_json::to_string(me)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = page_lang();
+    #[cfg(feature = "ssr")]
+    let me_script = page_me().map(|me| {
+        view! { <script type="application/json" id=ME_SCRIPT_ID inner_html=me_json(&me)></script> }
+    });
+    #[cfg(not(feature = "ssr"))]
+    let me_script: Option<()> = None;
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
@@ -59,6 +103,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                {me_script}
             </head>
             <body class="bg-slate-50 text-slate-800 antialiased">
                 <App/>
@@ -71,6 +116,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(page_lang());
+    if let Some(me) = page_me() {
+        provide_context(me);
+    }
     // Marks the page as hydrated (effects run only in the browser, after
     // hydration); the browser tests wait for it.
     Effect::new(move |_| {

@@ -191,8 +191,8 @@ struct GuardState {
 
 /// Page loads: the session's language goes into the request for the
 /// renderer, a page other than the login page needs a valid token (else to
-/// the login page), and a signed-in user asking for the login page goes to
-/// their project.
+/// the login page) and gets the signed-in user with it, and a signed-in user
+/// asking for the login page goes to their project.
 async fn guard(
     axum::extract::State(g): axum::extract::State<GuardState>,
     session: tower_sessions::Session,
@@ -210,15 +210,30 @@ async fn guard(
     let lang: Option<String> = session.get(app::server::KEY_LANG).await.ok().flatten();
     req.extensions_mut()
         .insert(app::UiLang(lang.unwrap_or_else(|| "en".into())));
-    let signed_in = app::server::current_token(&g.identity, &session, g.idle_timeout_secs)
-        .await
-        .is_some();
+    let token = app::server::current_token(&g.identity, &session, g.idle_timeout_secs).await;
     if path == "/login" {
-        if signed_in {
+        if token.is_some() {
             return Redirect::to("/project").into_response();
         }
-    } else if !signed_in {
-        return Redirect::to("/login").into_response();
+    } else {
+        let Some((_, info)) = token else {
+            return Redirect::to("/login").into_response();
+        };
+        // Who is signed in, worked out once for the whole page (header,
+        // navigation, what the panels offer).
+        match app::auth::me_for(&g.identity, &info).await {
+            Ok(me) => {
+                req.extensions_mut().insert(app::PageMe(me));
+            }
+            Err(e) => {
+                tracing::error!("page guard: the signed-in user's projects: {e}");
+                return (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "The identity service failed. Please try again.",
+                )
+                    .into_response();
+            }
+        }
     }
     next.run(req).await
 }

@@ -131,3 +131,58 @@ async fn oversized_bodies_are_refused() {
     );
     c.finish().await;
 }
+
+/// A page carries its signed-in user as JSON for the browser; names with
+/// markup in them stay data (no way out of the `<script>` element).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signed_in_user_is_embedded_as_inert_json() {
+    let c = TestCloud::start(Backend::Sqlite).await;
+    let user = "x</script><script>alert(1)</script>";
+    c.user_with_role(user, "p<!--&", "member").await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = browser
+        .post(format!("{}/api/login", c.url))
+        .form(&[
+            ("domain", "Default"),
+            ("username", user),
+            ("password", &format!("{user}-password")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let page = browser
+        .get(format!("{}/project", c.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let start = html
+        .find(r#"<script type="application/json" id="gureum-me">"#)
+        .expect("the user's JSON in the page");
+    let json = &html[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    let me: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(me["user_name"], user);
+    assert_eq!(me["project"]["name"], "p<!--&");
+    assert_eq!(me["is_admin"], false);
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "markup from a name stays data"
+    );
+    // Signed out, no page and no user.
+    let anon = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/project", c.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 303);
+    c.finish().await;
+}

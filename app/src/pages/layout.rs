@@ -5,30 +5,21 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_location;
 
-use crate::auth::{hard_redirect, whoami, Logout, Me, SwitchProject};
+use crate::auth::{hard_redirect, Logout, Me, SwitchProject};
 use crate::components::{ErrorBox, Logo, BTN_SECONDARY};
 use crate::i18n::{t, use_lang};
 
 #[component]
 pub fn Layout() -> impl IntoView {
     let lang = use_lang();
-    let me = Resource::new(|| (), |_| whoami());
-    view! {
-        <Suspense fallback=move || view! { <div class="p-10 text-sm text-slate-400">{t(lang, "loading")}</div> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) => view! { <Frame me=me/> }.into_any(),
-                    Ok(None) => {
-                        hard_redirect("/login");
-                        view! { <div class="p-10 text-sm text-slate-400">{t(lang, "loading")}</div> }.into_any()
-                    }
-                    Err(e) => {
-                        let msg = crate::auth::error_text(&e);
-                        view! { <div class="p-10"><ErrorBox error=Signal::derive(move || Some(msg.clone()))/></div> }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+    match use_context::<Me>() {
+        Some(me) => view! { <Frame me=me/> }.into_any(),
+        // The page guard sends a signed-out visitor to the login page before
+        // anything renders; this is only reached if that was bypassed.
+        None => {
+            hard_redirect("/login");
+            view! { <div class="p-10 text-sm text-slate-400">{t(lang, "loading")}</div> }.into_any()
+        }
     }
 }
 
@@ -55,8 +46,6 @@ fn Frame(me: Me) -> impl IntoView {
             hard_redirect("/login?msg=logged_out");
         }
     });
-    // The panels read who is signed in (an admin is offered more).
-    provide_context(me.clone());
     let current = me
         .project
         .as_ref()
