@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use cloud::image::*;
-use cloud::testing::{ScratchDb, BACKENDS};
+use cloud::testing::{test_data, ScratchDb, BACKENDS};
 use cloud::{Backend, RequestContext, Scope, SortDir};
 use futures_util::StreamExt;
 use md5::Md5;
@@ -96,21 +96,6 @@ fn new_image(name: &str, format: DiskFormat, visibility: Visibility) -> NewImage
     }
 }
 
-/// Pseudo-random bytes, reproducible.
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// `bytes` as a body stream of `chunk`-sized pieces.
 fn body(
     bytes: &[u8],
@@ -173,7 +158,7 @@ async fn upload_download_round_trip_is_byte_identical() {
             Err(ImageError::NoData(_))
         ));
 
-        let bytes = data(3 * 1024 * 1024 + 517, 7);
+        let bytes = test_data(3 * 1024 * 1024 + 517, 7);
         let active = f
             .svc
             .upload(
@@ -320,7 +305,7 @@ async fn hostile_and_broken_uploads_leave_the_image_queued_and_no_data() {
         assert_eq!(ok.size, Some(64 * 1024));
 
         // The client's stream breaks off midway.
-        let mut chunks: Vec<io::Result<Bytes>> = vec![Ok(Bytes::from(data(100_000, 1)))];
+        let mut chunks: Vec<io::Result<Bytes>> = vec![Ok(Bytes::from(test_data(100_000, 1)))];
         chunks.push(Err(io::Error::new(
             io::ErrorKind::ConnectionReset,
             "connection reset",
@@ -339,7 +324,7 @@ async fn hostile_and_broken_uploads_leave_the_image_queued_and_no_data() {
         // Fewer bytes than the declared length is an interrupted upload too.
         let err = f
             .svc
-            .upload(&a, &image.id, body(&data(1000, 2), 100), Some(5000))
+            .upload(&a, &image.id, body(&test_data(1000, 2), 100), Some(5000))
             .await
             .expect_err("short body");
         assert!(matches!(err, ImageError::UploadInterrupted(_)), "{err:?}");
@@ -359,7 +344,7 @@ async fn hostile_and_broken_uploads_leave_the_image_queued_and_no_data() {
         let id = image.id.clone();
         let a2 = a.clone();
         let handler = tokio::spawn(async move { svc.upload(&a2, &id, stream, None).await });
-        tx.send(Ok(Bytes::from(data(50_000, 3))))
+        tx.send(Ok(Bytes::from(test_data(50_000, 3))))
             .await
             .expect("send");
         let mut saw_saving = false;
@@ -418,7 +403,7 @@ async fn limits_refuse_before_storing() {
         // Declared too large: refused before a byte is read.
         let err = f
             .svc
-            .upload(&a, &one.id, body(&data(20_000, 1), 1000), Some(20_000))
+            .upload(&a, &one.id, body(&test_data(20_000, 1), 1000), Some(20_000))
             .await
             .expect_err("too large");
         assert!(matches!(err, ImageError::LimitExceeded(_)), "{err:?}");
@@ -426,7 +411,7 @@ async fn limits_refuse_before_storing() {
         // Undeclared (chunked) and too large: stopped as it streams.
         let err = f
             .svc
-            .upload(&a, &one.id, body(&data(20_000, 1), 1000), None)
+            .upload(&a, &one.id, body(&test_data(20_000, 1), 1000), None)
             .await
             .expect_err("too large");
         assert!(matches!(err, ImageError::LimitExceeded(_)), "{err:?}");
@@ -437,7 +422,7 @@ async fn limits_refuse_before_storing() {
         );
         // The project's bytes: 9,000 stored, 9,000 more would pass 15,000.
         f.svc
-            .upload(&a, &one.id, body(&data(9_000, 1), 1000), Some(9_000))
+            .upload(&a, &one.id, body(&test_data(9_000, 1), 1000), Some(9_000))
             .await
             .expect("fits");
         let two = f
@@ -447,7 +432,7 @@ async fn limits_refuse_before_storing() {
             .expect("create");
         let err = f
             .svc
-            .upload(&a, &two.id, body(&data(9_000, 2), 1000), Some(9_000))
+            .upload(&a, &two.id, body(&test_data(9_000, 2), 1000), Some(9_000))
             .await
             .expect_err("over the project's bytes");
         assert!(err.to_string().contains("15000"), "{err}");
@@ -531,7 +516,7 @@ async fn visibility_and_membership_across_projects_and_roles() {
             )
             .await
             .expect("admin publishes");
-        svc.upload(&a, &private.id, body(&data(1000, 1), 100), None)
+        svc.upload(&a, &private.id, body(&test_data(1000, 1), 100), None)
             .await
             .expect("upload");
 

@@ -6,6 +6,7 @@
 pub mod cli;
 
 use cloud::identity::BootstrapRequest;
+pub use cloud::testing::test_data;
 use cloud::testing::ScratchDb;
 use cloud::Backend;
 use gureum_server::{AppState, Config};
@@ -98,20 +99,6 @@ impl Res {
             body,
         }
     }
-}
-
-/// Deterministic pseudo-random bytes (xorshift), different for each seed.
-pub fn test_data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// A real qcow2 image made by `qemu-img create -f qcow2` (required, like
@@ -228,21 +215,7 @@ impl TestCloud {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await.expect("body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        Res {
-            status,
-            headers,
-            body,
-        }
+        Res::from_response(req.send().await.expect("request")).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Res {
