@@ -103,6 +103,39 @@ impl ScratchDb {
 /// Both backends, for tests that must pass on each.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::MySql];
 
+/// One test per backend from a scenario `async fn name(backend: Backend)`:
+/// `per_backend!(name);` generates `name::sqlite` and `name::mysql`, so a
+/// failure names its backend and the two run in parallel.
+/// `per_backend!(multi_thread: name, …)` runs each on a two-thread runtime
+/// (tests that serve HTTP in-process and call it).
+#[macro_export]
+macro_rules! per_backend {
+    (multi_thread: $($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::db::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() {
+                super::$name($crate::db::Backend::MySql).await
+            }
+        }
+    )+};
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::db::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn mysql() {
+                super::$name($crate::db::Backend::MySql).await
+            }
+        }
+    )+};
+}
+
 /// Deterministic pseudo-random bytes (xorshift), different for each seed.
 pub fn test_data(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -2,8 +2,8 @@
 
 use cloud::identity::*;
 use cloud::secret::Secret;
-use cloud::testing::{ScratchDb, BACKENDS};
-use cloud::{Backend, RequestContext};
+use cloud::testing::ScratchDb;
+use cloud::{per_backend, Backend, RequestContext};
 
 const ADMIN_PW: &str = "admin-password-1";
 
@@ -132,16 +132,15 @@ async fn user_with_role(f: &Fixture, user: &str, project: &str, role: &str) -> (
     (u, p)
 }
 
+/// One test per backend (`name::sqlite`, `name::mysql`), each on a fresh fixture.
 macro_rules! each_backend {
     ($name:ident, |$f:ident| $body:block) => {
-        #[tokio::test]
-        async fn $name() {
-            for backend in BACKENDS {
-                let $f = fixture(backend).await;
-                $body
-                $f.scratch.finish().await;
-            }
+        async fn $name(backend: Backend) {
+            let $f = fixture(backend).await;
+            $body
+            $f.scratch.finish().await;
         }
+        per_backend!($name);
     };
 }
 
