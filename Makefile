@@ -15,7 +15,7 @@ WASM_OUT  := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/wasm-release/gureum_fron
 SERVER    := $(CARGO_TARGET_DIR)/debug/gureum-server
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3; exit}' Cargo.lock)
 
-.PHONY: run test build deps-build deps-test server site wasm css bench clean-data
+.PHONY: run test lint build deps-build deps-test server site wasm css bench clean-data
 
 ## run: build and start the portal on the embedded default (SQLite, 127.0.0.1:3000)
 run: build
@@ -23,9 +23,14 @@ run: build
 	$(SERVER) serve --bootstrap
 
 ## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser
-test: deps-test build
+test: deps-test build lint
 	GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack cargo test --workspace --exclude gureum-frontend
 	cd end2end && GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack npx playwright test
+
+## lint: formatting and clippy (warnings are errors), as part of `make test`
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --exclude gureum-frontend --all-targets -- -D warnings
 
 build: deps-build server site
 
@@ -45,15 +50,18 @@ css:
 	tailwindcss -i style/main.css -o $(PKG)/gureum.css --minify 2>&1 | grep -v '^≈' || true
 	@test -s $(PKG)/gureum.css
 
-## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s
+## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s;
+## then, from wrk in a separate process, a login storm and 500 slow clients (scripts/bench-storm.sh)
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
 # so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
 # default 1024) is written to the system temp directory and removed after.
 BENCH_IMAGE_MIB ?= 1024
 bench: deps-build
-	cargo build -p gureum-server --bin gureum-bench
+	@./scripts/install-deps.sh bench
+	cargo build -p gureum-server --bins
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --image-size-mib $(BENCH_IMAGE_MIB)
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --image-size-mib $(BENCH_IMAGE_MIB)
+	./scripts/bench-storm.sh
 
 deps-build:
 	@./scripts/install-deps.sh build

@@ -25,6 +25,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
+# `make test` checks formatting and lints.
+for c in clippy rustfmt; do
+    if ! rustup component list --installed | grep -q "^$c"; then
+        say "rustup component add $c"
+        rustup component add "$c"
+    fi
+done
+
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [[ "$have" != "$want" ]]; then
@@ -40,6 +48,12 @@ if [[ ! -f $stamp || package.json -nt $stamp || package-lock.json -nt $stamp ]];
     # packages from it), so install, which still honours the locked versions.
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
     touch $stamp
+fi
+
+if [[ "$mode" == bench ]]; then
+    # Load from a separate process, as users meet the server.
+    apt_install wrk curl
+    exit 0
 fi
 
 if [[ "$mode" == test ]]; then
