@@ -9,6 +9,9 @@ use super::model::*;
 use super::{flag, new_id, random_token, validate_description, validate_name, IdentityService};
 use crate::db::{micros_to_time, now_micros};
 use crate::secret::Secret;
+
+/// The longest application-credential secret accepted.
+const MAX_SECRET_BYTES: usize = 4096;
 use crate::RequestContext;
 
 impl IdentityService {
@@ -70,6 +73,12 @@ impl IdentityService {
             .secret
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| Secret::new(random_token(48)));
+        // The same bound as a password (Keystone's max_password_length).
+        if secret.expose().len() > MAX_SECRET_BYTES {
+            return Err(IdentityError::Validation(format!(
+                "The secret must be at most {MAX_SECRET_BYTES} bytes."
+            )));
+        }
         let secret_hash = self.hasher.hash(&secret).await?;
         let cred = AppCredential {
             id: new_id(),
@@ -120,6 +129,8 @@ impl IdentityService {
             user_id,
             "identity:list_application_credentials",
         )?;
+        // An unknown user is 404, as Keystone (not an empty list).
+        self.user_by_id(user_id).await?;
         let rows = sqlx::query("SELECT id FROM app_credentials WHERE user_id = ? ORDER BY name")
             .bind(user_id.to_string())
             .fetch_all(&self.db.pool)
@@ -248,11 +259,11 @@ impl IdentityService {
             }
         };
         let Some(row) = row else {
-            self.hasher.verify(secret, None).await;
+            self.hasher.verify(secret, None).await?;
             return Err(IdentityError::Unauthenticated);
         };
         let hash: String = row.try_get("secret_hash")?;
-        if !self.hasher.verify(secret, Some(&hash)).await {
+        if !self.hasher.verify(secret, Some(&hash)).await? {
             return Err(IdentityError::Unauthenticated);
         }
         if row

@@ -61,22 +61,31 @@ impl IdentityService {
         if !user.enabled || !domain.enabled {
             return Err(IdentityError::Unauthenticated);
         }
+        let mut cred_expires_at: Option<i64> = None;
         let (scope_type, scope_id) = if let Some((cred_id, _)) = &auth.app_cred {
             // An application credential always scopes to its own project.
-            let project_id: String =
-                sqlx::query("SELECT project_id FROM app_credentials WHERE id = ?")
+            let row =
+                sqlx::query("SELECT project_id, expires_at FROM app_credentials WHERE id = ?")
                     .bind(cred_id.clone())
                     .fetch_one(&self.db.pool)
-                    .await?
-                    .try_get("project_id")?;
-            ("project".to_string(), Some(project_id))
+                    .await?;
+            cred_expires_at = row.try_get("expires_at")?;
+            (
+                "project".to_string(),
+                Some(row.try_get::<String, _>("project_id")?),
+            )
         } else {
             self.resolve_scope(&user, scope).await?
         };
         let now = now_micros();
         let mut expires_at = now + self.cfg.token_ttl_secs * 1_000_000;
+        // A token never outlives what it came from: its parent token, or
+        // the application credential (Keystone does the same).
         if let Some((_, parent_exp)) = &auth.parent {
             expires_at = expires_at.min(*parent_exp);
+        }
+        if let Some(cred_exp) = cred_expires_at {
+            expires_at = expires_at.min(cred_exp);
         }
         let row = TokenRow {
             user_id: user.id.clone(),
@@ -185,7 +194,7 @@ impl IdentityService {
         };
         let Some(row) = row else {
             // Same work as a real check, so timing does not tell.
-            self.hasher.verify(password, None).await;
+            self.hasher.verify(password, None).await?;
             return Err(IdentityError::Unauthenticated);
         };
         let user_id: String = row.try_get("id")?;
@@ -197,7 +206,7 @@ impl IdentityService {
                 minutes: ((until - now) / 60_000_000).max(1),
             });
         }
-        if self.hasher.verify(password, hash.as_deref()).await {
+        if self.hasher.verify(password, hash.as_deref()).await? {
             sqlx::query("UPDATE users SET failed_auth_count = 0, locked_until = NULL WHERE id = ? AND (failed_auth_count <> 0 OR locked_until IS NOT NULL)")
                 .bind(user_id.clone())
                 .execute(&self.db.pool)

@@ -24,6 +24,13 @@ pub struct IdentityConfig {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// Threads that hash and verify passwords and secrets; 0 means one per
+    /// core. Each keeps one argon2 memory block, so this bounds the memory a
+    /// login storm can take.
+    pub password_hash_threads: usize,
+    /// Hashing requests that may wait for a thread; past this the server
+    /// answers 503 with `Retry-After`.
+    pub password_hash_queue: usize,
     /// The URL clients reach this server at; the catalog is built from it.
     pub public_url: String,
     pub region: String,
@@ -42,6 +49,8 @@ impl Default for IdentityConfig {
             argon2_memory_kib: 12 * 1024,
             argon2_iterations: 3,
             argon2_parallelism: 1,
+            password_hash_threads: 0,
+            password_hash_queue: 256,
             public_url: "http://127.0.0.1:3000".into(),
             region: "RegionOne".into(),
         }

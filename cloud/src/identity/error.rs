@@ -23,6 +23,9 @@ pub enum IdentityError {
     PasswordPolicy(String),
     #[error("The token is invalid, expired or revoked.")]
     TokenNotFound,
+    /// Too many password checks waiting: try again shortly (503).
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]

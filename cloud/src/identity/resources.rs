@@ -88,6 +88,9 @@ impl IdentityService {
         has_enabled: bool,
         map: fn(&AnyRow) -> std::result::Result<T, sqlx::Error>,
     ) -> Result<Page<T>> {
+        if let Some(q) = &f.search {
+            crate::page::check_search(q).map_err(IdentityError::Validation)?;
+        }
         let (where_sql, args) = filter_sql(f, search_cols, has_enabled);
         let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{where_sql}");
         let total: i64 = bind_all(sqlx::query(&count_sql), &args)
@@ -427,6 +430,8 @@ impl IdentityService {
         user_id: &str,
     ) -> Result<Vec<Project>> {
         require_admin_or_self(ctx, user_id, "identity:list_user_projects")?;
+        // An unknown user is 404, as Keystone (not an empty list).
+        self.user_by_id(user_id).await?;
         let rows = sqlx::query(&format!(
             "SELECT {PROJECT_COLS} FROM projects WHERE id IN ({}) ORDER BY name, id",
             USER_PROJECT_IDS_SQL
@@ -844,6 +849,8 @@ impl IdentityService {
         user_id: &str,
     ) -> Result<Vec<Group>> {
         require_admin_or_self(ctx, user_id, "identity:list_groups_for_user")?;
+        // An unknown user is 404, as Keystone (not an empty list).
+        self.user_by_id(user_id).await?;
         let rows = sqlx::query(&format!("SELECT {GROUP_COLS} FROM user_groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?) ORDER BY name, id"))
             .bind(user_id.to_string())
             .fetch_all(&self.db.pool)
@@ -1134,7 +1141,7 @@ impl IdentityService {
             .await?
             .ok_or_else(|| IdentityError::not_found("user", user_id))?;
         let hash: Option<String> = row.try_get("password_hash")?;
-        if !self.hasher.verify(old, hash.as_deref()).await {
+        if !self.hasher.verify(old, hash.as_deref()).await? {
             return Err(IdentityError::Unauthenticated);
         }
         self.check_password_policy(new)?;
@@ -1147,7 +1154,7 @@ impl IdentityService {
                 .await?;
             for r in recent {
                 let h: String = r.try_get("password_hash")?;
-                if self.hasher.verify(new, Some(&h)).await {
+                if self.hasher.verify(new, Some(&h)).await? {
                     return Err(IdentityError::PasswordPolicy(format!(
                         "it must differ from your last {k} passwords"
                     )));

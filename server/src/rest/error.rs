@@ -49,6 +49,9 @@ impl From<IdentityError> for ApiError {
             IdentityError::Validation(_) | IdentityError::PasswordPolicy(_) => {
                 StatusCode::BAD_REQUEST
             }
+            IdentityError::Busy => {
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            }
             IdentityError::Database(_) | IdentityError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -105,6 +108,7 @@ pub fn title(status: StatusCode) -> &'static str {
         415 => "Unsupported Media Type",
         416 => "Requested Range Not Satisfiable",
         500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => status.canonical_reason().unwrap_or("Error"),
     }
 }
@@ -117,6 +121,12 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"error": {"code": self.status.as_u16(), "title": title(self.status), "message": self.message}});
         let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 "www-authenticate",

@@ -1,7 +1,7 @@
 //! Test kit: boots the real server (router, services, database) in-process
 //! on a scratch SQLite file or MariaDB database and talks HTTP to it.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 pub mod cli;
 
@@ -171,8 +171,10 @@ impl TestCloud {
         let app = gureum_server::app(state.clone())
             .await
             .expect("build the app");
+        let http = state.config.http.clone();
+        // The same listener as the binary (its timeouts are under test too).
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            gureum_server::listener::serve(listener, app, &http, std::future::pending()).await;
         });
         let client = reqwest::Client::builder().build().unwrap();
         let mut cloud = TestCloud {
