@@ -18,6 +18,10 @@ pub struct PageOf<T> {
     pub total: i64,
 }
 
+/// Pages past this are clamped to it (it has no rows): page arithmetic
+/// then never overflows, on the server or in the browser.
+pub const MAX_PAGE_NUMBER: i64 = 1_000_000_000;
+
 /// A table's state, kept in the URL: `?tab=…&q=…&sort=…&dir=…&page=…`
 /// (`tab` only for tables with [`ListTabs`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,7 +85,7 @@ pub fn use_list_params() -> Memo<ListParams> {
                 .get("page")
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(1)
-                .max(1),
+                .clamp(1, MAX_PAGE_NUMBER),
         }
     })
 }

@@ -269,7 +269,7 @@ pub fn list_filter(q: &str, sort: &str, dir: &str, page: i64) -> cloud::identity
         sort,
         dir: cloud::SortDir::parse(dir),
         limit: Some(crate::components::PAGE_SIZE),
-        offset: Some((page.max(1) - 1) * crate::components::PAGE_SIZE),
+        offset: Some(cloud::page::page_offset(page, crate::components::PAGE_SIZE)),
         ..Default::default()
     }
 }

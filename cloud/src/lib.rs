@@ -12,6 +12,7 @@ pub mod page;
 pub mod policy;
 pub mod secret;
 pub mod testing;
+pub mod text;
 
 pub use context::{RequestContext, Scope};
 pub use db::{Backend, Db};

@@ -53,3 +53,49 @@ pub const MAX_PAGE: i64 = 1000;
 pub fn clamp_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE)
 }
+
+/// The longest search text a list accepts. Longer text is refused with a
+/// clear message (SQLite refuses LIKE patterns over 50,000 bytes, and no
+/// name or id is this long).
+pub const MAX_SEARCH_CHARS: usize = 255;
+
+/// `Err(message)` when a search text is too long to be a real search.
+pub fn check_search(s: &str) -> Result<(), String> {
+    let n = s.chars().count();
+    if n > MAX_SEARCH_CHARS {
+        Err(format!(
+            "The search text is {n} characters long; at most {MAX_SEARCH_CHARS} are allowed."
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The offset of 1-based page `page` of `size` rows: pages below 1 are the
+/// first, and a huge page number saturates instead of overflowing (it
+/// simply finds no rows).
+pub fn page_offset(page: i64, size: i64) -> i64 {
+    page.max(1).saturating_sub(1).saturating_mul(size.max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_offsets_never_overflow() {
+        assert_eq!(page_offset(1, 50), 0);
+        assert_eq!(page_offset(3, 50), 100);
+        assert_eq!(page_offset(0, 50), 0);
+        assert_eq!(page_offset(i64::MIN, 50), 0);
+        assert_eq!(page_offset(i64::MAX, 50), i64::MAX);
+    }
+
+    #[test]
+    fn search_text_is_bounded() {
+        assert!(check_search(&"가".repeat(MAX_SEARCH_CHARS)).is_ok());
+        let long = "x".repeat(60_000);
+        let e = check_search(&long).expect_err("too long");
+        assert!(e.contains("60000"), "{e}");
+    }
+}

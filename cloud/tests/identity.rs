@@ -573,6 +573,60 @@ each_backend!(app_credentials_delegate_a_subset_once, |f| {
         )
         .await
         .is_err());
+    // A token never outlives its credential: one that ends in 5 minutes
+    // gives a token that ends then, not after the hour of the token TTL.
+    let ends = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let short = f
+        .svc
+        .create_app_credential(
+            &ctx,
+            &u.id,
+            NewAppCredential {
+                name: "short".into(),
+                expires_at: Some(ends),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let short_tok = f
+        .svc
+        .issue_token(
+            AuthMethod::AppCredential {
+                id: Some(short.credential.id.clone()),
+                name: None,
+                user: None,
+                secret: short.secret.clone(),
+            },
+            ScopeRequest::Default,
+        )
+        .await
+        .unwrap();
+    assert!(
+        (short_tok.info.expires_at - ends).num_seconds().abs() <= 1,
+        "token ends {} but the credential {}",
+        short_tok.info.expires_at,
+        ends
+    );
+    f.svc
+        .delete_app_credential(&ctx, &u.id, &short.credential.id)
+        .await
+        .unwrap();
+    // A caller-chosen secret has the bound of a password.
+    assert!(matches!(
+        f.svc
+            .create_app_credential(
+                &ctx,
+                &u.id,
+                NewAppCredential {
+                    name: "huge".into(),
+                    secret: Some(Secret::new("s".repeat(1 << 20))),
+                    ..Default::default()
+                },
+            )
+            .await,
+        Err(IdentityError::Validation(_))
+    ));
     // By name and user, too.
     f.svc
         .issue_token(
@@ -605,6 +659,39 @@ each_backend!(app_credentials_delegate_a_subset_once, |f| {
 });
 
 each_backend!(validation_and_conflicts_change_nothing, |f| {
+    // Control characters in a name or description are refused, not stored.
+    for (name, description) in [
+        ("nul\0name", ""),
+        ("\u{1b}[2Jclear", ""),
+        ("ok", "bell\u{7}"),
+    ] {
+        assert!(matches!(
+            f.svc
+                .create_project(
+                    &f.admin,
+                    NewProject {
+                        name: name.into(),
+                        description: Some(description.into()),
+                        ..Default::default()
+                    }
+                )
+                .await,
+            Err(IdentityError::Validation(_))
+        ));
+    }
+    // A search longer than any name is a clear refusal, not a database error.
+    assert!(matches!(
+        f.svc
+            .list_projects(
+                &f.admin,
+                &ListFilter {
+                    search: Some("x".repeat(60_000)),
+                    ..Default::default()
+                }
+            )
+            .await,
+        Err(IdentityError::Validation(_))
+    ));
     assert!(matches!(
         f.svc
             .create_project(

@@ -1023,3 +1023,89 @@ async fn updates_tags_and_properties(backend: Backend) {
     f.finish().await;
 }
 per_backend!(updates_tags_and_properties);
+
+/// Another project's private image is no marker (Glance: 400): paging must
+/// not tell that it exists, let alone where it sorts.
+async fn a_marker_must_be_an_image_the_caller_sees(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let (a, b) = (member("project-a"), member("project-b"));
+    let secret = f
+        .svc
+        .create_image(
+            &a,
+            new_image("a-private", DiskFormat::Raw, Visibility::Private),
+        )
+        .await
+        .expect("create");
+    let own = f
+        .svc
+        .create_image(&b, new_image("b-own", DiskFormat::Raw, Visibility::Private))
+        .await
+        .expect("create");
+    let list = |ctx: RequestContext, marker: String| {
+        let svc = f.svc.clone();
+        async move {
+            svc.list_images(
+                &ctx,
+                &ImageFilter {
+                    marker: Some(marker),
+                    ..ImageFilter::default()
+                },
+            )
+            .await
+        }
+    };
+    assert!(matches!(
+        list(b.clone(), secret.id.clone()).await,
+        Err(ImageError::Validation(_))
+    ));
+    // The owner, and an admin, may page after it; B after its own image.
+    list(a.clone(), secret.id.clone()).await.expect("owner");
+    list(admin(), secret.id.clone()).await.expect("admin");
+    list(b.clone(), own.id.clone()).await.expect("own marker");
+    f.finish().await;
+}
+per_backend!(a_marker_must_be_an_image_the_caller_sees);
+
+/// Names, tags and property names hold no control characters; a search
+/// longer than any name is refused clearly. Nothing is stored.
+async fn control_characters_and_long_searches_are_refused(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let a = member("project-a");
+    for name in ["nul\0", "\u{1b}[31mred"] {
+        assert!(matches!(
+            f.svc
+                .create_image(&a, new_image(name, DiskFormat::Raw, Visibility::Private))
+                .await,
+            Err(ImageError::Validation(_))
+        ));
+    }
+    let tagged = NewImage {
+        tags: vec!["ok".into(), "bad\0tag".into()],
+        ..new_image("tagged", DiskFormat::Raw, Visibility::Private)
+    };
+    assert!(matches!(
+        f.svc.create_image(&a, tagged).await,
+        Err(ImageError::Validation(_))
+    ));
+    let listed = f
+        .svc
+        .list_images(&a, &ImageFilter::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.total, 0, "nothing was stored");
+    assert!(matches!(
+        f.svc
+            .list_images(
+                &a,
+                &ImageFilter {
+                    query: Some("x".repeat(60_000)),
+                    ..ImageFilter::default()
+                }
+            )
+            .await,
+        Err(ImageError::Validation(_))
+    ));
+    f.finish().await;
+}
+per_backend!(control_characters_and_long_searches_are_refused);

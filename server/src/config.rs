@@ -21,9 +21,33 @@ pub struct Config {
     pub site_root: String,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    pub http: HttpConfig,
     pub session: SessionConfig,
     pub identity: IdentityConfig,
     pub image: ImageConfig,
+}
+
+/// Limits on slow or idle clients (see `server/src/listener.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// A client must send a request's whole header block within this many
+    /// seconds; an idle keep-alive connection is closed after it.
+    pub header_read_timeout_secs: u64,
+    /// A request body that sends nothing for this long fails.
+    pub body_idle_timeout_secs: u64,
+    /// At shutdown, requests in flight get this long to finish.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 10,
+            body_idle_timeout_secs: 30,
+            shutdown_grace_secs: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +73,7 @@ impl Default for Config {
             database_url: "sqlite:data/gureum.db".into(),
             site_root: "target/site".into(),
             body_limit_bytes: 2 * 1024 * 1024,
+            http: HttpConfig::default(),
             session: SessionConfig::default(),
             identity: IdentityConfig::default(),
             image: ImageConfig::default(),

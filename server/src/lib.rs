@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod listener;
 pub mod portal;
 pub mod portal_images;
 pub mod rest;
@@ -70,5 +71,10 @@ pub async fn app(state: AppState) -> Result<Router, StartError> {
         .merge(streaming)
         .layer(axum::middleware::from_fn(security::api_fault_bodies))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(axum::middleware::from_fn(connection::close_if_body_unread)))
+        .layer(axum::middleware::from_fn(security::require_host))
+        .layer(axum::Extension(security::PublicOrigin::from_url(
+            &state.config.public_url,
+        )))
+        .layer(axum::middleware::from_fn(connection::close_if_body_unread))
+        .layer(listener::body_idle_timeout(&state.config.http)))
 }

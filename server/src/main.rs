@@ -110,6 +110,7 @@ async fn bootstrap(
 async fn serve(state: AppState) -> Result<(), Box<dyn std::error::Error>> {
     let listen = state.config.listen.clone();
     let public_url = state.config.public_url.clone();
+    let http = state.config.http.clone();
     let purge = state.identity.clone();
     tokio::spawn(async move {
         loop {
@@ -124,10 +125,9 @@ async fn serve(state: AppState) -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("Gureum is listening on {public_url}  (identity API: {public_url}/identity/v3)");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    gureum_server::listener::serve(listener, app, &http, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }

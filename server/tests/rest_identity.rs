@@ -923,6 +923,13 @@ async fn rbac_and_isolation(backend: Backend) {
             .body["groups"],
         json!([])
     );
+    // An unknown user's projects, groups and credentials: 404, not an empty list.
+    let admin = c.admin_token.clone();
+    for what in ["projects", "groups", "application_credentials"] {
+        c.get(&admin, &format!("/users/{}/{what}", "0".repeat(32)))
+            .await
+            .expect(404);
+    }
     // The user of project B cannot read project A nor scope to it.
     c.get(&bob, &format!("/projects/{pa}")).await.expect(403);
     c.get(&bob, &format!("/projects/{pb}")).await.expect(200);

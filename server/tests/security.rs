@@ -60,6 +60,11 @@ async fn cross_site_portal_posts_are_refused_same_origin_allowed() {
         .await
         .unwrap();
     assert_eq!(foreign_origin.status(), 403);
+    // The same host under another scheme is another origin.
+    let other_scheme = login(None, Some(c.url.replacen("http://", "https://", 1)))
+        .await
+        .unwrap();
+    assert_eq!(other_scheme.status(), 403);
 
     let same = login(Some("same-origin"), Some(c.url.clone()))
         .await
@@ -184,5 +189,114 @@ async fn the_signed_in_user_is_embedded_as_inert_json() {
         .await
         .unwrap();
     assert_eq!(anon.status(), 303);
+    c.finish().await;
+}
+
+/// Slow clients cannot hold the server: a header block that never ends and
+/// a body that stalls are both cut off after their timeouts, while other
+/// clients are served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_stalled_bodies_are_cut_off() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = TestCloud::start_with(Backend::Sqlite, |cfg| {
+        cfg.http.header_read_timeout_secs = 1;
+        cfg.http.body_idle_timeout_secs = 1;
+    })
+    .await;
+    let addr = c.url.trim_start_matches("http://").to_string();
+
+    // Headers trickle in and never end.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /identity/v3 HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // Meanwhile another client is served at once.
+    let t = Instant::now();
+    let ok = c
+        .client
+        .get(format!("{}/identity/v3", c.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(t.elapsed() < Duration::from_millis(900));
+    // The slow one is closed by the server (read sees EOF or a reset) within the timeout.
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let _ = slow.write_all(b"X-More: 1\r\n").await;
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {} // hyper may answer 408 first; keep reading to the close
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a never-ending header block must be closed");
+
+    // A body that stalls after 10 bytes fails its read: the request ends (4xx) instead of hanging.
+    let mut stall = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"auth\": {{"
+    );
+    stall.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stall.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "a stalled body must not hold the request open"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 4"),
+        "a stalled body is a client error: {text}"
+    );
+    c.finish().await;
+}
+
+/// Tokens and pages are never cached; a request without Host is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_store_on_tokens_and_pages_and_host_is_required() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = TestCloud::start(Backend::Sqlite).await;
+    let token = c
+        .client
+        .post(c.v3("/auth/tokens"))
+        .json(&TestCloud::password_body(
+            "admin",
+            ADMIN_PASSWORD,
+            Some("admin"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 201);
+    assert_eq!(token.headers()["cache-control"], "no-store");
+    let page = c
+        .client
+        .get(format!("{}/login", c.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+
+    let addr = c.url.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"GET /identity/v3 HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     c.finish().await;
 }

@@ -104,6 +104,7 @@ fn validate_name(kind: &str, name: &str) -> Result<String> {
             "The {kind} name must be at most 255 characters."
         )));
     }
+    crate::text::check_name(&format!("{kind} name"), name).map_err(IdentityError::Validation)?;
     Ok(name.to_string())
 }
 
@@ -113,5 +114,6 @@ fn validate_description(d: &str) -> Result<String> {
             "The description must be at most 1024 characters.".into(),
         ));
     }
+    crate::text::check_text("description", d).map_err(IdentityError::Validation)?;
     Ok(d.to_string())
 }

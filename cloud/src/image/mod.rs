@@ -195,7 +195,11 @@ fn validate_name(name: Option<String>) -> Result<Option<String>> {
         Some(n) if n.chars().count() > 255 => Err(ImageError::Validation(
             "The image name must be at most 255 characters.".into(),
         )),
-        other => Ok(other),
+        Some(n) => {
+            crate::text::check_name("image name", &n).map_err(ImageError::Validation)?;
+            Ok(Some(n))
+        }
+        None => Ok(None),
     }
 }
 
@@ -205,6 +209,7 @@ fn validate_tag(tag: &str) -> Result<()> {
             "A tag must be 1 to 255 characters.".into(),
         ));
     }
+    crate::text::check_name("tag", tag).map_err(ImageError::Validation)?;
     Ok(())
 }
 
@@ -231,6 +236,7 @@ fn validate_property(key: &str, value: &str) -> Result<()> {
             "A property name must be 1 to 255 characters.".into(),
         ));
     }
+    crate::text::check_name("property name", key).map_err(ImageError::Validation)?;
     if RESERVED_PROPERTIES.contains(&key) {
         return Err(ImageError::Forbidden(format!(
             "Attribute '{key}' is reserved."
@@ -241,6 +247,8 @@ fn validate_property(key: &str, value: &str) -> Result<()> {
             "The value of property '{key}' must be at most {MAX_PROPERTY_VALUE} characters."
         )));
     }
+    crate::text::check_text(&format!("value of property '{key}'"), value)
+        .map_err(ImageError::Validation)?;
     Ok(())
 }
 

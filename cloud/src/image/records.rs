@@ -328,6 +328,7 @@ impl ImageService {
             args.push(Arg::Text(n.clone()));
         }
         if let Some(q) = f.query.as_deref().filter(|q| !q.trim().is_empty()) {
+            crate::page::check_search(q).map_err(ImageError::Validation)?;
             conds.push("(i.name LIKE ? ESCAPE '!' OR i.id LIKE ? ESCAPE '!')".into());
             let pat = like_contains(q.trim());
             args.push(Arg::Text(pat.clone()));
@@ -405,6 +406,17 @@ impl ImageService {
             let marker_id = parse_image_id(marker).map_err(|_| {
                 ImageError::Validation(format!("The marker {marker} could not be found."))
             })?;
+            // Only an image the caller may see can be a marker (Glance: 400),
+            // so paging tells nothing about other projects' private images.
+            match self.get_image(ctx, &marker_id).await {
+                Err(ImageError::NotFound(_)) => {
+                    return Err(ImageError::Validation(format!(
+                        "The marker {marker} could not be found."
+                    )))
+                }
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
             let row = sqlx::query(&sql)
                 .bind(marker_id.as_str())
                 .fetch_optional(&self.db.pool)

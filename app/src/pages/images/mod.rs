@@ -178,7 +178,7 @@ pub async fn list_images(
         query: (!q.is_empty()).then(|| q.to_string()),
         sort: vec![(key, cloud::SortDir::parse(&dir))],
         limit: Some(PAGE_SIZE),
-        offset: Some((page.max(1) - 1) * PAGE_SIZE),
+        offset: Some(cloud::page::page_offset(page, PAGE_SIZE)),
         ..Default::default()
     };
     match tab.as_str() {
