@@ -1,5 +1,7 @@
 //! Identity service behaviour, on SQLite and on MariaDB.
 
+#![allow(clippy::unwrap_used)]
+
 use cloud::identity::*;
 use cloud::secret::Secret;
 use cloud::testing::ScratchDb;

@@ -1,6 +1,8 @@
 //! Image service behaviour, on SQLite and on MariaDB: data round trips,
 //! hostile and broken uploads, limits, and who sees what.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io;
 use std::path::PathBuf;
 

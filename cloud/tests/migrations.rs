@@ -2,6 +2,8 @@
 //! both have run, the two databases have the same tables, columns (order,
 //! nullability, primary keys) and indexes (names and columns).
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
 use cloud::testing::ScratchDb;
