@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod identity;
 pub mod image;
+pub mod table;
 
 use axum::Router;
 
@@ -22,4 +23,25 @@ pub fn routes() -> Router<AppState> {
 /// server's body limit.
 pub fn streaming_routes() -> Router<AppState> {
     Router::new().merge(image::streaming_routes())
+}
+
+/// Every REST path template this server answers (the fuzz suite walks them).
+pub fn route_paths() -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    paths.extend(
+        table::RouteTable::new()
+            .nest("/identity", identity::table())
+            .paths()
+            .iter()
+            .cloned(),
+    );
+    paths.extend(
+        table::RouteTable::new()
+            .nest("/image", image::table())
+            .paths()
+            .iter()
+            .cloned(),
+    );
+    paths.extend(image::streaming_table().paths().iter().cloned());
+    paths
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use cloud::identity::{ActorType, AssignmentFilter, IdentityError, Role, RoleAssignment, Target};
 use serde_json::{json, Value};
 
@@ -14,6 +14,7 @@ use super::ListLinks;
 use super::{base, query_true};
 use crate::rest::auth::Caller;
 use crate::rest::error::ApiResult;
+use crate::rest::table::RouteTable;
 use crate::AppState;
 
 #[derive(Clone, Copy)]
@@ -122,7 +123,7 @@ async fn revoke(
 
 /// `…/{projects|domains}/{target_id}/{users|groups}/{actor_id}/roles[/{role_id}]`
 /// and `/v3/system/{users|groups}/{actor_id}/roles[/{role_id}]`.
-pub(super) fn grant_routes(mut r: Router<AppState>) -> Router<AppState> {
+pub(super) fn grant_routes(mut r: RouteTable) -> RouteTable {
     let targets = [
         ("/v3/projects/{target_id}", TargetKind::Project),
         ("/v3/domains/{target_id}", TargetKind::Domain),

@@ -25,12 +25,18 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{method_not_allowed, not_found, ApiError};
+use super::table::RouteTable;
 use crate::AppState;
 
 pub use version::versions;
 
 pub fn routes() -> Router<AppState> {
-    let r = Router::new()
+    table().into_router()
+}
+
+/// Keystone's routes, relative to `/identity`.
+pub fn table() -> RouteTable {
+    let r = RouteTable::new()
         .route("/", get(version::versions))
         .route("/v3", get(version::v3))
         .route("/v3/", get(version::v3))
@@ -133,9 +139,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v3/services/{id}", get(catalog::get_service))
         .route("/v3/endpoints", get(catalog::list_endpoints))
         .route("/v3/endpoints/{id}", get(catalog::get_endpoint));
-    assignments::grant_routes(r)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    assignments::grant_routes(r).map_router(|r| {
+        r.fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
+    })
 }
 
 // ------------------------------------------------------------------ helpers

@@ -20,12 +20,18 @@ use cloud::image::{Image, ImageMember};
 use serde_json::{json, Map, Value};
 
 use super::error::{method_not_allowed, not_found};
+use super::table::RouteTable;
 use crate::AppState;
 
 pub use version::versions;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    table().into_router()
+}
+
+/// Glance's routes, relative to `/image` (image data: [`streaming_table`]).
+pub fn table() -> RouteTable {
+    RouteTable::new()
         .route("/", get(version::versions))
         .route("/versions", get(version::versions_explicit))
         .route("/v2", get(version::versions))
@@ -65,19 +71,26 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/schemas/members", get(schemas::members))
         .route("/v2/info/import", get(schemas::info_import))
         .route("/v2/info/stores", get(schemas::info_stores))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .map_router(|r| {
+            r.fallback(not_found)
+                .method_not_allowed_fallback(method_not_allowed)
+        })
 }
 
 /// Image data up and down: mounted by `rest::streaming_routes`, outside the
 /// body limit (the service enforces the image size limits as bytes arrive).
 pub fn streaming_routes() -> Router<AppState> {
-    Router::new()
+    streaming_table().into_router()
+}
+
+/// The image data routes, with full paths.
+pub fn streaming_table() -> RouteTable {
+    RouteTable::new()
         .route(
             "/image/v2/images/{id}/file",
             put(file::upload).get(file::download),
         )
-        .method_not_allowed_fallback(method_not_allowed)
+        .map_router(|r| r.method_not_allowed_fallback(method_not_allowed))
 }
 
 // ------------------------------------------------------------------ helpers
