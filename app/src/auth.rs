@@ -1,7 +1,7 @@
 //! Sign-in, sign-out, the current user, project switching and the user's
 //! own settings. The session holds only the token id and the language.
 
-use leptos::prelude::*;
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
@@ -11,10 +11,6 @@ use crate::server;
 // default URL carries a hash of the checkout's path, so a server and a WASM
 // built from different checkouts (CI clones sharing one target directory)
 // would not find each other's functions.
-
-/// The error every server function returns when the session has no valid
-/// token; the page answers it by going to the login page.
-pub const UNAUTHENTICATED: &str = "Your session has ended. Please sign in again.";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Named {
@@ -69,8 +65,8 @@ pub async fn me_for(
     })
 }
 
-#[server(endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
+#[leptos::server(endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<Me>, AppError> {
     let a = match server::auth().await {
         Ok(a) => a,
         Err(_) => return Ok(None),
@@ -78,15 +74,15 @@ pub async fn whoami() -> Result<Option<Me>, ServerFnError> {
     me_for(&a.identity, &a.info)
         .await
         .map(Some)
-        .map_err(server::err)
+        .map_err(AppError::from)
 }
 
-#[server(endpoint = "login")]
+#[leptos::server(endpoint = "login")]
 pub async fn login(
     domain: String,
     username: String,
     password: String,
-) -> Result<LoginOutcome, ServerFnError> {
+) -> Result<LoginOutcome, AppError> {
     use cloud::identity::{
         AuthMethod, DomainRef, IdentityError, ProjectRef, ScopeRequest, UserRef,
     };
@@ -119,16 +115,13 @@ pub async fn login(
         Ok(t) => t,
         Err(IdentityError::Locked { minutes }) => return Ok(LoginOutcome::Locked { minutes }),
         Err(IdentityError::Unauthenticated) => return Ok(LoginOutcome::Invalid),
-        Err(e) => return Err(server::err(e)),
+        Err(e) => return Err(e.into()),
     };
     let mut retired = Vec::new();
     let mut token = first.clone();
     if first.info.project.is_none() {
         // Else the first project the user may use, else stay unscoped.
-        let projects = identity
-            .auth_projects(&first.info)
-            .await
-            .map_err(server::err)?;
+        let projects = identity.auth_projects(&first.info).await?;
         if let Some(p) = projects.first() {
             if let Ok(t) = identity
                 .issue_token(
@@ -150,7 +143,7 @@ pub async fn login(
     session
         .cycle_id()
         .await
-        .map_err(|e| ServerFnError::new(format!("session: {e}")))?;
+        .map_err(|e| AppError::internal(format!("session: {e}")))?;
     server::store_token(&session, token.id.expose(), &token.info, retired).await?;
     let ctx = token.info.context();
     let user_lang = identity
@@ -164,8 +157,8 @@ pub async fn login(
     Ok(LoginOutcome::Ok)
 }
 
-#[server(endpoint = "logout")]
-pub async fn logout() -> Result<(), ServerFnError> {
+#[leptos::server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
     let identity = server::identity()?;
     let session = server::session().await?;
     server::end_session(&identity, &session, true).await?;
@@ -173,8 +166,8 @@ pub async fn logout() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-#[server(endpoint = "switch_project")]
-pub async fn switch_project(project_id: String) -> Result<(), ServerFnError> {
+#[leptos::server(endpoint = "switch_project")]
+pub async fn switch_project(project_id: String) -> Result<(), AppError> {
     use cloud::identity::{AuthMethod, ProjectRef, ScopeRequest};
     use cloud::secret::Secret;
     let a = server::auth().await?;
@@ -189,51 +182,38 @@ pub async fn switch_project(project_id: String) -> Result<(), ServerFnError> {
         .await
     {
         Ok(t) => t,
-        Err(cloud::identity::IdentityError::Unauthenticated) => {
-            return Err(a.msg("err.switch", "").await)
-        }
-        Err(e) => return Err(server::err(e)),
+        Err(cloud::identity::IdentityError::Unauthenticated) => return Err(a.msg("err.switch", "")),
+        Err(e) => return Err(e.into()),
     };
     server::store_token(&a.session, t.id.expose(), &t.info, vec![a.token.clone()]).await?;
     server::redirect_if_form("/project");
     Ok(())
 }
 
-#[server(endpoint = "set_language")]
-pub async fn set_language(lang: String) -> Result<(), ServerFnError> {
+#[leptos::server(endpoint = "set_language")]
+pub async fn set_language(lang: String) -> Result<(), AppError> {
     let lang = if lang == "ko" { "ko" } else { "en" };
     let session = server::session().await?;
     if let Ok(a) = server::auth().await {
-        a.identity
-            .set_language(&a.ctx, lang)
-            .await
-            .map_err(server::err)?;
+        a.identity.set_language(&a.ctx, lang).await?;
     }
     server::set_session_lang(&session, lang).await?;
     Ok(())
 }
 
-#[server(endpoint = "change_password")]
+#[leptos::server(endpoint = "change_password")]
 pub async fn change_password(
     old_password: String,
     new_password: String,
     confirm_password: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::secret::Secret;
     let a = server::auth().await?;
-    let lang = crate::i18n::Lang::parse(
-        &a.session
-            .get::<String>(server::KEY_LANG)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default(),
-    );
     if new_password != confirm_password {
-        return Err(ServerFnError::new(crate::i18n::t(lang, "pw.mismatch")));
+        return Err(AppError::portal("pw.mismatch"));
     }
     if old_password.is_empty() || new_password.is_empty() {
-        return Err(ServerFnError::new(crate::i18n::t(lang, "pw.required")));
+        return Err(AppError::portal("pw.required"));
     }
     match a
         .identity
@@ -247,9 +227,9 @@ pub async fn change_password(
     {
         Ok(()) => {}
         Err(cloud::identity::IdentityError::Unauthenticated) => {
-            return Err(ServerFnError::new(crate::i18n::t(lang, "pw.wrong_old")))
+            return Err(AppError::portal("pw.wrong_old"))
         }
-        Err(e) => return Err(server::err(e)),
+        Err(e) => return Err(e.into()),
     }
     // Every token of the user is revoked; end this session too.
     server::end_session(&a.identity, &a.session, true).await?;
@@ -257,20 +237,12 @@ pub async fn change_password(
     Ok(())
 }
 
-/// The message to show for a failed server call.
-pub fn error_text(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// A full page load of `path` in the browser (after sign-in, sign-out, a
 /// project or language switch: every panel starts afresh).
 pub fn hard_redirect(path: &str) {
     #[cfg(not(feature = "ssr"))]
     {
-        let _ = window().location().set_href(path);
+        let _ = leptos::prelude::window().location().set_href(path);
     }
     #[cfg(feature = "ssr")]
     {

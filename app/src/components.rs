@@ -6,7 +6,8 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{hard_redirect, UNAUTHENTICATED};
+use crate::auth::hard_redirect;
+use crate::error::AppError;
 use crate::i18n::{t, use_lang};
 
 pub const PAGE_SIZE: i64 = 50;
@@ -213,7 +214,7 @@ pub fn ListTabs(
 /// is one of these.
 #[component]
 pub fn PagedTable<T, H, R>(
-    data: Resource<Result<PageOf<T>, ServerFnError>>,
+    data: Resource<Result<PageOf<T>, AppError>>,
     base: &'static str,
     params: Memo<ListParams>,
     #[prop(into)] empty_title: String,
@@ -236,8 +237,7 @@ where
                     Suspend::new(async move {
                         match data.await {
                             Err(e) => {
-                                let m = crate::auth::error_text(&e);
-                                view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any()
+                                view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(e.clone()))/></div> }.into_any()
                             }
                             Ok(page) if page.items.is_empty() => {
                                 let (title, hint) = if params.get_untracked().q.is_empty() {
@@ -350,19 +350,20 @@ pub fn Pill(tone: Tone, #[prop(into)] text: String) -> impl IntoView {
     view! { <span class=cls>{text}</span> }
 }
 
-/// An error from the service, shown inline. The ended-session error sends
+/// An error, shown inline in the page's language. An ended session sends
 /// the browser to the login page instead.
 #[component]
-pub fn ErrorBox(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+pub fn ErrorBox(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let lang = use_lang();
     Effect::new(move |_| {
-        if error.get().as_deref() == Some(UNAUTHENTICATED) {
+        if error.with(|e| matches!(e, Some(AppError::SessionEnded))) {
             hard_redirect("/login");
         }
     });
     move || {
         error.get().map(|e| {
             view! {
-                <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-800">{e}</div>
+                <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-800">{e.text(lang)}</div>
             }
         })
     }
@@ -421,7 +422,7 @@ pub fn Confirm(
     on_confirm: Callback<()>,
     on_close: Callback<()>,
     #[prop(into)] pending: Signal<bool>,
-    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(into)] error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     let lang = use_lang();
     view! {
@@ -480,17 +481,14 @@ pub fn Field(
     }
 }
 
-/// Error text of a server action's last result, as a signal.
+/// The error of a server action's last result, as a signal.
 #[macro_export]
 macro_rules! act_err {
     ($a:expr) => {{
         let a = $a;
         ::leptos::prelude::Signal::derive(move || {
-            a.value().with(|v| {
-                v.as_ref()
-                    .and_then(|r| r.as_ref().err())
-                    .map($crate::auth::error_text)
-            })
+            a.value()
+                .with(|v| v.as_ref().and_then(|r| r.as_ref().err()).cloned())
         })
     }};
 }

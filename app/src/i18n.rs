@@ -32,13 +32,19 @@ pub fn use_lang() -> Lang {
 
 /// The text for `key` in `lang`; an unknown key shows itself.
 pub fn t(lang: Lang, key: &'static str) -> &'static str {
-    match TABLE.iter().find(|(k, _, _)| *k == key) {
-        Some((_, en, ko)) => match lang {
-            Lang::En => en,
-            Lang::Ko => ko,
-        },
-        None => key,
-    }
+    lookup(lang, key).unwrap_or(key)
+}
+
+/// The text for a key that came from elsewhere (a service error's message
+/// key), if the table has it.
+pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    TABLE
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, en, ko)| match lang {
+            Lang::En => *en,
+            Lang::Ko => *ko,
+        })
 }
 
 static TABLE: &[(&str, &str, &str)] = &[
@@ -542,6 +548,44 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("images.m.pending", "Pending", "대기"),
     ("images.m.accepted", "Accepted", "수락됨"),
     ("images.m.rejected", "Rejected", "거절됨"),
+    // errors: the message keys of the services' errors (`cloud::ServiceError::public`)
+    ("error.session_ended", "Your session has ended. Please sign in again.", "세션이 종료되었습니다. 다시 로그인하세요."),
+    ("error.internal", "An unexpected error prevented the server from fulfilling your request.", "예기치 않은 오류로 요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요."),
+    ("error.unavailable", "The service is temporarily unavailable. Please try again later.", "서비스를 일시적으로 사용할 수 없습니다. 잠시 후 다시 시도하세요."),
+    ("error.busy", "The server is busy. Please try again in a moment.", "서버가 바쁩니다. 잠시 후 다시 시도하세요."),
+    ("error.unauthenticated", "The request you have made requires authentication.", "인증이 필요합니다. 다시 로그인하세요."),
+    ("error.forbidden", "{detail}", "이 작업을 수행할 권한이 없습니다. ({detail})"),
+    ("error.validation", "{detail}", "입력값이 올바르지 않습니다. ({detail})"),
+    ("error.identity.locked", "The account is locked for {minutes} more minute(s) after too many failed logins.", "로그인 실패가 너무 많아 계정이 {minutes}분 동안 잠겼습니다."),
+    ("error.identity.not_found", "Could not find {object}: {id}.", "{object}을(를) 찾을 수 없습니다: {id}"),
+    ("error.identity.duplicate", "A {object} named “{name}” already exists.", "이름이 “{name}”인 {object}이(가) 이미 있습니다."),
+    ("error.identity.conflict", "Conflict occurred attempting to store {object} - {detail}.", "{object}을(를) 저장하는 중 충돌이 발생했습니다. ({detail})"),
+    ("error.identity.password_policy", "Password does not meet the requirements: {detail}", "비밀번호가 요구 사항을 충족하지 않습니다. ({detail})"),
+    ("error.identity.token_not_found", "The token is invalid, expired or revoked.", "토큰이 유효하지 않거나 만료되었거나 폐기되었습니다."),
+    ("error.image.not_found", "No image found with ID {id}", "ID가 {id}인 이미지를 찾을 수 없습니다."),
+    ("error.image.member_not_found", "{detail}", "멤버 또는 태그를 찾을 수 없습니다. ({detail})"),
+    ("error.image.conflict", "{detail}", "이미지의 현재 상태와 충돌합니다. ({detail})"),
+    ("error.image.limit_exceeded", "{detail}", "한도를 넘었습니다. ({detail})"),
+    ("error.image.no_data", "The image {id} has no data.", "이미지 {id}에 데이터가 없습니다."),
+    ("error.image.range", "The requested range is not satisfiable for an image of {size} bytes.", "요청한 범위가 이미지 크기({size}바이트)를 벗어납니다."),
+    ("error.image.upload_interrupted", "The upload was interrupted: {detail}", "업로드가 중단되었습니다. ({detail})"),
+    ("error.image.format.mismatch", "The image data is {found}, but its disk_format is {declared}.", "이미지 데이터는 {found} 형식인데 디스크 형식은 {declared}(으)로 지정되었습니다."),
+    ("error.image.format.ambiguous", "The image data matches more than one format ({formats}); such images are refused.", "이미지 데이터가 여러 형식({formats})과 일치하여 거부되었습니다."),
+    ("error.image.format.backing_file", "The {format} image has a backing file; images that refer to other files are refused.", "{format} 이미지에 백킹 파일이 있습니다. 다른 파일을 참조하는 이미지는 거부됩니다."),
+    ("error.image.format.external_data_file", "The qcow2 image uses an external data file; images that refer to other files are refused.", "qcow2 이미지가 외부 데이터 파일을 사용합니다. 다른 파일을 참조하는 이미지는 거부됩니다."),
+    ("error.image.format.vmdk_extent", "The vmdk image has an extent outside the image file ({detail}).", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다({detail}). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.malformed", "The {format} header is malformed: {reason}.", "{format} 헤더가 손상되었습니다: {reason}"),
+    ("error.image.format.unsupported", "The {format} image is refused: {reason}.", "{format} 이미지가 거부되었습니다: {reason}"),
+    ("error.image.format.refused_format", "The image data is in the {name} format, which is not accepted.", "이미지 데이터가 허용되지 않는 {name} 형식입니다."),
+    // what an error is about (the `object` argument of a message)
+    ("object.domain", "domain", "도메인"),
+    ("object.project", "project", "프로젝트"),
+    ("object.user", "user", "사용자"),
+    ("object.group", "group", "그룹"),
+    ("object.role", "role", "역할"),
+    ("object.application_credential", "application credential", "애플리케이션 자격 증명"),
+    ("object.service", "service", "서비스"),
+    ("object.endpoint", "endpoint", "엔드포인트"),
 ];
 
 #[cfg(test)]
@@ -565,6 +609,7 @@ mod tests {
             include_str!("lib.rs"),
             include_str!("auth.rs"),
             include_str!("components.rs"),
+            include_str!("error.rs"),
             include_str!("pages/mod.rs"),
             include_str!("pages/layout.rs"),
             include_str!("pages/login.rs"),
@@ -584,7 +629,7 @@ mod tests {
         ];
         let mut checked = 0;
         for src in sources {
-            for marker in ["t(lang, \"", "msg(\""] {
+            for marker in ["t(lang, \"", "msg(\"", "portal(\"", "portal_named(\""] {
                 for part in src.split(marker).skip(1) {
                     let key = &part[..part.find('"').unwrap_or(0)];
                     assert!(
@@ -596,5 +641,45 @@ mod tests {
             }
         }
         assert!(checked > 100, "only {checked} keys found");
+    }
+
+    /// Every message key a service error can carry (one value of each
+    /// variant) has English and Korean text, and every `object` it names.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn every_service_error_key_is_translated() {
+        use cloud::ServiceError;
+        let errors: Vec<Box<dyn ServiceError>> = cloud::identity::IdentityError::examples()
+            .into_iter()
+            .map(|e| Box::new(e) as Box<dyn ServiceError>)
+            .chain(
+                cloud::image::ImageError::examples()
+                    .into_iter()
+                    .map(|e| Box::new(e) as Box<dyn ServiceError>),
+            )
+            .collect();
+        let mut keys = std::collections::BTreeSet::new();
+        for e in &errors {
+            let public = e.public();
+            assert!(
+                lookup(Lang::Ko, public.key).is_some(),
+                "no text for {:?} (from {e:?})",
+                public.key
+            );
+            // A Korean message fills in every argument it names.
+            let args: Vec<(String, String)> = public
+                .args
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.clone()))
+                .collect();
+            let ko = crate::error::fill(Lang::Ko, t(Lang::Ko, public.key), &args);
+            assert!(!ko.contains('{'), "{}: unfilled {ko}", public.key);
+            keys.insert(public.key);
+        }
+        for object in cloud::identity::ERROR_KINDS {
+            let key = format!("object.{}", object.replace(' ', "_"));
+            assert!(lookup(Lang::Ko, &key).is_some(), "no text for {key}");
+        }
+        assert!(keys.len() >= 25, "only {} keys", keys.len());
     }
 }

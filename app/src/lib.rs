@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod components;
+pub mod error;
 pub mod i18n;
 pub mod pages;
 #[cfg(feature = "ssr")]

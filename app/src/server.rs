@@ -1,16 +1,16 @@
-//! Server-side helpers for the server functions: the session, the token it
-//! holds, and the mapping of service errors to inline messages.
+//! Server-side helpers for the server functions: the session and the token
+//! it holds. Service errors become [`AppError`] by `?` (see `crate::error`).
 
 use std::sync::Arc;
 
-use cloud::identity::{IdentityError, IdentityService, TokenInfo};
-use cloud::image::{ImageError, ImageService};
+use cloud::identity::{IdentityService, TokenInfo};
+use cloud::image::ImageService;
 use cloud::RequestContext;
 use leptos::prelude::*;
 use tower_sessions::cookie::time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 
-use crate::auth::UNAUTHENTICATED;
+use crate::error::AppError;
 use crate::PortalSettings;
 
 pub const KEY_TOKEN: &str = "token";
@@ -19,14 +19,17 @@ pub const KEY_TOKEN: &str = "token";
 pub const KEY_OLD_TOKENS: &str = "old_tokens";
 pub const KEY_LANG: &str = "lang";
 
-pub fn identity() -> Result<IdentityService, ServerFnError> {
-    use_context::<IdentityService>()
-        .ok_or_else(|| ServerFnError::new("The identity service is not available."))
+/// A service the portal was not wired with (a server bug, logged).
+fn missing_service(name: &str) -> AppError {
+    AppError::internal(format!("the portal has no {name} service in its context"))
 }
 
-pub fn image() -> Result<ImageService, ServerFnError> {
-    use_context::<ImageService>()
-        .ok_or_else(|| ServerFnError::new("The image service is not available."))
+pub fn identity() -> Result<IdentityService, AppError> {
+    use_context::<IdentityService>().ok_or_else(|| missing_service("identity"))
+}
+
+pub fn image() -> Result<ImageService, AppError> {
+    use_context::<ImageService>().ok_or_else(|| missing_service("image"))
 }
 
 pub fn settings() -> Arc<PortalSettings> {
@@ -37,41 +40,14 @@ pub fn settings() -> Arc<PortalSettings> {
     })
 }
 
-pub async fn session() -> Result<Session, ServerFnError> {
+pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|e| ServerFnError::new(format!("session: {e}")))
+        .map_err(|e| AppError::internal(format!("session: {e}")))
 }
 
-/// A service error as the message shown inline.
-pub fn err(e: IdentityError) -> ServerFnError {
-    match &e {
-        IdentityError::Database(inner) => {
-            tracing::error!("identity database error: {inner}");
-            ServerFnError::new("A database error occurred. Please try again.")
-        }
-        IdentityError::Internal(inner) => {
-            tracing::error!("identity internal error: {inner}");
-            ServerFnError::new("An internal error occurred. Please try again.")
-        }
-        _ => ServerFnError::new(e.to_string()),
-    }
-}
-
-/// An image service error as the message shown inline.
-pub fn image_err(e: ImageError) -> ServerFnError {
-    match &e {
-        ImageError::Database(_) | ImageError::Store { .. } | ImageError::Internal(_) => {
-            tracing::error!("image service error: {e:?}");
-            ServerFnError::new("An internal error occurred. Please try again.")
-        }
-        _ => ServerFnError::new(e.to_string()),
-    }
-}
-
-fn sess_err(e: tower_sessions::session::Error) -> ServerFnError {
-    tracing::error!("session error: {e}");
-    ServerFnError::new("The session store failed. Please try again.")
+fn sess_err(e: tower_sessions::session::Error) -> AppError {
+    AppError::internal(format!("session store: {e}"))
 }
 
 /// The session's session expiry: the idle timeout, but never past the
@@ -127,7 +103,7 @@ pub struct Auth {
 /// await: during server rendering a `Suspense` may render its children
 /// twice and drop the first run's owner while that run's server call is
 /// still pending; polled again, `use_context` there finds nothing.
-pub async fn auth() -> Result<Auth, ServerFnError> {
+pub async fn auth() -> Result<Auth, AppError> {
     let identity = identity()?;
     let idle_secs = settings().idle_timeout_secs;
     let session = session().await?;
@@ -142,13 +118,13 @@ pub async fn auth() -> Result<Auth, ServerFnError> {
                 ctx,
             })
         }
-        None => Err(ServerFnError::new(UNAUTHENTICATED)),
+        None => Err(AppError::SessionEnded),
     }
 }
 
 /// `auth()` with the image service, taken from the context before anything
 /// is awaited (see [`auth`]).
-pub async fn auth_image() -> Result<(Auth, ImageService), ServerFnError> {
+pub async fn auth_image() -> Result<(Auth, ImageService), AppError> {
     let image = image()?;
     Ok((auth().await?, image))
 }
@@ -168,10 +144,10 @@ impl Auth {
         )
     }
 
-    /// A message from the i18n table in the session's language, with
-    /// `{name}` filled in.
-    pub async fn msg(&self, key: &'static str, name: &str) -> ServerFnError {
-        ServerFnError::new(crate::i18n::t(self.lang().await, key).replace("{name}", name))
+    /// One of the portal's own messages (an i18n key, `{name}` filled in);
+    /// the browser words it in the user's language.
+    pub fn msg(&self, key: &'static str, name: &str) -> AppError {
+        AppError::portal_named(key, name)
     }
 }
 
@@ -180,7 +156,7 @@ pub async fn end_session(
     identity: &IdentityService,
     session: &Session,
     keep_lang: bool,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let token: Option<String> = session.get(KEY_TOKEN).await.map_err(sess_err)?;
     let old: Vec<String> = session
         .get(KEY_OLD_TOKENS)
@@ -210,7 +186,7 @@ pub async fn store_token(
     new_token: &str,
     info: &TokenInfo,
     retired: Vec<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let mut old: Vec<String> = session
         .get(KEY_OLD_TOKENS)
         .await
@@ -230,7 +206,7 @@ pub async fn store_token(
     Ok(())
 }
 
-pub async fn set_session_lang(session: &Session, lang: &str) -> Result<(), ServerFnError> {
+pub async fn set_session_lang(session: &Session, lang: &str) -> Result<(), AppError> {
     session
         .insert(KEY_LANG, lang.to_string())
         .await

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod db;
+pub mod error;
 pub mod identity;
 pub mod image;
 pub mod page;
@@ -16,4 +17,5 @@ pub mod text;
 
 pub use context::{RequestContext, Scope};
 pub use db::{Backend, Db};
+pub use error::{ErrorKind, PublicMessage, ServiceError};
 pub use page::{Page, SortDir};

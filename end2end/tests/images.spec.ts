@@ -302,7 +302,10 @@ test('limits: a file over the cap is refused before any record; the upload route
     });
   }, { name, size: MAX_IMAGE + 1 });
   expect(answer.status).toBe(413);
-  expect(JSON.parse(answer.body).error).toContain('larger than the largest image accepted');
+  // The route answers the server functions' typed error (kind, key, English message).
+  const refusal = JSON.parse(answer.body).Service;
+  expect(refusal.kind).toBe('over_limit');
+  expect(refusal.message).toContain('larger than the largest image accepted');
 
   // Without a session the route refuses; with one, a cross-site request is refused too.
   const anon = await request.put(`/portal/images/${answer.id}/file`, { data: Buffer.from('x'), failOnStatusCode: false });

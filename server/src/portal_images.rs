@@ -4,9 +4,10 @@
 //! `PUT /portal/images/{id}/file` takes the raw file as the request body
 //! (the dashboard sends the `File` with `XMLHttpRequest`, so the browser
 //! streams it from disk and reports progress) and answers `{"ok":true}` or
-//! `{"error":"…"}`. `GET` sends the data back as an attachment. Both sit
+//! an [`AppError`] as JSON. `GET` sends the data back as an attachment. Both sit
 //! outside the server's body limit: the image service enforces its own.
 
+use app::error::AppError;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -35,39 +36,24 @@ async fn context(state: &AppState, session: &Session) -> Result<RequestContext, 
     .await
     {
         Some((_, info)) => Ok(info.context()),
-        None => Err(failure(
-            StatusCode::UNAUTHORIZED,
-            app::auth::UNAUTHENTICATED.to_string(),
-        )),
+        None => Err(failure(AppError::SessionEnded)),
     }
 }
 
-fn failure(status: StatusCode, message: String) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+/// The error as the server functions send it (JSON of [`AppError`]), with
+/// the status of its kind from the one table; the dashboard words it in the
+/// user's language.
+fn failure(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == StatusCode::NO_CONTENT {
+        // An image without data: nothing to send, as on the REST API.
+        return status.into_response();
+    }
+    (status, Json(e)).into_response()
 }
 
-/// A service error as the status and message the dashboard shows inline.
 fn error_response(e: ImageError) -> Response {
-    let status = match &e {
-        ImageError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ImageError::NotFound(_) | ImageError::MemberNotFound(_) | ImageError::NoData(_) => {
-            StatusCode::NOT_FOUND
-        }
-        ImageError::Conflict(_) => StatusCode::CONFLICT,
-        ImageError::Validation(_) | ImageError::Format(_) | ImageError::UploadInterrupted(_) => {
-            StatusCode::BAD_REQUEST
-        }
-        ImageError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        ImageError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-        ImageError::Store { .. } | ImageError::Database(_) | ImageError::Internal(_) => {
-            tracing::error!(error = ?e, "portal image transfer failed");
-            return failure(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An internal error occurred. Please try again.".into(),
-            );
-        }
-    };
-    failure(status, e.to_string())
+    failure(AppError::service(&e))
 }
 
 async fn upload(

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::{hard_redirect, Login, LoginOutcome};
 use crate::components::{ErrorBox, Logo, Notice, BTN_PRIMARY, INPUT, LABEL};
+use crate::error::AppError;
 use crate::i18n::{t, use_lang, Lang};
 
 #[component]
@@ -25,12 +26,12 @@ pub fn LoginPage() -> impl IntoView {
     });
     let error = Signal::derive(move || {
         login.value().with(|v| match v {
-            Some(Ok(LoginOutcome::Invalid)) => Some(t(lang, "login.invalid").to_string()),
-            Some(Ok(LoginOutcome::Missing)) => Some(t(lang, "login.missing").to_string()),
+            Some(Ok(LoginOutcome::Invalid)) => Some(AppError::portal("login.invalid")),
+            Some(Ok(LoginOutcome::Missing)) => Some(AppError::portal("login.missing")),
             Some(Ok(LoginOutcome::Locked { minutes })) => {
-                Some(t(lang, "login.locked").replace("{n}", &minutes.to_string()))
+                Some(AppError::portal("login.locked").arg("n", &minutes.to_string()))
             }
-            Some(Err(e)) => Some(crate::auth::error_text(e)),
+            Some(Err(e)) => Some(e.clone()),
             _ => None,
         })
     });

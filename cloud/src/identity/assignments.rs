@@ -86,7 +86,7 @@ impl IdentityService {
             .execute(&self.db.pool)
             .await;
         match res {
-            Err(e) if !crate::db::is_unique_violation(&e) => Err(e.into()),
+            Err(e) if !crate::db::is_unique_violation(&e) => Err(IdentityError::from(e)),
             _ => Ok(()),
         }
     }

@@ -23,7 +23,7 @@ use sqlx::Row;
 
 pub use bootstrap::{BootstrapReport, BootstrapRequest};
 pub use config::IdentityConfig;
-pub use error::{IdentityError, Result};
+pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
 
 use crate::Db;

@@ -777,7 +777,7 @@ impl IdentityService {
             .execute(&self.db.pool)
             .await;
         match res {
-            Err(e) if !is_unique_violation(&e) => return Err(e.into()),
+            Err(e) if !is_unique_violation(&e) => return Err(IdentityError::from(e)),
             _ => {}
         }
         self.invalidate_tokens();
@@ -1031,7 +1031,7 @@ impl IdentityService {
                 .execute(&self.db.pool)
                 .await;
         match res {
-            Err(e) if !is_unique_violation(&e) => Err(e.into()),
+            Err(e) if !is_unique_violation(&e) => Err(IdentityError::from(e)),
             _ => Ok(()),
         }
     }
@@ -1232,15 +1232,14 @@ pub(crate) fn role_row(r: &AnyRow) -> std::result::Result<Role, sqlx::Error> {
     })
 }
 
-/// A unique violation becomes a 409 naming the record; anything else stays a database error.
+/// A unique violation becomes a 409 naming the record; anything else stays a
+/// database error located at the caller's query.
+#[track_caller]
 pub(crate) fn conflict(e: sqlx::Error, kind: &'static str, name: &str) -> IdentityError {
     if is_unique_violation(&e) {
-        IdentityError::Conflict {
-            kind,
-            detail: format!("Duplicate entry: a {kind} named {name:?} already exists"),
-        }
+        IdentityError::duplicate(kind, name)
     } else {
-        IdentityError::Database(e)
+        IdentityError::from(e)
     }
 }
 

@@ -131,7 +131,7 @@ impl ImageService {
                     image.id
                 )))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(ImageError::from(e)),
         }
         self.member_by_id(&image.id, member_id).await
     }

@@ -129,7 +129,7 @@ impl ImageService {
                     "An image with identifier {id} already exists."
                 )));
             }
-            return Err(e.into());
+            return Err(ImageError::from(e));
         }
         for t in &tags {
             sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES (?, ?)")
@@ -692,7 +692,7 @@ impl ImageService {
             .execute(&self.db.pool)
             .await;
         match res {
-            Err(e) if !is_unique_violation(&e) => return Err(e.into()),
+            Err(e) if !is_unique_violation(&e) => return Err(ImageError::from(e)),
             _ => {}
         }
         self.touch(&image.id).await

@@ -1,12 +1,14 @@
-//! The one place service errors become HTTP: status codes and OpenStack
-//! fault bodies (`{"error": {"code", "title", "message"}}`). Internal causes
-//! are logged, never sent.
+//! Service errors become HTTP here: the status comes from the one table
+//! (`cloud::ErrorKind::status`, shared with the portal) and the body is an
+//! OpenStack fault (`{"error": {"code", "title", "message"}}`). Internal
+//! causes are logged, never sent.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cloud::identity::IdentityError;
 use cloud::image::ImageError;
+use cloud::{ErrorKind, ServiceError};
 use serde_json::json;
 
 /// An error on its way out of a REST handler.
@@ -37,79 +39,46 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Any service error, through the one table (`cloud::ErrorKind`): its
+    /// kind gives the status, its public message the fault's text; a server
+    /// fault is logged with its cause and answered generically.
+    pub fn service(e: &dyn ServiceError) -> ApiError {
+        let kind = e.kind();
+        let public = cloud::error::public_and_log(e);
+        ApiError::new(status_of(kind), public.text)
+    }
+}
+
+/// The HTTP status of an error kind (the table is `ErrorKind::status`).
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+// One line per service: a new service's error enum implements
+// `cloud::ServiceError` and is listed here.
 impl From<IdentityError> for ApiError {
     fn from(e: IdentityError) -> ApiError {
-        let status = match &e {
-            IdentityError::Unauthenticated | IdentityError::Locked { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
-            IdentityError::Forbidden(_) => StatusCode::FORBIDDEN,
-            IdentityError::NotFound { .. } | IdentityError::TokenNotFound => StatusCode::NOT_FOUND,
-            IdentityError::Conflict { .. } => StatusCode::CONFLICT,
-            IdentityError::Validation(_) | IdentityError::PasswordPolicy(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            IdentityError::Busy => {
-                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-            }
-            IdentityError::Database(_) | IdentityError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = ?e, "identity service failed");
-            return ApiError::new(
-                status,
-                "An unexpected error prevented the server from fulfilling your request.",
-            );
-        }
-        ApiError::new(status, e.to_string())
+        ApiError::service(&e)
     }
 }
 
 impl From<ImageError> for ApiError {
     fn from(e: ImageError) -> ApiError {
-        let status = match &e {
-            ImageError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ImageError::NotFound(_) | ImageError::MemberNotFound(_) => StatusCode::NOT_FOUND,
-            ImageError::Conflict(_) => StatusCode::CONFLICT,
-            ImageError::Validation(_)
-            | ImageError::Format(_)
-            | ImageError::UploadInterrupted(_) => StatusCode::BAD_REQUEST,
-            ImageError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ImageError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            // Handlers answer 204 themselves; this keeps any other path honest.
-            ImageError::NoData(_) => StatusCode::NO_CONTENT,
-            ImageError::Store { .. } | ImageError::Database(_) | ImageError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = ?e, "image service failed");
-            return ApiError::new(
-                status,
-                "An unexpected error prevented the server from fulfilling your request.",
-            );
-        }
-        ApiError::new(status, e.to_string())
+        ApiError::service(&e)
     }
 }
 
-/// OpenStack's title for a status code.
+/// OpenStack's title for a status code: the kind's title when the status is
+/// one of the table's, else the framework's own (405, 415).
 pub fn title(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Request Entity Too Large",
-        415 => "Unsupported Media Type",
-        416 => "Requested Range Not Satisfiable",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => status.canonical_reason().unwrap_or("Error"),
+    match ErrorKind::from_status(status.as_u16()) {
+        Some(kind) => kind.title(),
+        None => match status.as_u16() {
+            405 => "Method Not Allowed",
+            415 => "Unsupported Media Type",
+            _ => status.canonical_reason().unwrap_or("Error"),
+        },
     }
 }
 
@@ -157,4 +126,46 @@ pub(crate) async fn method_not_allowed() -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "The method is not allowed for the requested URL.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(res: Response) -> Vec<u8> {
+        axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .expect("a small body")
+            .to_vec()
+    }
+
+    #[tokio::test]
+    async fn service_errors_go_through_the_table() {
+        let dup: ApiError = IdentityError::duplicate("project", "p").into();
+        assert_eq!(dup.status, StatusCode::CONFLICT);
+        let res = dup.into_response();
+        let fault: serde_json::Value =
+            serde_json::from_slice(&body(res).await).expect("a JSON fault");
+        assert_eq!(fault["error"]["code"], 409);
+        assert_eq!(fault["error"]["title"], "Conflict");
+        assert!(fault["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already exists")));
+
+        let res = ApiError::from(IdentityError::Unauthenticated).into_response();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(res.headers().contains_key("www-authenticate"));
+
+        let res = ApiError::from(ImageError::NoData("i".into())).into_response();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert!(body(res).await.is_empty());
+
+        let over = ApiError::from(ImageError::LimitExceeded("too big".into()));
+        assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(title(over.status), "Request Entity Too Large");
+
+        let internal = ApiError::from(IdentityError::Internal("secret detail".into()));
+        assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(internal.message, cloud::error::INTERNAL_MESSAGE);
+    }
 }

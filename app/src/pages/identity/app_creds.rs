@@ -2,6 +2,8 @@
 //! shown once, at creation.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
@@ -36,18 +38,13 @@ pub struct CreatedSecret {
 }
 
 #[server(endpoint = "list_app_creds")]
-pub async fn list_app_creds() -> Result<AppCredList, ServerFnError> {
+pub async fn list_app_creds() -> Result<AppCredList, AppError> {
     let a = server::auth().await?;
     let creds = a
         .identity
         .list_app_credentials(&a.ctx, &a.ctx.user_id, None)
-        .await
-        .map_err(server::err)?;
-    let projects = a
-        .identity
-        .auth_projects(&a.info)
-        .await
-        .map_err(server::err)?;
+        .await?;
+    let projects = a.identity.auth_projects(&a.info).await?;
     let name_of = |id: &str| {
         projects
             .iter()
@@ -78,7 +75,7 @@ pub async fn create_app_cred(
     name: String,
     description: String,
     expires: String,
-) -> Result<CreatedSecret, ServerFnError> {
+) -> Result<CreatedSecret, AppError> {
     let a = server::auth().await?;
     let expires = expires.trim();
     let expires_at = if expires.is_empty() {
@@ -86,7 +83,7 @@ pub async fn create_app_cred(
     } else {
         let d = match chrono::NaiveDate::parse_from_str(expires, "%Y-%m-%d") {
             Ok(d) => d,
-            Err(_) => return Err(a.msg("err.bad_date", expires).await),
+            Err(_) => return Err(a.msg("err.bad_date", expires)),
         };
         d.and_hms_opt(23, 59, 59).map(|dt| dt.and_utc())
     };
@@ -104,8 +101,7 @@ pub async fn create_app_cred(
                 secret: None,
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(CreatedSecret {
         id: created.credential.id,
         name: created.credential.name,
@@ -114,12 +110,11 @@ pub async fn create_app_cred(
 }
 
 #[server(endpoint = "delete_app_cred")]
-pub async fn delete_app_cred(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_app_cred(id: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .delete_app_credential(&a.ctx, &a.ctx.user_id, &id)
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
@@ -161,7 +156,7 @@ pub fn AppCredsPage() -> impl IntoView {
             <Transition fallback=loading_row>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => { let m = crate::auth::error_text(&e); view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(m.clone()))/></div> }.into_any() }
+                        Err(e) => view! { <div class="p-4"><ErrorBox error=Signal::derive(move || Some(e.clone()))/></div> }.into_any(),
                         Ok(list) if list.items.is_empty() => {
                             let hint = if list.has_project { t(lang, "ac.empty_hint") } else { t(lang, "ac.no_project") };
                             view! { <EmptyState title=t(lang, "ac.empty") hint=hint/> }.into_any()

@@ -1,6 +1,8 @@
 //! Identity → Groups: list, create, edit, delete, and members.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
@@ -39,13 +41,12 @@ pub async fn list_groups(
     sort: String,
     dir: String,
     page: i64,
-) -> Result<PageOf<GroupRow>, ServerFnError> {
+) -> Result<PageOf<GroupRow>, AppError> {
     let a = server::auth().await?;
     let p = a
         .identity
         .list_groups(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(PageOf {
         total: p.total,
         items: p
@@ -61,21 +62,16 @@ pub async fn list_groups(
 }
 
 #[server(endpoint = "create_group")]
-pub async fn create_group(name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn create_group(name: String, description: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .create_group(&a.ctx, &name, None, Some(description))
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "update_group")]
-pub async fn update_group(
-    id: String,
-    name: String,
-    description: String,
-) -> Result<(), ServerFnError> {
+pub async fn update_group(id: String, name: String, description: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .update_group(
@@ -86,34 +82,22 @@ pub async fn update_group(
                 description: Some(description),
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "delete_group")]
-pub async fn delete_group(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_group(id: String) -> Result<(), AppError> {
     let a = server::auth().await?;
-    a.identity
-        .delete_group(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
+    a.identity.delete_group(&a.ctx, &id).await?;
     Ok(())
 }
 
 #[server(endpoint = "group_members")]
-pub async fn group_members(id: String) -> Result<GroupMemberList, ServerFnError> {
+pub async fn group_members(id: String) -> Result<GroupMemberList, AppError> {
     let a = server::auth().await?;
-    let g = a
-        .identity
-        .get_group(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
-    let mut users = a
-        .identity
-        .list_group_users(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
+    let g = a.identity.get_group(&a.ctx, &id).await?;
+    let mut users = a.identity.list_group_users(&a.ctx, &id).await?;
     users.sort_by(|x, y| x.name.cmp(&y.name));
     Ok(GroupMemberList {
         group: GroupRow {
@@ -134,23 +118,21 @@ pub async fn group_members(id: String) -> Result<GroupMemberList, ServerFnError>
 }
 
 #[server(endpoint = "add_group_member")]
-pub async fn add_group_member(group_id: String, user: String) -> Result<(), ServerFnError> {
+pub async fn add_group_member(group_id: String, user: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     let user_id = super::projects::user_id_by_name(&a, &user).await?;
     a.identity
         .add_user_to_group(&a.ctx, &group_id, &user_id)
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "remove_group_member")]
-pub async fn remove_group_member(group_id: String, user_id: String) -> Result<(), ServerFnError> {
+pub async fn remove_group_member(group_id: String, user_id: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .remove_user_from_group(&a.ctx, &group_id, &user_id)
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
@@ -280,7 +262,7 @@ pub fn GroupMembersPage() -> impl IntoView {
         <Transition fallback=loading_row>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => { let m = crate::auth::error_text(&e); view! { <ErrorBox error=Signal::derive(move || Some(m.clone()))/> }.into_any() }
+                    Err(e) => view! { <ErrorBox error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
                     Ok(m) => {
                         let gid_form = m.group.id.clone();
                         let gid = m.group.id.clone();

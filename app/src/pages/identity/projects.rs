@@ -2,6 +2,8 @@
 //! members (grant and revoke users' roles on a project).
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
@@ -53,13 +55,12 @@ pub async fn list_projects(
     sort: String,
     dir: String,
     page: i64,
-) -> Result<PageOf<ProjectRow>, ServerFnError> {
+) -> Result<PageOf<ProjectRow>, AppError> {
     let a = server::auth().await?;
     let p = a
         .identity
         .list_projects(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(PageOf {
         total: p.total,
         items: p.items.into_iter().map(row).collect(),
@@ -67,7 +68,7 @@ pub async fn list_projects(
 }
 
 #[server(endpoint = "create_project")]
-pub async fn create_project(name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn create_project(name: String, description: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .create_project(
@@ -79,17 +80,12 @@ pub async fn create_project(name: String, description: String) -> Result<(), Ser
                 enabled: Some(true),
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "update_project")]
-pub async fn update_project(
-    id: String,
-    name: String,
-    description: String,
-) -> Result<(), ServerFnError> {
+pub async fn update_project(id: String, name: String, description: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .update_project(
@@ -101,13 +97,12 @@ pub async fn update_project(
                 enabled: None,
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "set_project_enabled")]
-pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
+pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .update_project(
@@ -118,30 +113,22 @@ pub async fn set_project_enabled(id: String, enabled: bool) -> Result<(), Server
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "delete_project")]
-pub async fn delete_project(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_project(id: String) -> Result<(), AppError> {
     let a = server::auth().await?;
-    a.identity
-        .delete_project(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
+    a.identity.delete_project(&a.ctx, &id).await?;
     Ok(())
 }
 
 #[server(endpoint = "project_members")]
-pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
+pub async fn project_members(id: String) -> Result<Members, AppError> {
     use cloud::identity::{ActorType, AssignmentFilter, ListFilter, Target};
     let a = server::auth().await?;
-    let project = a
-        .identity
-        .get_project(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
+    let project = a.identity.get_project(&a.ctx, &id).await?;
     let list = a
         .identity
         .list_role_assignments(
@@ -153,8 +140,7 @@ pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     let mut members: Vec<MemberRow> = list
         .into_iter()
         .filter(|r| {
@@ -182,8 +168,7 @@ pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(Members {
         project: row(project),
         members,
@@ -193,7 +178,7 @@ pub async fn project_members(id: String) -> Result<Members, ServerFnError> {
 
 /// A user of the Default domain by name.
 #[cfg(feature = "ssr")]
-pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<String, ServerFnError> {
+pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<String, AppError> {
     let name = name.trim();
     let f = cloud::identity::ListFilter {
         name: Some(name.to_string()),
@@ -201,14 +186,10 @@ pub(crate) async fn user_id_by_name(a: &server::Auth, name: &str) -> Result<Stri
         limit: Some(1),
         ..Default::default()
     };
-    let users = a
-        .identity
-        .list_users(&a.ctx, &f)
-        .await
-        .map_err(server::err)?;
+    let users = a.identity.list_users(&a.ctx, &f).await?;
     match users.items.into_iter().next() {
         Some(u) => Ok(u.id),
-        None => Err(a.msg("err.no_user", name).await),
+        None => Err(a.msg("err.no_user", name).with_kind("not_found")),
     }
 }
 
@@ -217,7 +198,7 @@ pub async fn grant_project_role(
     project_id: String,
     user: String,
     role: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::identity::{ActorType, Target};
     let a = server::auth().await?;
     let user_id = user_id_by_name(&a, &user).await?;
@@ -229,8 +210,7 @@ pub async fn grant_project_role(
             &Target::Project(project_id),
             &role,
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
@@ -239,7 +219,7 @@ pub async fn revoke_project_role(
     project_id: String,
     user_id: String,
     role_id: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::identity::{ActorType, Target};
     let a = server::auth().await?;
     a.identity
@@ -250,8 +230,7 @@ pub async fn revoke_project_role(
             &Target::Project(project_id),
             &role_id,
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
@@ -411,7 +390,7 @@ pub fn ProjectMembersPage() -> impl IntoView {
         <Transition fallback=loading_row>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => { let m = crate::auth::error_text(&e); view! { <ErrorBox error=Signal::derive(move || Some(m.clone()))/> }.into_any() }
+                    Err(e) => view! { <ErrorBox error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
                     Ok(m) => {
                         let pid_form = m.project.id.clone();
                         let pid = m.project.id.clone();

@@ -1,6 +1,8 @@
 //! Identity → Roles: list, create, delete.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
@@ -24,13 +26,12 @@ pub async fn list_roles(
     sort: String,
     dir: String,
     page: i64,
-) -> Result<PageOf<RoleRow>, ServerFnError> {
+) -> Result<PageOf<RoleRow>, AppError> {
     let a = server::auth().await?;
     let p = a
         .identity
         .list_roles(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(PageOf {
         total: p.total,
         items: p
@@ -46,22 +47,18 @@ pub async fn list_roles(
 }
 
 #[server(endpoint = "create_role")]
-pub async fn create_role(name: String, description: String) -> Result<(), ServerFnError> {
+pub async fn create_role(name: String, description: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
         .create_role(&a.ctx, &name, Some(description))
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "delete_role")]
-pub async fn delete_role(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_role(id: String) -> Result<(), AppError> {
     let a = server::auth().await?;
-    a.identity
-        .delete_role(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
+    a.identity.delete_role(&a.ctx, &id).await?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Identity → Users: list, create, edit, set password, enable/disable, delete.
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
@@ -27,13 +29,12 @@ pub async fn list_users(
     sort: String,
     dir: String,
     page: i64,
-) -> Result<PageOf<UserRow>, ServerFnError> {
+) -> Result<PageOf<UserRow>, AppError> {
     let a = server::auth().await?;
     let p = a
         .identity
         .list_users(&a.ctx, &server::list_filter(&q, &sort, &dir, page))
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(PageOf {
         total: p.total,
         items: p
@@ -60,11 +61,11 @@ pub async fn create_user(
     description: String,
     project: String,
     role: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::identity::{ActorType, NewUser, Target};
     let a = server::auth().await?;
     if password != confirm {
-        return Err(a.msg("pw.confirm_differs", "").await);
+        return Err(a.msg("pw.confirm_differs", ""));
     }
     let project = project.trim();
     let project_id = if project.is_empty() {
@@ -76,14 +77,10 @@ pub async fn create_user(
             limit: Some(1),
             ..Default::default()
         };
-        let found = a
-            .identity
-            .list_projects(&a.ctx, &f)
-            .await
-            .map_err(server::err)?;
+        let found = a.identity.list_projects(&a.ctx, &f).await?;
         match found.items.into_iter().next() {
             Some(p) => Some(p.id),
-            None => return Err(a.msg("err.no_project", project).await),
+            None => return Err(a.msg("err.no_project", project).with_kind("not_found")),
         }
     };
     let u = a
@@ -100,8 +97,7 @@ pub async fn create_user(
                 password: (!password.is_empty()).then(|| cloud::secret::Secret::new(password)),
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     if let Some(pid) = project_id {
         let role = if role.trim().is_empty() {
             "member".to_string()
@@ -110,8 +106,7 @@ pub async fn create_user(
         };
         a.identity
             .grant_role(&a.ctx, ActorType::User, &u.id, &Target::Project(pid), &role)
-            .await
-            .map_err(server::err)?;
+            .await?;
     }
     Ok(())
 }
@@ -122,7 +117,7 @@ pub async fn update_user(
     name: String,
     email: String,
     description: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     let email = email.trim().to_string();
@@ -137,8 +132,7 @@ pub async fn update_user(
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
@@ -147,11 +141,11 @@ pub async fn set_user_password(
     id: String,
     password: String,
     confirm: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     if password != confirm {
-        return Err(a.msg("pw.confirm_differs", "").await);
+        return Err(a.msg("pw.confirm_differs", ""));
     }
     a.identity
         .update_user(
@@ -162,13 +156,12 @@ pub async fn set_user_password(
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "set_user_enabled")]
-pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
+pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), AppError> {
     use cloud::identity::UserUpdate;
     let a = server::auth().await?;
     a.identity
@@ -180,34 +173,26 @@ pub async fn set_user_enabled(id: String, enabled: bool) -> Result<(), ServerFnE
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::err)?;
+        .await?;
     Ok(())
 }
 
 #[server(endpoint = "delete_user")]
-pub async fn delete_user(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_user(id: String) -> Result<(), AppError> {
     let a = server::auth().await?;
-    a.identity
-        .delete_user(&a.ctx, &id)
-        .await
-        .map_err(server::err)?;
+    a.identity.delete_user(&a.ctx, &id).await?;
     Ok(())
 }
 
 /// Role names for the create form's select.
 #[server(endpoint = "role_names")]
-pub async fn role_names() -> Result<Vec<String>, ServerFnError> {
+pub async fn role_names() -> Result<Vec<String>, AppError> {
     let a = server::auth().await?;
     let f = cloud::identity::ListFilter {
         limit: Some(1000),
         ..Default::default()
     };
-    let p = a
-        .identity
-        .list_roles(&a.ctx, &f)
-        .await
-        .map_err(server::err)?;
+    let p = a.identity.list_roles(&a.ctx, &f).await?;
     Ok(p.items.into_iter().map(|r| r.name).collect())
 }
 

@@ -3,6 +3,8 @@
 //! or rejects it).
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
@@ -28,24 +30,17 @@ pub struct ImageDetail {
 }
 
 #[server(endpoint = "image_detail")]
-pub async fn get_image_detail(id: String) -> Result<ImageDetail, ServerFnError> {
+pub async fn get_image_detail(id: String) -> Result<ImageDetail, AppError> {
     use cloud::image::{ImageStatus, Visibility};
     let (a, image) = server::auth_image().await?;
-    let im = image
-        .get_image(&a.ctx, &id)
-        .await
-        .map_err(server::image_err)?;
+    let im = image.get_image(&a.ctx, &id).await?;
     let is_admin = a.ctx.is_admin();
     let mine = a.ctx.project_id().map(str::to_string);
     let is_owner = mine.is_some() && im.owner == mine;
     let mut members = Vec::new();
     let mut my_status = None;
     if im.visibility == Visibility::Shared {
-        for m in image
-            .list_members(&a.ctx, &im.id)
-            .await
-            .map_err(server::image_err)?
-        {
+        for m in image.list_members(&a.ctx, &im.id).await? {
             if Some(&m.member_id) == mine.as_ref() && !is_owner {
                 my_status = Some(m.status.as_str().to_string());
             }
@@ -84,32 +79,26 @@ pub async fn get_image_detail(id: String) -> Result<ImageDetail, ServerFnError> 
 }
 
 #[server(endpoint = "add_image_member")]
-pub async fn add_image_member(image_id: String, member: String) -> Result<(), ServerFnError> {
+pub async fn add_image_member(image_id: String, member: String) -> Result<(), AppError> {
     let (a, image) = server::auth_image().await?;
-    image
-        .add_member(&a.ctx, &image_id, member.trim())
-        .await
-        .map_err(server::image_err)?;
+    image.add_member(&a.ctx, &image_id, member.trim()).await?;
     Ok(())
 }
 
 #[server(endpoint = "remove_image_member")]
-pub async fn remove_image_member(image_id: String, member: String) -> Result<(), ServerFnError> {
+pub async fn remove_image_member(image_id: String, member: String) -> Result<(), AppError> {
     let (a, image) = server::auth_image().await?;
-    image
-        .remove_member(&a.ctx, &image_id, &member)
-        .await
-        .map_err(server::image_err)?;
+    image.remove_member(&a.ctx, &image_id, &member).await?;
     Ok(())
 }
 
 /// The caller's project accepts or rejects an image shared with it.
 #[server(endpoint = "answer_image_share")]
-pub async fn answer_image_share(image_id: String, accept: bool) -> Result<(), ServerFnError> {
+pub async fn answer_image_share(image_id: String, accept: bool) -> Result<(), AppError> {
     use cloud::image::MemberStatus;
     let (a, image) = server::auth_image().await?;
     let Some(project) = a.ctx.project_id().map(str::to_string) else {
-        return Err(a.msg("images.no_project", "").await);
+        return Err(a.msg("images.no_project", ""));
     };
     let status = if accept {
         MemberStatus::Accepted
@@ -118,8 +107,7 @@ pub async fn answer_image_share(image_id: String, accept: bool) -> Result<(), Se
     };
     image
         .update_member(&a.ctx, &image_id, &project, status)
-        .await
-        .map_err(server::image_err)?;
+        .await?;
     Ok(())
 }
 
@@ -170,7 +158,7 @@ fn ImageDetailPage(base: &'static str) -> impl IntoView {
         <Transition fallback=loading_row>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => { let m = crate::auth::error_text(&e); view! { <ErrorBox error=Signal::derive(move || Some(m.clone()))/> }.into_any() }
+                    Err(e) => view! { <ErrorBox error=Signal::derive(move || Some(e.clone()))/> }.into_any(),
                     Ok(d) => view! { <Detail d=d acts=acts add=add remove=remove answer=answer/> }.into_any(),
                 }
             })}

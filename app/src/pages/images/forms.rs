@@ -2,19 +2,17 @@
 //! form field, as the other panels' server functions take them.
 #![allow(clippy::too_many_arguments)]
 
-use leptos::prelude::*;
+use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
 use super::{convert, human_size, parse_properties};
-#[cfg(feature = "ssr")]
-use crate::i18n::t;
 #[cfg(feature = "ssr")]
 use crate::server;
 
 /// Creates the image record (`queued`); the browser then uploads the file.
 /// `size` is the file's size, checked against the limits first so that a
 /// file that cannot fit leaves no record behind. Returns the new id.
-#[server(endpoint = "create_image")]
+#[leptos::server(endpoint = "create_image")]
 pub async fn create_image(
     name: String,
     description: String,
@@ -24,31 +22,28 @@ pub async fn create_image(
     visibility: String,
     protected: bool,
     size: i64,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use cloud::image::{ContainerFormat, DiskFormat, NewImage, Visibility};
     let (a, image) = server::auth_image().await?;
-    let lang = a.lang().await;
     let min_disk = convert::parse_min(&a, &min_disk, "images.min_disk").await?;
     let min_ram = convert::parse_min(&a, &min_ram, "images.min_ram").await?;
     let Some(disk_format) = DiskFormat::parse(&disk_format) else {
-        return Err(a.msg("images.err_format", &disk_format).await);
+        return Err(a.msg("images.err_format", &disk_format));
     };
     let max = image.config().max_image_size;
     if max >= 0 && size > max {
-        return Err(ServerFnError::new(
-            t(lang, "images.too_large")
-                .replace("{size}", &human_size(size))
-                .replace("{max}", &human_size(max)),
-        ));
+        return Err(AppError::portal("images.too_large")
+            .with_kind("over_limit")
+            .arg("size", &human_size(size))
+            .arg("max", &human_size(max)));
     }
     if let Some(project) = a.ctx.project_id() {
         if let Ok(u) = image.usage(&a.ctx, project).await {
             if u.max_bytes >= 0 && u.bytes.saturating_add(size) > u.max_bytes {
-                return Err(ServerFnError::new(
-                    t(lang, "images.over_quota")
-                        .replace("{used}", &human_size(u.bytes))
-                        .replace("{max}", &human_size(u.max_bytes)),
-                ));
+                return Err(AppError::portal("images.over_quota")
+                    .with_kind("over_limit")
+                    .arg("used", &human_size(u.bytes))
+                    .arg("max", &human_size(u.max_bytes)));
             }
         }
     }
@@ -73,14 +68,13 @@ pub async fn create_image(
                 ..Default::default()
             },
         )
-        .await
-        .map_err(server::image_err)?;
+        .await?;
     Ok(created.id)
 }
 
 /// The edit dialog: `tags` comma-separated, `properties` one `key=value` a
 /// line (properties no longer listed are removed).
-#[server(endpoint = "update_image")]
+#[leptos::server(endpoint = "update_image")]
 pub async fn update_image(
     id: String,
     name: String,
@@ -90,18 +84,15 @@ pub async fn update_image(
     protected: Option<String>,
     tags: String,
     properties: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use cloud::image::{ImageUpdate, Visibility};
     let (a, image) = server::auth_image().await?;
-    let current = image
-        .get_image(&a.ctx, &id)
-        .await
-        .map_err(server::image_err)?;
+    let current = image.get_image(&a.ctx, &id).await?;
     let min_disk = convert::parse_min(&a, &min_disk, "images.min_disk").await?;
     let min_ram = convert::parse_min(&a, &min_ram, "images.min_ram").await?;
     let wanted = match parse_properties(&properties) {
         Ok(p) => p,
-        Err(line) => return Err(a.msg("images.err_property", &line).await),
+        Err(line) => return Err(a.msg("images.err_property", &line)),
     };
     let mut u = ImageUpdate {
         name: Some(Some(name.trim().to_string()).filter(|n| !n.is_empty())),
@@ -129,9 +120,6 @@ pub async fn update_image(
         .filter(|k| !wanted.iter().any(|(w, _)| w == *k))
         .cloned()
         .collect();
-    image
-        .update_image(&a.ctx, &id, u)
-        .await
-        .map_err(server::image_err)?;
+    image.update_image(&a.ctx, &id, u).await?;
     Ok(())
 }

@@ -11,6 +11,8 @@ pub mod upload;
 pub use forms::*;
 
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 use crate::components::*;
@@ -144,7 +146,7 @@ pub(super) mod convert {
         a: &Auth,
         v: &str,
         label_key: &'static str,
-    ) -> Result<i64, leptos::prelude::ServerFnError> {
+    ) -> Result<i64, crate::error::AppError> {
         let v = v.trim();
         if v.is_empty() {
             return Ok(0);
@@ -153,7 +155,7 @@ pub(super) mod convert {
             Ok(n) if n >= 0 => Ok(n),
             _ => {
                 let label = crate::i18n::t(a.lang().await, label_key);
-                Err(a.msg("images.err_number", label).await)
+                Err(a.msg("images.err_number", label))
             }
         }
     }
@@ -166,7 +168,7 @@ pub async fn list_images(
     sort: String,
     dir: String,
     page: i64,
-) -> Result<ImagePage, ServerFnError> {
+) -> Result<ImagePage, AppError> {
     use cloud::image::{ImageFilter, ImageSortKey, MemberStatusFilter, VisibilityFilter};
     let (a, image) = server::auth_image().await?;
     let q = q.trim();
@@ -184,7 +186,7 @@ pub async fn list_images(
     match tab.as_str() {
         "admin" => {
             if !a.ctx.is_admin() {
-                return Err(a.msg("images.admin_only", "").await);
+                return Err(a.msg("images.admin_only", "").with_kind("forbidden"));
             }
             f.admin_all = Some(true);
         }
@@ -204,10 +206,7 @@ pub async fn list_images(
             f.admin_all = Some(false);
         }
     }
-    let p = image
-        .list_images(&a.ctx, &f)
-        .await
-        .map_err(server::image_err)?;
+    let p = image.list_images(&a.ctx, &f).await?;
     let owners: Vec<String> = p.items.iter().filter_map(|i| i.owner.clone()).collect();
     let names = convert::project_names(&a, &owners).await;
     Ok(PageOf {
@@ -221,25 +220,22 @@ pub async fn list_images(
 }
 
 #[server(endpoint = "delete_image")]
-pub async fn delete_image(id: String) -> Result<(), ServerFnError> {
+pub async fn delete_image(id: String) -> Result<(), AppError> {
     let (a, image) = server::auth_image().await?;
-    image
-        .delete_image(&a.ctx, &id)
-        .await
-        .map_err(server::image_err)?;
+    image.delete_image(&a.ctx, &id).await?;
     Ok(())
 }
 
 /// Admin: deactivate (`active = false`) or reactivate an image.
 #[server(endpoint = "set_image_active")]
-pub async fn set_image_active(id: String, active: bool) -> Result<(), ServerFnError> {
+pub async fn set_image_active(id: String, active: bool) -> Result<(), AppError> {
     let (a, image) = server::auth_image().await?;
     let res = if active {
         image.reactivate_image(&a.ctx, &id).await
     } else {
         image.deactivate_image(&a.ctx, &id).await
     };
-    res.map_err(server::image_err)?;
+    res.map_err(AppError::from)?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, FormData, HtmlFormElement, ProgressEvent, XmlHttpRequest};
 
 use super::{create_image, human_size};
+use crate::error::AppError;
 use crate::i18n::{t, Lang};
 
 /// Where Create Image stands.
@@ -36,7 +37,7 @@ pub enum Phase {
     },
     /// `image_id` is the record left `queued`, if one was created.
     Failed {
-        message: String,
+        message: AppError,
         image_id: Option<String>,
     },
 }
@@ -73,7 +74,7 @@ impl Upload {
         let xhr = XmlHttpRequest::new()?;
         xhr.open_with_async("PUT", &format!("/portal/images/{id}/file"), true)?;
         xhr.set_request_header("Content-Type", "application/octet-stream")?;
-        let failed = move |message: String| {
+        let failed = move |message: AppError| {
             phase.set(Phase::Failed {
                 message,
                 image_id: Some(id.clone()),
@@ -112,11 +113,11 @@ impl Upload {
         let broken = {
             let failed = failed.clone();
             Closure::<dyn FnMut(JsValue)>::new(move |_| {
-                failed(t(lang, "images.upload_broken").to_string())
+                failed(AppError::portal("images.upload_broken"))
             })
         };
         let aborted = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            failed(t(lang, "images.upload_cancelled").to_string())
+            failed(AppError::portal("images.upload_cancelled"))
         });
         let up = xhr.upload()?;
         up.set_onprogress(Some(progress.as_ref().unchecked_ref()));
@@ -148,16 +149,16 @@ impl Drop for Upload {
     }
 }
 
-/// The server's `{"error": "…"}`, else a message naming the status.
-fn server_message(lang: Lang, status: u16, body: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        error: String,
-    }
-    match serde_json::from_str::<Answer>(body) {
-        Ok(a) => a.error,
-        Err(_) if status == 413 => t(lang, "images.upload_too_large").to_string(),
-        Err(_) => format!("{} (HTTP {status})", t(lang, "images.upload_failed")),
+/// The server's answer (an [`AppError`] as JSON), else a message naming
+/// the status (a proxy's refusal, say).
+fn server_message(lang: Lang, status: u16, body: &str) -> AppError {
+    match serde_json::from_str::<AppError>(body) {
+        Ok(e) => e,
+        Err(_) if status == 413 => AppError::portal("images.upload_too_large"),
+        Err(_) => AppError::Other(format!(
+            "{} (HTTP {status})",
+            t(lang, "images.upload_failed")
+        )),
     }
 }
 
@@ -187,7 +188,7 @@ pub fn submit(
         .filter(|f| !f.name().is_empty())
     else {
         phase.set(Phase::Failed {
-            message: t(lang, "images.no_file").to_string(),
+            message: AppError::portal("images.no_file"),
             image_id: None,
         });
         return;
@@ -210,17 +211,17 @@ pub fn submit(
                 match Upload::start(id.clone(), &file, lang, phase, on_changed) {
                     Ok(u) => keep.set_value(Some(u)),
                     Err(e) => phase.set(Phase::Failed {
-                        message: format!(
+                        message: AppError::Other(format!(
                             "{}: {}",
                             t(lang, "images.upload_failed"),
                             e.as_string().unwrap_or_default()
-                        ),
+                        )),
                         image_id: Some(id),
                     }),
                 }
             }
             Err(e) => phase.set(Phase::Failed {
-                message: crate::auth::error_text(&e),
+                message: e,
                 image_id: None,
             }),
         }
