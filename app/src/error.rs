@@ -166,7 +166,17 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Other(value.to_string())
+        match value {
+            // The call's arguments could not be read (missing, malformed,
+            // wrong type): the client's error, a 400, never a 500.
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::MissingArg(detail)
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::UnsupportedRequestMethod(detail) => {
+                AppError::portal("error.bad_arguments").arg("detail", &detail)
+            }
+            other => AppError::Other(other.to_string()),
+        }
     }
 
     /// Encodes the error for the response, and sets the response's status
