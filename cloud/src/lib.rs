@@ -11,6 +11,7 @@ pub mod image;
 pub mod page;
 pub mod policy;
 pub mod secret;
+pub mod servers;
 pub mod testing;
 
 pub use context::{RequestContext, Scope};

@@ -7,19 +7,20 @@ pub mod image;
 
 use axum::Router;
 
+use crate::services::SERVICES;
 use crate::AppState;
 
+/// Every registered service's REST routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .nest("/identity", identity::routes())
-        // `nest` matches `/identity` only; discovery also asks with the slash.
-        .route("/identity/", axum::routing::get(identity::versions))
-        .nest("/image", image::routes())
-        .route("/image/", axum::routing::get(image::versions))
+    SERVICES
+        .iter()
+        .fold(Router::new(), |r, s| r.merge(s.routes()))
 }
 
-/// Routes whose request bodies are image data: mounted outside the
-/// server's body limit.
+/// Routes whose request bodies are bulk data (image uploads): mounted
+/// outside the server's body limit.
 pub fn streaming_routes() -> Router<AppState> {
-    Router::new().merge(image::streaming_routes())
+    SERVICES
+        .iter()
+        .fold(Router::new(), |r, s| r.merge(s.streaming_routes()))
 }
