@@ -22,6 +22,10 @@ use cloud::Db;
 pub use config::Config;
 use supervisor::{Worker, WorkerError};
 
+/// Every service this server runs, in catalog order (see
+/// [`services::Service`]): a new service is listed here, once.
+pub static SERVICES: &[&dyn services::Service] = &[&services::Identity, &services::Image];
+
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {

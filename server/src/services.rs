@@ -1,5 +1,5 @@
 //! The service registry: every OpenStack service this server speaks is one
-//! [`Service`] implementation listed once in [`SERVICES`]. The router, the
+//! [`Service`] implementation listed once in [`crate::SERVICES`]. The router, the
 //! catalog, the fault-body rewrite, the portal's server-function context,
 //! the background workers and the shutdown hand-back all read this list, so
 //! a new service plugs in here instead of in a dozen places.
@@ -63,8 +63,7 @@ pub trait Service: Send + Sync + 'static {
     }
 }
 
-/// Every service this server runs, in catalog order. Add a new one here.
-pub static SERVICES: &[&dyn Service] = &[&Identity, &Image];
+pub use crate::SERVICES;
 
 /// The catalog entries of every registered service.
 pub fn catalog() -> Vec<CatalogSpec> {
