@@ -224,7 +224,7 @@ mod tests {
             "[server]\nheartbeat_secs = 5\nlease_secs = 5\n",
             std::iter::empty(),
         )
-        .unwrap_err();
+        .expect_err("a lease of one heartbeat is refused");
         assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
     }
 

@@ -68,7 +68,10 @@ impl Workspace {
             .env("GUREUM_SERVER__LEASE_SECS", LEASE_SECS.to_string())
             .env("GUREUM_SERVER__SHUTDOWN_GRACE_SECS", "1")
             .env("GUREUM_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("GUREUM_LOG", "info,sqlx=warn,tower_sessions=warn")
+            .env(
+                "GUREUM_LOG",
+                "info,sqlx=warn,tower_sessions=warn,gureum_server::observe=debug",
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
@@ -477,6 +480,25 @@ async fn sigterm_lets_a_request_in_flight_finish_within_the_grace_period() {
     ws.bootstrap();
     let server = ws.start("s").await;
     let tok = token(&server.url).await;
+    // The response's request id is on the request's log lines.
+    let res = reqwest::Client::new()
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    let request_id = res.headers()["x-openstack-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let logged = server
+        .log_text()
+        .lines()
+        .any(|l| l.contains(&format!("request_id={request_id}")) && l.contains("request done"));
+    assert!(
+        logged,
+        "no log line with {request_id}:\n{}",
+        server.log_text()
+    );
     let image = create_image(&server.url, &tok, "finishes").await;
     let mut upload = SlowUpload::start(&server.url, &tok, &image);
     upload.send(test_data(128 * 1024, 1)).await;
