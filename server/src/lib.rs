@@ -20,7 +20,7 @@ use cloud::servers::ServerRegistry;
 use cloud::Db;
 
 pub use config::Config;
-use supervisor::{Worker, WorkerError};
+use supervisor::Worker;
 
 /// Every service this server runs, in catalog order (see
 /// [`services::Service`]): a new service is listed here, once.
@@ -119,6 +119,10 @@ pub async fn build(state: AppState) -> Result<Server, StartError> {
     Ok(Server { router, workers })
 }
 
+/// Beats every `server.heartbeat_secs`. A failed beat is logged and the
+/// next one tried on time, not after the supervisor's backoff: a pause
+/// longer than the lease would let the other servers take this one for
+/// dead once the database is back.
 fn heartbeat_worker(state: &AppState) -> Worker {
     let server = state.server.clone();
     Worker::periodic(
@@ -127,15 +131,14 @@ fn heartbeat_worker(state: &AppState) -> Worker {
         move || {
             let server = server.clone();
             async move {
-                server
-                    .heartbeat()
-                    .await
-                    .map_err(|e| WorkerError::new("heartbeat", e))?;
-                server
-                    .reap_dead()
-                    .await
-                    .map(drop)
-                    .map_err(|e| WorkerError::new("reaping dead servers", e))
+                if let Err(e) = server.heartbeat().await {
+                    tracing::warn!(error = %supervisor::error_chain(&e), "heartbeat failed");
+                    return Ok(());
+                }
+                if let Err(e) = server.reap_dead().await {
+                    tracing::warn!(error = %supervisor::error_chain(&e), "reaping dead servers failed");
+                }
+                Ok(())
             }
         },
     )
