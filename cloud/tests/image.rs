@@ -40,15 +40,7 @@ impl Fixture {
 
     /// Files in the store (`images/` and `staging/`).
     fn files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["images", "staging"] {
-            if let Ok(rd) = std::fs::read_dir(self.dir.join(sub)) {
-                for e in rd.flatten() {
-                    out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
-                }
-            }
-        }
-        out
+        cloud::testing::store_files(&self.dir)
     }
 
     async fn finish(self) {

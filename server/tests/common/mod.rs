@@ -422,16 +422,7 @@ impl TestCloud {
 
     /// Files in the image store's `images/` and `staging/` directories.
     pub fn stored_files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["images", "staging"] {
-            if let Ok(entries) = std::fs::read_dir(self.image_dir.join(sub)) {
-                for e in entries.flatten() {
-                    out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
-                }
-            }
-        }
-        out.sort();
-        out
+        cloud::testing::store_files(&self.image_dir)
     }
 
     /// Stops the server and drops the scratch database.
