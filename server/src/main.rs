@@ -46,6 +46,9 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_env("GUREUM_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
         )
+        // Colours only on a terminal: logs sent to a file or journald stay
+        // plain text (`request_id=req-…` greps as written).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     if let Err(e) = run(Cli::parse()).await {
         let mut msg = e.to_string();

@@ -21,6 +21,18 @@ const ADMIN_PASSWORD: &str = "admin-password-1";
 const HEARTBEAT_SECS: u64 = 1;
 const LEASE_SECS: u64 = 3;
 
+/// Held while a test copies the server binary or starts a process: a
+/// process forked while another thread has the copy open for writing
+/// keeps that descriptor until it execs, and executing the copy then fails
+/// with "text file busy".
+static SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+    SPAWN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Files for one test: a copy of the server binary (other worktrees
 /// rebuild the shared target directory under a running test), the image
 /// store and the logs. Removed on drop.
@@ -36,7 +48,10 @@ impl Workspace {
             std::env::temp_dir().join(format!("gureum-servers-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(dir.join("store")).unwrap();
         let binary = dir.join("gureum-server");
-        std::fs::copy(env!("CARGO_BIN_EXE_gureum-server"), &binary).unwrap();
+        {
+            let _spawning = spawn_lock();
+            std::fs::copy(env!("CARGO_BIN_EXE_gureum-server"), &binary).unwrap();
+        }
         Workspace {
             dir,
             binary,
@@ -80,11 +95,14 @@ impl Workspace {
 
     fn bootstrap(&self) {
         let log = self.dir.join("bootstrap.log");
-        let status = self
-            .command("127.0.0.1:1", &log)
-            .arg("bootstrap")
-            .status()
-            .unwrap();
+        let mut child = {
+            let _spawning = spawn_lock();
+            self.command("127.0.0.1:1", &log)
+                .arg("bootstrap")
+                .spawn()
+                .unwrap()
+        };
+        let status = child.wait().unwrap();
         assert!(
             status.success(),
             "bootstrap failed: {}",
@@ -103,7 +121,10 @@ impl Workspace {
         let log = self
             .dir
             .join(format!("{name}-{}.log", uuid::Uuid::new_v4().simple()));
-        let child = self.command(&listen, &log).arg("serve").spawn().unwrap();
+        let child = {
+            let _spawning = spawn_lock();
+            self.command(&listen, &log).arg("serve").spawn().unwrap()
+        };
         let server = ServerProcess {
             child,
             url: format!("http://{listen}"),
@@ -144,11 +165,14 @@ impl ServerProcess {
     }
 
     fn signal(&self, sig: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
+        let status = {
+            let _spawning = spawn_lock();
+            Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(self.child.id().to_string())
+                .status()
+                .unwrap()
+        };
         assert!(status.success(), "kill -{sig}");
     }
 
