@@ -29,6 +29,32 @@ pub struct RequestContext {
     pub roles: Vec<String>,
     pub audit_id: String,
     pub app_cred_id: Option<String>,
+    /// `req-<uuid>`: the request this call serves (the
+    /// `x-openstack-request-id` of its response), or a fresh id for an
+    /// internal job.
+    pub request_id: String,
+}
+
+tokio::task_local! {
+    /// The id of the HTTP request being served on this task, set by the
+    /// server's request-id layer.
+    static REQUEST_ID: String;
+}
+
+/// A new request id in the OpenStack form, `req-<uuid>`.
+pub fn new_request_id() -> String {
+    format!("req-{}", uuid::Uuid::new_v4().hyphenated())
+}
+
+/// The id of the request served on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Runs `fut` as serving request `id`: contexts built inside it
+/// ([`crate::identity::TokenInfo::context`]) carry the id.
+pub async fn with_request_id<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    REQUEST_ID.scope(id, fut).await
 }
 
 impl RequestContext {
@@ -59,6 +85,7 @@ impl RequestContext {
             roles: vec!["admin".into(), "member".into(), "reader".into()],
             audit_id: "internal".into(),
             app_cred_id: None,
+            request_id: current_request_id().unwrap_or_else(new_request_id),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod image;
 pub mod page;
 pub mod policy;
 pub mod secret;
+pub mod servers;
 pub mod testing;
 pub mod text;
 

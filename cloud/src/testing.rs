@@ -149,3 +149,37 @@ pub fn test_data(len: usize, seed: u64) -> Vec<u8> {
     out.truncate(len);
     out
 }
+
+/// The files of a `LocalStore` directory, sorted: `images/<id>`, and
+/// staging files as `staging/<server-id>/<name>` (an empty staging area of
+/// a server is no leftover, so it is not listed; a loose file is
+/// `staging/<name>`).
+pub fn store_files(dir: &std::path::Path) -> Vec<String> {
+    let names = |d: &std::path::Path| -> Vec<(String, bool)> {
+        std::fs::read_dir(d)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| {
+                        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                        (e.file_name().to_string_lossy().into_owned(), is_dir)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out: Vec<String> = names(&dir.join("images"))
+        .into_iter()
+        .map(|(n, _)| format!("images/{n}"))
+        .collect();
+    for (name, is_dir) in names(&dir.join("staging")) {
+        if is_dir {
+            for (file, _) in names(&dir.join("staging").join(&name)) {
+                out.push(format!("staging/{name}/{file}"));
+            }
+        } else {
+            out.push(format!("staging/{name}"));
+        }
+    }
+    out.sort();
+    out
+}

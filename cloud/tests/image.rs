@@ -42,15 +42,7 @@ impl Fixture {
 
     /// Files in the store (`images/` and `staging/`).
     fn files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["images", "staging"] {
-            if let Ok(rd) = std::fs::read_dir(self.dir.join(sub)) {
-                for e in rd.flatten() {
-                    out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
-                }
-            }
-        }
-        out
+        cloud::testing::store_files(&self.dir)
     }
 
     async fn finish(self) {
@@ -73,6 +65,7 @@ fn ctx(project: &str, roles: &[&str]) -> RequestContext {
         roles: roles.iter().map(|r| r.to_string()).collect(),
         audit_id: "audit".into(),
         app_cred_id: None,
+        request_id: cloud::context::new_request_id(),
     }
 }
 

@@ -23,6 +23,7 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub http: HttpConfig,
     pub session: SessionConfig,
+    pub server: ServerConfig,
     pub identity: IdentityConfig,
     pub image: ImageConfig,
 }
@@ -36,8 +37,6 @@ pub struct HttpConfig {
     pub header_read_timeout_secs: u64,
     /// A request body that sends nothing for this long fails.
     pub body_idle_timeout_secs: u64,
-    /// At shutdown, requests in flight get this long to finish.
-    pub shutdown_grace_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -45,7 +44,6 @@ impl Default for HttpConfig {
         HttpConfig {
             header_read_timeout_secs: 10,
             body_idle_timeout_secs: 30,
-            shutdown_grace_secs: 20,
         }
     }
 }
@@ -65,6 +63,54 @@ impl Default for SessionConfig {
     }
 }
 
+/// This process among the servers on one database (`[server]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Seconds between heartbeats of this server's row in `servers`.
+    pub heartbeat_secs: u64,
+    /// A server silent this long is dead and its uploads are recovered by
+    /// the others; three heartbeats by default.
+    pub lease_secs: u64,
+    /// On SIGTERM or Ctrl-C: seconds requests in flight may take to finish
+    /// before they are cut off and their uploads handed back.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            heartbeat_secs: 2,
+            lease_secs: 6,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn heartbeat(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.heartbeat_secs)
+    }
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_secs)
+    }
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// A lease must outlast more than one heartbeat, or a live server
+    /// would look dead between two beats.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.heartbeat_secs == 0 || self.lease_secs <= self.heartbeat_secs {
+            return Err(ConfigError::Invalid(format!(
+                "server.lease_secs ({}) must be larger than server.heartbeat_secs ({}), which must be at least 1",
+                self.lease_secs, self.heartbeat_secs
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -75,6 +121,7 @@ impl Default for Config {
             body_limit_bytes: 2 * 1024 * 1024,
             http: HttpConfig::default(),
             session: SessionConfig::default(),
+            server: ServerConfig::default(),
             identity: IdentityConfig::default(),
             image: ImageConfig::default(),
         }
@@ -91,6 +138,8 @@ pub enum ConfigError {
     },
     #[error("invalid config: {0}")]
     Parse(#[from] toml::de::Error),
+    #[error("invalid config: {0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -131,6 +180,7 @@ impl Config {
         let mut cfg: Config = toml::Value::Table(table).try_into()?;
         // The catalog follows the server's public URL.
         cfg.identity.public_url = cfg.public_url.clone();
+        cfg.server.validate()?;
         Ok(cfg)
     }
 }
@@ -188,6 +238,16 @@ mod tests {
         assert_eq!(cfg.database_url, "mysql://root@127.0.0.1/x");
         assert_eq!(cfg.identity.token_ttl_secs, 60);
         assert_eq!(cfg.identity.lockout_failure_attempts, 2);
+    }
+
+    #[test]
+    fn a_lease_shorter_than_a_heartbeat_is_refused() {
+        let err = Config::from_toml_and_env(
+            "[server]\nheartbeat_secs = 5\nlease_secs = 5\n",
+            std::iter::empty(),
+        )
+        .expect_err("a lease of one heartbeat is refused");
+        assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
     }
 
     #[test]

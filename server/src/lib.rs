@@ -4,25 +4,37 @@
 pub mod config;
 pub mod connection;
 pub mod listener;
+pub mod observe;
 pub mod portal;
 pub mod portal_images;
 pub mod rest;
 pub mod security;
+pub mod services;
+pub mod supervisor;
 
 use std::sync::Arc;
 
 use axum::Router;
 use cloud::identity::IdentityService;
 use cloud::image::ImageService;
+use cloud::servers::ServerRegistry;
 use cloud::Db;
 
 pub use config::Config;
+use supervisor::Worker;
+
+/// Every service this server runs, in catalog order (see
+/// [`services::Service`]): a new service is listed here, once.
+pub static SERVICES: &[&dyn services::Service] = &[&services::Identity, &services::Image];
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    /// This process's row in `servers`: its id and lease.
+    pub server: ServerRegistry,
+    pub metrics: Arc<observe::Metrics>,
     pub identity: IdentityService,
     pub image: ImageService,
 }
@@ -32,6 +44,10 @@ pub enum StartError {
     #[error(transparent)]
     Db(#[from] cloud::db::DbError),
     #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Servers(#[from] cloud::servers::ServersError),
+    #[error(transparent)]
     Identity(#[from] cloud::identity::IdentityError),
     #[error(transparent)]
     Image(#[from] cloud::image::ImageError),
@@ -40,23 +56,42 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// Connects to the database and runs migrations.
+    /// Connects to the database, runs migrations, registers this server,
+    /// recovers dead servers' uploads and brings the catalog up to date.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
+        config.server.validate()?;
         let db = Db::connect(&config.database_url).await?;
+        let server = ServerRegistry::register(db.clone(), config.server.lease()).await?;
         let identity = IdentityService::new(db.clone(), config.identity.clone())?;
-        let image = ImageService::new(db.clone(), config.image.clone())?;
+        let image = ImageService::new(db.clone(), config.image.clone())?
+            .owned_by(server.id(), config.server.lease());
         image.recover_interrupted_uploads().await?;
+        identity.ensure_catalog(&services::catalog()).await?;
         Ok(AppState {
             config: Arc::new(config),
             db,
+            server,
+            metrics: Arc::new(observe::Metrics::new()),
             identity,
             image,
         })
     }
 }
 
+/// The HTTP application and the background workers it needs.
+pub struct Server {
+    pub router: Router,
+    pub workers: Vec<Worker>,
+}
+
 /// The whole HTTP application: REST APIs, the portal, security layers.
 pub async fn app(state: AppState) -> Result<Router, StartError> {
+    Ok(build(state).await?.router)
+}
+
+/// The application and its workers: this server's heartbeat, the portal's
+/// session purge and every registered service's own.
+pub async fn build(state: AppState) -> Result<Server, StartError> {
     let api = rest::routes().with_state(state.clone());
     let portal = portal::router(state.clone()).await?;
     let limited = Router::new().merge(api).merge(portal.pages).layer(
@@ -67,8 +102,9 @@ pub async fn app(state: AppState) -> Result<Router, StartError> {
     let streaming = Router::new()
         .merge(rest::streaming_routes().with_state(state.clone()))
         .merge(portal.streaming);
-    Ok(limited
+    let router = limited
         .merge(streaming)
+        .merge(observe::routes(state.clone()))
         .layer(axum::middleware::from_fn(security::api_fault_bodies))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(security::require_host))
@@ -76,5 +112,61 @@ pub async fn app(state: AppState) -> Result<Router, StartError> {
             &state.config.public_url,
         )))
         .layer(axum::middleware::from_fn(connection::close_if_body_unread))
-        .layer(listener::body_idle_timeout(&state.config.http)))
+        .layer(listener::body_idle_timeout(&state.config.http))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::track,
+        ))
+        .layer(axum::middleware::from_fn(observe::request_id));
+    let mut workers = vec![heartbeat_worker(&state), portal.session_purge];
+    for service in services::SERVICES {
+        workers.extend(service.workers(&state));
+    }
+    Ok(Server { router, workers })
+}
+
+/// Beats every `server.heartbeat_secs`. A failed beat is logged and the
+/// next one tried on time, not after the supervisor's backoff: a pause
+/// longer than the lease would let the other servers take this one for
+/// dead once the database is back.
+fn heartbeat_worker(state: &AppState) -> Worker {
+    let server = state.server.clone();
+    Worker::periodic(
+        "server-heartbeat",
+        state.config.server.heartbeat(),
+        move || {
+            let server = server.clone();
+            async move {
+                if let Err(e) = server.heartbeat().await {
+                    tracing::warn!(error = %supervisor::error_chain(&e), "heartbeat failed");
+                    return Ok(());
+                }
+                if let Err(e) = server.reap_dead().await {
+                    tracing::warn!(error = %supervisor::error_chain(&e), "reaping dead servers failed");
+                }
+                Ok(())
+            }
+        },
+    )
+}
+
+/// The last step of a shutdown: every service hands back the work this
+/// server still runs, then its `servers` row goes. Returns how many items
+/// were handed back.
+pub async fn hand_back(state: &AppState) -> u64 {
+    let mut handed_back = 0;
+    for service in services::SERVICES {
+        match service.hand_back(state).await {
+            Ok(n) => handed_back += n,
+            Err(e) => tracing::error!(
+                service = service.name(),
+                error = %supervisor::error_chain(&e),
+                "could not hand back work in progress; the other servers recover it when this server's lease expires"
+            ),
+        }
+    }
+    if let Err(e) = state.server.deregister().await {
+        tracing::error!(error = %supervisor::error_chain(&e), "could not remove this server's row");
+    }
+    handed_back
 }

@@ -6,7 +6,8 @@
 //! [`body_idle_timeout`], a layer on the router.
 //!
 //! On shutdown it stops accepting, lets the connections in flight finish
-//! their requests for up to `grace`, then returns.
+//! their requests for up to `grace` (`[server] shutdown_grace_secs`), then
+//! returns.
 
 use std::future::Future;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     cfg: &HttpConfig,
+    grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = http1::Builder::new();
@@ -58,7 +60,6 @@ pub async fn serve(
         });
     }
     drop(listener);
-    let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()

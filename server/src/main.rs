@@ -3,7 +3,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use cloud::identity::BootstrapRequest;
 use cloud::secret::Secret;
+use gureum_server::supervisor::Supervisor;
 use gureum_server::{AppState, Config};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +45,9 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_env("GUREUM_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
         )
+        // Colours only on a terminal: logs sent to a file or journald stay
+        // plain text (`request_id=req-…` greps as written).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     if let Err(e) = run(Cli::parse()).await {
         let mut msg = e.to_string();
@@ -63,14 +69,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             admin_user,
             admin_project,
         } => {
-            bootstrap(&state, admin_user, admin_project).await?;
-            Ok(())
+            let done = bootstrap(&state, admin_user, admin_project).await;
+            // A one-off command: it runs no uploads, only its row to remove.
+            gureum_server::hand_back(&state).await;
+            done
         }
         Command::Serve { bootstrap: first } => {
             if first {
                 bootstrap(&state, "admin".into(), "admin".into()).await?;
-            } else {
-                state.identity.ensure_catalog().await?;
             }
             serve(state).await
         }
@@ -107,27 +113,85 @@ async fn bootstrap(
     Ok(())
 }
 
+/// Serves until SIGTERM or Ctrl-C, then shuts down in order: stop
+/// accepting, let requests in flight finish within the grace period (then
+/// cut them off), stop the workers, hand back the uploads still running
+/// and remove this server's row.
 async fn serve(state: AppState) -> Result<(), Box<dyn std::error::Error>> {
     let listen = state.config.listen.clone();
     let public_url = state.config.public_url.clone();
-    let http = state.config.http.clone();
-    let purge = state.identity.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-            if let Err(e) = purge.purge_expired_tokens().await {
-                tracing::warn!(error = ?e, "token purge failed");
-            }
-        }
-    });
-    let app = gureum_server::app(state).await?;
+    let grace = state.config.server.shutdown_grace();
+    let http_cfg = state.config.http.clone();
+    let built = gureum_server::build(state.clone()).await?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let stop = CancellationToken::new();
+    let mut supervisor = Supervisor::new(stop.child_token());
+    for worker in built.workers {
+        supervisor.spawn(worker);
+    }
+    tracing::info!(
+        server_id = state.server.id(),
+        workers = ?supervisor.worker_names(),
+        "serving"
+    );
     println!("Gureum is listening on {public_url}  (identity API: {public_url}/identity/v3)");
-    gureum_server::listener::serve(listener, app, &http, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    // Our listener, not axum::serve: it sets the header read timeout, and on
+    // `stop` it stops accepting and drains the connections for `grace`.
+    let mut http = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            gureum_server::listener::serve(
+                listener,
+                built.router,
+                &http_cfg,
+                grace,
+                stop.cancelled_owned(),
+            )
+            .await
+        }
+    });
+    tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!(signal, grace = ?grace, "shutting down: no new connections; waiting for requests in flight");
+        }
+        ended = &mut http => {
+            // The server stopped by itself: an accept loop error.
+            supervisor.shutdown(grace).await;
+            gureum_server::hand_back(&state).await;
+            ended?;
+            return Err("the HTTP server stopped unexpectedly".into());
+        }
+    }
+    stop.cancel();
+    // The listener drains for `grace` itself; this bound only guards it.
+    match tokio::time::timeout(grace + std::time::Duration::from_secs(1), &mut http).await {
+        Ok(_) => tracing::info!("requests in flight finished"),
+        Err(_) => {
+            tracing::warn!("grace period over: cutting off the requests still running");
+            http.abort();
+        }
+    }
+    let report = supervisor.shutdown(grace).await;
+    tracing::info!(stopped = ?report.stopped, aborted = ?report.aborted, "workers stopped");
+    let handed_back = gureum_server::hand_back(&state).await;
+    tracing::info!(handed_back, "shut down");
     Ok(())
+}
+
+/// Resolves with the signal's name on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() -> &'static str {
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
 }

@@ -16,6 +16,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::{session_store, ExpiredDeletion, Expiry, SessionManagerLayer, SessionStore};
 use tower_sessions_sqlx_store::{MySqlStore, SqliteStore};
 
+use crate::supervisor::{Worker, WorkerError};
 use crate::{AppState, StartError};
 
 /// The session store on whichever database the server runs on, so sessions
@@ -118,17 +119,30 @@ pub fn leptos_options(state: &AppState) -> LeptosOptions {
 pub struct PortalRouters {
     pub pages: Router,
     pub streaming: Router,
+    /// Deletes expired sessions: they are never loaded again, and this
+    /// keeps their rows from piling up.
+    pub session_purge: Worker,
 }
 
 pub async fn router(state: AppState) -> Result<PortalRouters, StartError> {
     let options = leptos_options(&state);
     let store = DbSessionStore::connect(&state.config.database_url).await?;
-    // Expired sessions are never loaded again; this keeps their rows from piling up.
-    tokio::spawn(
-        store
-            .clone()
-            .continuously_delete_expired(std::time::Duration::from_secs(3600)),
-    );
+    let session_purge = {
+        let store = store.clone();
+        Worker::periodic(
+            "portal-session-purge",
+            std::time::Duration::from_secs(3600),
+            move || {
+                let store = store.clone();
+                async move {
+                    store
+                        .delete_expired()
+                        .await
+                        .map_err(|e| WorkerError::new("deleting expired sessions", e))
+                }
+            },
+        )
+    };
     let sessions = SessionManagerLayer::new(store)
         .with_name("gureum_session")
         .with_http_only(true)
@@ -142,11 +156,11 @@ pub async fn router(state: AppState) -> Result<PortalRouters, StartError> {
         idle_timeout_secs: state.config.session.idle_timeout_secs,
     });
     let context = {
-        let identity = state.identity.clone();
-        let image = state.image.clone();
+        let state = state.clone();
         move || {
-            provide_context(identity.clone());
-            provide_context(image.clone());
+            for service in crate::services::SERVICES {
+                service.provide_portal_context(&state);
+            }
             provide_context(portal_cfg.clone());
         }
     };
@@ -173,13 +187,16 @@ pub async fn router(state: AppState) -> Result<PortalRouters, StartError> {
         ))
         .layer(axum::middleware::from_fn(crate::security::csrf))
         .layer(sessions.clone());
-    let streaming = crate::portal_images::routes()
+    let streaming = crate::services::SERVICES
+        .iter()
+        .fold(Router::new(), |r, s| r.merge(s.portal_streaming_routes()))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(crate::security::csrf))
         .layer(sessions);
     Ok(PortalRouters {
         pages: router,
         streaming,
+        session_purge,
     })
 }
 

@@ -107,7 +107,7 @@ pub async fn csrf(req: Request, next: Next) -> Response {
 /// layer answers 413 in plain text, so API paths get it rewritten.
 pub async fn api_fault_bodies(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let api = path.starts_with("/identity") || path.starts_with("/image");
+    let api = crate::services::is_api_path(path);
     let res = next.run(req).await;
     let is_json = res
         .headers()

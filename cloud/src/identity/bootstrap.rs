@@ -106,32 +106,13 @@ impl IdentityService {
         .await?;
         self.insert_grant(ActorType::User, &user.id, &Target::System, &role_ids[0])
             .await?;
-        self.ensure_catalog().await?;
+        // The server adds the other services' entries at every start.
+        self.ensure_catalog(&[super::IDENTITY_CATALOG]).await?;
         self.invalidate_tokens();
         Ok(BootstrapReport {
             created_admin,
             admin_user_id: user.id,
             admin_project_id: project.id,
         })
-    }
-
-    /// The catalog for the services this server speaks.
-    pub async fn ensure_catalog(&self) -> Result<()> {
-        let base = self.cfg.public_url.trim_end_matches('/').to_string();
-        self.ensure_service(
-            "identity",
-            "keystone",
-            "Identity service (Gureum)",
-            &format!("{base}/identity"),
-        )
-        .await?;
-        self.ensure_service(
-            "image",
-            "glance",
-            "Image service (Gureum)",
-            &format!("{base}/image"),
-        )
-        .await?;
-        Ok(())
     }
 }

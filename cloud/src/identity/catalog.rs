@@ -10,6 +10,27 @@ use crate::RequestContext;
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
 
+/// A service this cloud serves, as the catalog lists it: registered at
+/// every start with the URL `<public_url><path>` on all three interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogSpec {
+    /// OpenStack service type (`identity`, `image`, `compute`…).
+    pub service_type: &'static str,
+    /// The OpenStack project name clients know it by (`keystone`…).
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Where it is mounted under the public URL (`/identity`).
+    pub path: &'static str,
+}
+
+/// Identity's own entry: bootstrap always registers it.
+pub const IDENTITY_CATALOG: CatalogSpec = CatalogSpec {
+    service_type: "identity",
+    name: "keystone",
+    description: "Identity service (Gureum)",
+    path: "/identity",
+};
+
 impl IdentityService {
     /// The catalog: enabled services with their enabled endpoints.
     pub async fn catalog(&self) -> Result<Vec<CatalogEntry>> {
@@ -95,10 +116,26 @@ impl IdentityService {
             .ok_or_else(|| IdentityError::not_found("endpoint", id))
     }
 
+    /// Registers (or updates) the catalog entries of the services this
+    /// server speaks, under its public URL.
+    pub async fn ensure_catalog(&self, entries: &[CatalogSpec]) -> Result<()> {
+        let base = self.cfg.public_url.trim_end_matches('/').to_string();
+        for e in entries {
+            self.ensure_service(
+                e.service_type,
+                e.name,
+                e.description,
+                &format!("{base}{}", e.path),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Registers a service (by type) with the same URL on all three
     /// interfaces, replacing the URLs if it exists. Idempotent; used by
     /// bootstrap for every service Gureum serves.
-    pub(crate) async fn ensure_service(
+    async fn ensure_service(
         &self,
         r#type: &str,
         name: &str,

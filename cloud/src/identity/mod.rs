@@ -22,6 +22,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub use bootstrap::{BootstrapReport, BootstrapRequest};
+pub use catalog::{CatalogSpec, IDENTITY_CATALOG};
 pub use config::IdentityConfig;
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;

@@ -203,6 +203,8 @@ impl TokenInfo {
             roles: self.roles.iter().map(|r| r.name.clone()).collect(),
             audit_id: self.audit_ids.first().cloned().unwrap_or_default(),
             app_cred_id: self.app_cred.as_ref().map(|a| a.id.clone()),
+            request_id: crate::context::current_request_id()
+                .unwrap_or_else(crate::context::new_request_id),
         }
     }
 }

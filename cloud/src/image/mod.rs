@@ -33,6 +33,15 @@ pub struct ImageService {
     db: Db,
     cfg: Arc<ImageConfig>,
     store: Arc<dyn ImageStore>,
+    owner: Arc<UploadOwner>,
+}
+
+/// Which server process runs this service's uploads, and how long another
+/// server's silence must last before its uploads count as abandoned.
+#[derive(Debug, Clone)]
+struct UploadOwner {
+    server_id: String,
+    lease: std::time::Duration,
 }
 
 impl std::fmt::Debug for ImageService {
@@ -57,29 +66,105 @@ impl ImageService {
             db,
             cfg: Arc::new(cfg),
             store,
+            // Until `owned_by`: an id no other server knows, so every other
+            // owner (and any leftover) counts as unknown.
+            owner: Arc::new(UploadOwner {
+                server_id: uuid::Uuid::new_v4().hyphenated().to_string(),
+                lease: std::time::Duration::from_secs(15),
+            }),
         }
+    }
+
+    /// Runs uploads as the registered server `server_id`
+    /// ([`crate::servers::ServerRegistry`]); other servers' uploads are left
+    /// alone while their heartbeat is younger than `lease`.
+    pub fn owned_by(mut self, server_id: &str, lease: std::time::Duration) -> ImageService {
+        self.owner = Arc::new(UploadOwner {
+            server_id: server_id.to_string(),
+            lease,
+        });
+        self
+    }
+
+    /// The server id this service records on the uploads it runs.
+    pub fn server_id(&self) -> &str {
+        &self.owner.server_id
     }
 
     pub fn config(&self) -> &ImageConfig {
         &self.cfg
     }
 
-    /// Run at start: uploads cut off by a stopped process go back to
-    /// `queued` and their staging files are removed.
+    /// Run at start and periodically: uploads whose server is dead (its
+    /// lease expired) or unknown go back to `queued`, and the staging files
+    /// of servers that are not live are removed. Uploads of live servers,
+    /// this one included, are left alone.
     pub async fn recover_interrupted_uploads(&self) -> Result<u64> {
+        // Staging areas are listed before the live servers are read: a
+        // server registers before it stages, so an area created after the
+        // listing is never mistaken for a dead server's.
+        let areas = self
+            .store
+            .staging_owners()
+            .await
+            .map_err(|e| ImageError::store("listing the staging area", e))?;
+        let live_since = crate::servers::live_since(self.owner.lease);
+        let live: Vec<String> = sqlx::query("SELECT id FROM servers WHERE heartbeat_at >= ?")
+            .bind(live_since)
+            .fetch_all(&self.db.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<std::result::Result<_, _>>()?;
+        let dead: Vec<String> = areas
+            .into_iter()
+            .filter(|o| *o != self.owner.server_id && !live.contains(o))
+            .collect();
         self.store
-            .clean_staging()
+            .clean_staging(&dead)
             .await
             .map_err(|e| ImageError::store("cleaning the staging area", e))?;
+        // The liveness test is in the statement itself, so a server that
+        // registered and started an upload a moment ago is seen as live.
         let reset = sqlx::query(
-            "UPDATE images SET status = 'queued', updated_at = ? WHERE status = 'saving'",
+            "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
+             WHERE status = 'saving' AND (upload_owner IS NULL OR (upload_owner <> ? \
+             AND upload_owner NOT IN (SELECT id FROM servers WHERE heartbeat_at >= ?)))",
         )
         .bind(crate::db::now_micros())
+        .bind(self.owner.server_id.as_str())
+        .bind(live_since)
         .execute(&self.db.pool)
         .await?
         .rows_affected();
         if reset > 0 {
-            tracing::warn!(reset, "interrupted image uploads reset to queued");
+            tracing::warn!(reset, "uploads of dead servers reset to queued");
+        }
+        Ok(reset)
+    }
+
+    /// At shutdown: this server's uploads still running go back to
+    /// `queued` (their tasks then find the image no longer theirs and
+    /// drop the data), and its staging area is removed.
+    pub async fn hand_back_uploads(&self) -> Result<u64> {
+        let reset = sqlx::query(
+            "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
+             WHERE status = 'saving' AND upload_owner = ?",
+        )
+        .bind(crate::db::now_micros())
+        .bind(self.owner.server_id.as_str())
+        .execute(&self.db.pool)
+        .await?
+        .rows_affected();
+        self.store
+            .clean_staging(std::slice::from_ref(&self.owner.server_id))
+            .await
+            .map_err(|e| ImageError::store("cleaning this server's staging area", e))?;
+        if reset > 0 {
+            tracing::warn!(
+                reset,
+                "uploads still running at shutdown handed back (queued)"
+            );
         }
         Ok(reset)
     }

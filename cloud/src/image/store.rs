@@ -21,14 +21,18 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 #[async_trait]
 pub trait ImageStore: Send + Sync + Debug {
-    /// Starts writing the data of `image_id`; invisible until committed.
-    async fn stage(&self, image_id: &str) -> io::Result<Box<dyn StagedImage>>;
+    /// Starts writing the data of `image_id` in the staging area of server
+    /// `owner`; invisible until committed.
+    async fn stage(&self, owner: &str, image_id: &str) -> io::Result<Box<dyn StagedImage>>;
     /// `len` bytes of the image's data from `offset`.
     async fn open(&self, image_id: &str, offset: u64, len: u64) -> io::Result<ByteStream>;
     /// Removes the image's data; no error when there is none.
     async fn delete(&self, image_id: &str) -> io::Result<()>;
-    /// Removes staging leftovers of a process that stopped mid-upload.
-    async fn clean_staging(&self) -> io::Result<usize>;
+    /// The servers that have a staging area.
+    async fn staging_owners(&self) -> io::Result<Vec<String>>;
+    /// Removes the staging areas of `owners` (servers that stopped
+    /// mid-upload) and any staging file no server owns.
+    async fn clean_staging(&self, owners: &[String]) -> io::Result<usize>;
 }
 
 #[async_trait]
@@ -38,7 +42,8 @@ pub trait StagedImage: Send {
     async fn commit(self: Box<Self>) -> io::Result<()>;
 }
 
-/// Images as files in `<dir>/images/<id>`, staged in `<dir>/staging/`.
+/// Images as files in `<dir>/images/<id>`, staged in
+/// `<dir>/staging/<server-id>/`, so each server's leftovers are its own.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     images: PathBuf,
@@ -70,14 +75,29 @@ impl LocalStore {
     pub fn staging_dir(&self) -> &Path {
         &self.staging
     }
+
+    /// `staging/<owner>`; an owner is a server id, never a path.
+    fn staging_area(&self, owner: &str) -> io::Result<PathBuf> {
+        let plain = !owner.is_empty()
+            && owner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !plain {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid staging owner {owner:?}"),
+            ));
+        }
+        Ok(self.staging.join(owner))
+    }
 }
 
 #[async_trait]
 impl ImageStore for LocalStore {
-    async fn stage(&self, image_id: &str) -> io::Result<Box<dyn StagedImage>> {
-        let tmp = self
-            .staging
-            .join(format!("{image_id}.{}.part", uuid::Uuid::new_v4().simple()));
+    async fn stage(&self, owner: &str, image_id: &str) -> io::Result<Box<dyn StagedImage>> {
+        let area = self.staging_area(owner)?;
+        tokio::fs::create_dir_all(&area).await?;
+        let tmp = area.join(format!("{image_id}.{}.part", uuid::Uuid::new_v4().simple()));
         let file = tokio::fs::File::create(&tmp).await?.into_std().await;
         // Writes run on one blocking thread fed by a bounded channel: the
         // async side never waits on the disk per chunk, and memory stays at
@@ -140,11 +160,34 @@ impl ImageStore for LocalStore {
         }
     }
 
-    async fn clean_staging(&self) -> io::Result<usize> {
-        let mut removed = 0;
+    async fn staging_owners(&self) -> io::Result<Vec<String>> {
+        let mut owners = Vec::new();
         let mut entries = tokio::fs::read_dir(&self.staging).await?;
         while let Some(entry) = entries.next_entry().await? {
-            if tokio::fs::remove_file(entry.path()).await.is_ok() {
+            if entry.file_type().await?.is_dir() {
+                owners.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        owners.sort();
+        Ok(owners)
+    }
+
+    async fn clean_staging(&self, owners: &[String]) -> io::Result<usize> {
+        let mut removed = 0;
+        for owner in owners {
+            let area = self.staging_area(owner)?;
+            match tokio::fs::remove_dir_all(&area).await {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // Loose files are from before staging areas had owners.
+        let mut entries = tokio::fs::read_dir(&self.staging).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            if !entry.file_type().await?.is_dir()
+                && tokio::fs::remove_file(entry.path()).await.is_ok()
+            {
                 removed += 1;
             }
         }

@@ -153,8 +153,9 @@ impl ImageService {
             limits.check(n)?;
         }
         let moved = sqlx::query(
-            "UPDATE images SET status = 'saving', updated_at = ? WHERE id = ? AND status = 'queued'",
+            "UPDATE images SET status = 'saving', upload_owner = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
         )
+        .bind(self.owner.server_id.as_str())
         .bind(now_micros())
         .bind(image.id.as_str())
         .execute(&self.db.pool)
@@ -170,7 +171,7 @@ impl ImageService {
         // (which drops the request handler) still ends in the cleanup below.
         let svc = self.clone();
         let id = image.id.clone();
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let outcome = svc
                 .receive(&id, disk_format, data, declared_len, limits)
                 .await;
@@ -181,7 +182,7 @@ impl ImageService {
                     Err(e)
                 }
             }
-        });
+        }));
         task.await
             .map_err(|e| ImageError::Internal(format!("upload task: {e}")))?
     }
@@ -199,7 +200,7 @@ impl ImageService {
     {
         let mut stage = self
             .store
-            .stage(id)
+            .stage(&self.owner.server_id, id)
             .await
             .map_err(|e| ImageError::store("staging an upload", e))?;
         let md5 = DigestJob::spawn::<Md5>();
@@ -251,7 +252,8 @@ impl ImageService {
     async fn activate(&self, id: &str, r: Received) -> Result<Image> {
         let done = sqlx::query(
             "UPDATE images SET status = 'active', size = ?, virtual_size = ?, checksum = ?, \
-             os_hash_algo = ?, os_hash_value = ?, updated_at = ? WHERE id = ? AND status = 'saving'",
+             os_hash_algo = ?, os_hash_value = ?, upload_owner = NULL, updated_at = ? \
+             WHERE id = ? AND status = 'saving' AND upload_owner = ?",
         )
         .bind(i64::try_from(r.size).unwrap_or(i64::MAX))
         .bind(i64::try_from(r.virtual_size).unwrap_or(i64::MAX))
@@ -260,6 +262,7 @@ impl ImageService {
         .bind(r.sha512.as_str())
         .bind(now_micros())
         .bind(id)
+        .bind(self.owner.server_id.as_str())
         .execute(&self.db.pool)
         .await;
         match done {
@@ -280,10 +283,12 @@ impl ImageService {
 
     async fn reset_to_queued(&self, id: &str) {
         let res = sqlx::query(
-            "UPDATE images SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'saving'",
+            "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
+             WHERE id = ? AND status = 'saving' AND upload_owner = ?",
         )
         .bind(now_micros())
         .bind(id)
+        .bind(self.owner.server_id.as_str())
         .execute(&self.db.pool)
         .await;
         if let Err(e) = res {

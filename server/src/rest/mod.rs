@@ -8,40 +8,33 @@ pub mod table;
 
 use axum::Router;
 
+use crate::services::SERVICES;
 use crate::AppState;
 
+/// Every registered service's REST routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .nest("/identity", identity::routes())
-        // `nest` matches `/identity` only; discovery also asks with the slash.
-        .route("/identity/", axum::routing::get(identity::versions))
-        .nest("/image", image::routes())
-        .route("/image/", axum::routing::get(image::versions))
+    SERVICES
+        .iter()
+        .fold(Router::new(), |r, s| r.merge(s.routes().into_router()))
 }
 
-/// Routes whose request bodies are image data: mounted outside the
-/// server's body limit.
+/// Routes whose request bodies are bulk data (image uploads): mounted
+/// outside the server's body limit.
 pub fn streaming_routes() -> Router<AppState> {
-    Router::new().merge(image::streaming_routes())
+    SERVICES
+        .iter()
+        .fold(Router::new(), |r, s| r.merge(s.streaming_routes().into_router()))
 }
 
-/// Every REST path template this server answers (the fuzz suite walks them).
+/// Every REST path template of every registered service (the fuzz suite
+/// walks them, so a new service's routes are fuzzed without editing it).
 pub fn route_paths() -> Vec<String> {
-    let mut paths: Vec<String> = Vec::new();
-    paths.extend(
-        table::RouteTable::new()
-            .nest("/identity", identity::table())
-            .paths()
-            .iter()
-            .cloned(),
-    );
-    paths.extend(
-        table::RouteTable::new()
-            .nest("/image", image::table())
-            .paths()
-            .iter()
-            .cloned(),
-    );
-    paths.extend(image::streaming_table().paths().iter().cloned());
-    paths
+    SERVICES
+        .iter()
+        .flat_map(|s| {
+            let mut paths = s.routes().paths().to_vec();
+            paths.extend_from_slice(s.streaming_routes().paths());
+            paths
+        })
+        .collect()
 }

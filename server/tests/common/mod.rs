@@ -174,7 +174,14 @@ impl TestCloud {
         let http = state.config.http.clone();
         // The same listener as the binary (its timeouts are under test too).
         let server = tokio::spawn(async move {
-            gureum_server::listener::serve(listener, app, &http, std::future::pending()).await;
+            gureum_server::listener::serve(
+                listener,
+                app,
+                &http,
+                std::time::Duration::from_secs(1),
+                std::future::pending(),
+            )
+            .await;
         });
         let client = reqwest::Client::builder().build().unwrap();
         let mut cloud = TestCloud {
@@ -424,16 +431,7 @@ impl TestCloud {
 
     /// Files in the image store's `images/` and `staging/` directories.
     pub fn stored_files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["images", "staging"] {
-            if let Ok(entries) = std::fs::read_dir(self.image_dir.join(sub)) {
-                for e in entries.flatten() {
-                    out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
-                }
-            }
-        }
-        out.sort();
-        out
+        cloud::testing::store_files(&self.image_dir)
     }
 
     /// Stops the server and drops the scratch database.

@@ -17,7 +17,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
-use axum::Router;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use cloud::identity::ListFilter;
 use serde::de::DeserializeOwned;
@@ -29,10 +28,6 @@ use super::table::RouteTable;
 use crate::AppState;
 
 pub use version::versions;
-
-pub fn routes() -> Router<AppState> {
-    table().into_router()
-}
 
 /// Keystone's routes, relative to `/identity`.
 pub fn table() -> RouteTable {

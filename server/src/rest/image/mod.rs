@@ -14,7 +14,6 @@ mod tags;
 mod version;
 
 use axum::routing::{get, post, put};
-use axum::Router;
 use chrono::{DateTime, Utc};
 use cloud::image::{Image, ImageMember};
 use serde_json::{json, Map, Value};
@@ -24,10 +23,6 @@ use super::table::RouteTable;
 use crate::AppState;
 
 pub use version::versions;
-
-pub fn routes() -> Router<AppState> {
-    table().into_router()
-}
 
 /// Glance's routes, relative to `/image` (image data: [`streaming_table`]).
 pub fn table() -> RouteTable {
@@ -77,13 +72,9 @@ pub fn table() -> RouteTable {
         })
 }
 
-/// Image data up and down: mounted by `rest::streaming_routes`, outside the
-/// body limit (the service enforces the image size limits as bytes arrive).
-pub fn streaming_routes() -> Router<AppState> {
-    streaming_table().into_router()
-}
-
-/// The image data routes, with full paths.
+/// Image data up and down, with full paths: mounted by
+/// `rest::streaming_routes`, outside the body limit (the service enforces
+/// the image size limits as bytes arrive).
 pub fn streaming_table() -> RouteTable {
     RouteTable::new()
         .route(
