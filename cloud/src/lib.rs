@@ -8,8 +8,10 @@ pub mod context;
 pub mod db;
 pub mod identity;
 pub mod image;
+pub mod lifecycle;
 pub mod page;
 pub mod policy;
+pub mod quota;
 pub mod secret;
 pub mod testing;
 

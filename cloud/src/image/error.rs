@@ -1,4 +1,5 @@
 use crate::policy::Denied;
+use crate::quota::{OverQuota, QuotaError};
 
 use super::inspect::FormatError;
 
@@ -19,9 +20,13 @@ pub enum ImageError {
     /// The uploaded bytes are not what they claim, or are unsafe.
     #[error("{0}")]
     Format(#[from] FormatError),
-    /// A per-project limit or the maximum image size (413).
+    /// A fixed limit: the maximum image size, tags, properties, members (413).
     #[error("{0}")]
     LimitExceeded(String),
+    /// A project quota (image count, stored bytes) would be exceeded (413,
+    /// as Glance): names the resource, its limit, the use and the request.
+    #[error(transparent)]
+    OverQuota(OverQuota),
     /// The image has no data yet (Glance answers 204).
     #[error("The image {0} has no data.")]
     NoData(String),
@@ -45,6 +50,22 @@ pub enum ImageError {
 impl From<Denied> for ImageError {
     fn from(d: Denied) -> Self {
         ImageError::Forbidden(d.0)
+    }
+}
+
+impl From<QuotaError> for ImageError {
+    fn from(e: QuotaError) -> Self {
+        match e {
+            QuotaError::OverQuota(o) => ImageError::OverQuota(o),
+            QuotaError::Forbidden(m) => ImageError::Forbidden(m),
+            QuotaError::UnknownResource(_)
+            | QuotaError::InvalidLimit { .. }
+            | QuotaError::InvalidAmount { .. } => ImageError::Validation(e.to_string()),
+            QuotaError::Database { op, source } => {
+                tracing::error!(error = ?source, "image quota: {op}");
+                ImageError::Database(source)
+            }
+        }
     }
 }
 

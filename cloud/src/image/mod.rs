@@ -6,6 +6,7 @@
 mod config;
 mod error;
 pub mod inspect;
+mod lifecycle;
 mod members;
 pub mod model;
 mod records;
@@ -25,6 +26,7 @@ pub use store::{ByteStream, ImageStore, LocalStore};
 pub use transfer::ImageDownload;
 
 use crate::db::micros_to_time;
+use crate::quota::{QuotaService, Resource};
 use crate::{Db, RequestContext};
 
 /// The image service. Cheap to clone; share one per process.
@@ -33,6 +35,7 @@ pub struct ImageService {
     db: Db,
     cfg: Arc<ImageConfig>,
     store: Arc<dyn ImageStore>,
+    quota: QuotaService,
 }
 
 impl std::fmt::Debug for ImageService {
@@ -53,15 +56,28 @@ impl ImageService {
     }
 
     pub fn with_store(db: Db, cfg: ImageConfig, store: Arc<dyn ImageStore>) -> ImageService {
+        let quota = QuotaService::new(db.clone(), cfg.quota_defaults());
         ImageService {
             db,
             cfg: Arc::new(cfg),
             store,
+            quota,
         }
+    }
+
+    /// Uses `quota` (one shared by every service) instead of its own, which
+    /// knows only the image defaults.
+    pub fn with_quota(mut self, quota: QuotaService) -> ImageService {
+        self.quota = quota;
+        self
     }
 
     pub fn config(&self) -> &ImageConfig {
         &self.cfg
+    }
+
+    pub fn quota(&self) -> &QuotaService {
+        &self.quota
     }
 
     /// Run at start: uploads cut off by a stopped process go back to
