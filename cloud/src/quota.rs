@@ -125,8 +125,9 @@ pub struct Usage {
 
 /// Amounts held for a project until committed, released or expired.
 /// Dropping it does not release it (that needs a transaction): the holder
-/// releases it on failure, and expiry covers a crash.
-#[derive(Debug, Clone)]
+/// releases it on failure, and expiry covers a crash. Not `Clone`: commit
+/// and release consume it, so it cannot be settled twice.
+#[derive(Debug)]
 pub struct Reservation {
     id: String,
     project_id: String,

@@ -45,6 +45,11 @@ impl AppState {
         let identity = IdentityService::new(db.clone(), config.identity.clone())?;
         let image = ImageService::new(db.clone(), config.image.clone())?;
         image.recover_interrupted_uploads().await?;
+        // Deleting a project deletes its images; the sweep catches projects deleted while this server was down.
+        identity.register_project_lifecycle(Arc::new(image.clone()));
+        if let Err(e) = identity.sweep_deleted_projects().await {
+            tracing::error!(error = ?e, "sweep of deleted projects' resources failed");
+        }
         Ok(AppState {
             config: Arc::new(config),
             db,

@@ -57,7 +57,7 @@ fn error_response(e: ImageError) -> Response {
         ImageError::Validation(_) | ImageError::Format(_) | ImageError::UploadInterrupted(_) => {
             StatusCode::BAD_REQUEST
         }
-        ImageError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ImageError::LimitExceeded(_) | ImageError::OverQuota(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ImageError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
         ImageError::Store { .. } | ImageError::Database(_) | ImageError::Internal(_) => {
             tracing::error!(error = ?e, "portal image transfer failed");

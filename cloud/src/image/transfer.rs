@@ -344,24 +344,31 @@ impl ImageService {
             .max(RESERVE_STEP)
             .min(self.max_image_size().saturating_sub(held))
             .max(need);
-        let attempt = |amount: u64| {
-            let svc = self.clone();
-            let mut r = reservation.clone();
-            async move {
-                let mut tx = svc.db.begin_write().await?;
-                svc.quota
-                    .extend(&mut tx, &mut r, Resource::IMAGE_SIZE_TOTAL, to_i64(amount))
-                    .await?;
-                tx.commit().await?;
-                Ok::<_, ImageError>(r)
+        for amount in [step, need] {
+            let mut tx = self.db.begin_write().await?;
+            match self
+                .quota
+                .extend(
+                    &mut tx,
+                    reservation,
+                    Resource::IMAGE_SIZE_TOTAL,
+                    to_i64(amount),
+                )
+                .await
+            {
+                Ok(()) => {
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                // The step does not fit: try for exactly what is needed.
+                Err(crate::quota::QuotaError::OverQuota(_)) if amount > need => continue,
+                Err(e) => return Err(e.into()),
             }
-        };
-        let grown = match attempt(step).await {
-            Err(ImageError::OverQuota(_)) if step > need => attempt(need).await?,
-            other => other?,
-        };
-        *reservation = grown;
-        Ok(())
+        }
+        // The last attempt asks for exactly what is needed and always returns.
+        Err(ImageError::Internal(
+            "no reservation attempt was made".into(),
+        ))
     }
 
     fn max_image_size(&self) -> u64 {

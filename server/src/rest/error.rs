@@ -73,7 +73,9 @@ impl From<ImageError> for ApiError {
             ImageError::Validation(_)
             | ImageError::Format(_)
             | ImageError::UploadInterrupted(_) => StatusCode::BAD_REQUEST,
-            ImageError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ImageError::LimitExceeded(_) | ImageError::OverQuota(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ImageError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             // Handlers answer 204 themselves; this keeps any other path honest.
             ImageError::NoData(_) => StatusCode::NO_CONTENT,
