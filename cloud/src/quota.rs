@@ -40,7 +40,8 @@ impl Resource {
     /// Images a project owns (Glance's `image_count_total`).
     pub const IMAGE_COUNT_TOTAL: Resource = Resource("image_count_total");
     /// Bytes of image data a project stores. Glance's `image_size_total`
-    /// counts MiB; Gureum counts bytes and converts at its REST edge.
+    /// counts MiB; Gureum counts bytes (a unified-limits REST API would
+    /// convert at its edge).
     pub const IMAGE_SIZE_TOTAL: Resource = Resource("image_size_total");
 
     /// Every resource the engine knows; a new service adds its own here
