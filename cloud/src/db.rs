@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Transaction};
 
 /// Which SQL engine sits behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,61 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATOR,
         };
         migrator.run(&self.pool).await.map_err(DbError::Migrate)
+    }
+}
+
+/// A transaction for read-modify-write: rows read through
+/// [`Db::for_update`] stay locked until it ends.
+pub type WriteTx = Transaction<'static, Any>;
+
+impl Db {
+    /// Begins a transaction for read-modify-write that cannot lose an update.
+    ///
+    /// MariaDB locks the rows that [`Db::for_update`] selects; the
+    /// transaction runs at READ COMMITTED, so a plain read after taking a
+    /// lock sees what the lock's previous holder committed (not a snapshot
+    /// from before the wait) and no gap locks are taken. SQLite has no row
+    /// locks, and a plain (deferred) `BEGIN` only takes the write lock at the
+    /// first write — two writers could both read the old value first. So on
+    /// SQLite the transaction starts with `BEGIN IMMEDIATE`, which takes the
+    /// database's single write lock at once (waiting up to the busy
+    /// timeout); readers carry on beside it under WAL.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        match self.backend {
+            Backend::MySql => {
+                self.pool
+                    .begin_with("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION")
+                    .await
+            }
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+        }
+    }
+
+    /// `select` with the engine's row-lock clause appended (`FOR UPDATE` on
+    /// MariaDB; nothing on SQLite, where [`Db::begin_write`] already holds
+    /// the write lock). Use it only inside a [`Db::begin_write`] transaction.
+    pub fn for_update(&self, select: &str) -> String {
+        match self.backend {
+            Backend::MySql => format!("{select} FOR UPDATE"),
+            Backend::Sqlite => select.to_string(),
+        }
+    }
+
+    /// `INSERT` that skips rows whose key already exists.
+    pub fn insert_ignore(&self) -> &'static str {
+        match self.backend {
+            Backend::MySql => "INSERT IGNORE",
+            Backend::Sqlite => "INSERT OR IGNORE",
+        }
+    }
+
+    /// An expression summing a BIGINT column as BIGINT: MariaDB's `SUM` is
+    /// DECIMAL, which the Any driver cannot decode.
+    pub fn sum_bigint(&self, col: &str) -> String {
+        match self.backend {
+            Backend::MySql => format!("CAST(COALESCE(SUM({col}), 0) AS SIGNED)"),
+            Backend::Sqlite => format!("COALESCE(SUM({col}), 0)"),
+        }
     }
 }
 

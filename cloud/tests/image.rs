@@ -425,13 +425,21 @@ async fn limits_refuse_before_storing(backend: Backend) {
         .await
         .expect_err("over the project's bytes");
     assert!(err.to_string().contains("15000"), "{err}");
+    match &err {
+        ImageError::OverQuota(o) => {
+            assert_eq!(o.resource, cloud::quota::Resource::IMAGE_SIZE_TOTAL);
+            assert_eq!((o.limit, o.in_use, o.requested), (15_000, 9_000, 9_000));
+        }
+        other => panic!("expected OverQuota, got {other:?}"),
+    }
     let usage = f.svc.usage(&a, "project-a").await.expect("usage");
     assert_eq!((usage.images, usage.bytes), (2, 9_000));
-    assert!(f
+    let err = f
         .svc
         .usage(&member("project-b"), "project-a")
         .await
-        .is_err());
+        .expect_err("another project's usage");
+    assert!(matches!(err, ImageError::Forbidden(_)), "{err:?}");
     // The project's image count.
     f.svc
         .create_image(&a, new_image("three", DiskFormat::Raw, Visibility::Private))
@@ -442,7 +450,10 @@ async fn limits_refuse_before_storing(backend: Backend) {
         .create_image(&a, new_image("four", DiskFormat::Raw, Visibility::Private))
         .await
         .expect_err("fourth");
-    assert!(matches!(err, ImageError::LimitExceeded(_)), "{err:?}");
+    assert!(
+        matches!(&err, ImageError::OverQuota(o) if o.resource == cloud::quota::Resource::IMAGE_COUNT_TOTAL && o.limit == 3),
+        "{err:?}"
+    );
     // Another project has its own allowance.
     f.svc
         .create_image(

@@ -67,6 +67,11 @@ impl AppState {
             .owned_by(server.id(), config.server.lease());
         image.recover_interrupted_uploads().await?;
         identity.ensure_catalog(&services::catalog()).await?;
+        // Deleting a project deletes its images; the sweep catches projects deleted while this server was down.
+        identity.register_project_lifecycle(Arc::new(image.clone()));
+        if let Err(e) = identity.sweep_deleted_projects().await {
+            tracing::error!(error = ?e, "sweep of deleted projects' resources failed");
+        }
         Ok(AppState {
             config: Arc::new(config),
             db,

@@ -27,6 +27,7 @@ pub use config::IdentityConfig;
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
 
+use crate::lifecycle::{ProjectLifecycle, SweepReport};
 use crate::Db;
 
 /// The identity service. Cheap to clone; share one per process.
@@ -37,6 +38,8 @@ pub struct IdentityService {
     hasher: password::Hasher,
     password_regex: Arc<regex::Regex>,
     token_cache: Arc<RwLock<HashMap<String, (TokenInfo, Instant)>>>,
+    /// Services to tell when a project is deleted.
+    project_hooks: Arc<RwLock<Vec<Arc<dyn ProjectLifecycle>>>>,
 }
 
 impl std::fmt::Debug for IdentityService {
@@ -57,6 +60,7 @@ impl IdentityService {
             cfg: Arc::new(cfg),
             password_regex: Arc::new(password_regex),
             token_cache: Arc::new(RwLock::new(HashMap::new())),
+            project_hooks: Arc::new(RwLock::new(Vec::new())),
         })
     }
 
@@ -66,6 +70,85 @@ impl IdentityService {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Registers a service to clean up after deleted projects (shared by
+    /// every clone of this service).
+    pub fn register_project_lifecycle(&self, hook: Arc<dyn ProjectLifecycle>) {
+        if let Ok(mut hooks) = self.project_hooks.write() {
+            hooks.push(hook);
+        }
+    }
+
+    fn project_hooks(&self) -> Vec<Arc<dyn ProjectLifecycle>> {
+        self.project_hooks
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// Runs every hook for a deleted project. A failure is logged, not
+    /// returned: the project is gone either way, and the sweep retries.
+    async fn notify_project_deleted(&self, project_id: &str) {
+        for hook in self.project_hooks() {
+            if let Err(e) = hook.on_project_deleted(project_id).await {
+                tracing::error!(error = ?e, service = hook.service(), project = %project_id, "cleanup after a deleted project failed; the sweep will retry");
+            }
+        }
+    }
+
+    /// Finds resources whose owning project no longer exists (deleted while
+    /// this server was down, or a hook that failed) and has their service
+    /// clean them up. Run at start and from time to time.
+    pub async fn sweep_deleted_projects(&self) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        for hook in self.project_hooks() {
+            let owners = match hook.project_owners().await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::error!(error = ?e, service = hook.service(), "sweep: could not list owners");
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            let existing = self.existing_project_ids(&owners).await?;
+            for owner in owners.into_iter().filter(|o| !existing.contains(o)) {
+                match hook.on_project_deleted(&owner).await {
+                    Ok(()) => report.cleaned.push((hook.service(), owner)),
+                    Err(e) => {
+                        tracing::error!(error = ?e, service = hook.service(), project = %owner, "sweep: cleanup failed");
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
+        if !report.cleaned.is_empty() {
+            tracing::info!(
+                cleaned = report.cleaned.len(),
+                "swept resources of deleted projects"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Which of `ids` are projects, in batches of one query each.
+    async fn existing_project_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut found = std::collections::HashSet::new();
+        for batch in ids.chunks(500) {
+            let marks = vec!["?"; batch.len()].join(", ");
+            let sql = format!("SELECT id FROM projects WHERE id IN ({marks})");
+            let mut q = sqlx::query(&sql);
+            for id in batch {
+                q = q.bind(id.clone());
+            }
+            for row in q.fetch_all(&self.db.pool).await? {
+                found.insert(row.try_get::<String, _>("id")?);
+            }
+        }
+        Ok(found)
     }
 
     /// Forgets every cached token validation; called after any change that

@@ -7,7 +7,7 @@ use sqlx::{Any, Row};
 use super::error::{IdentityError, Result};
 use super::model::*;
 use super::{flag, new_id, validate_description, validate_name, IdentityService};
-use crate::db::{is_unique_violation, micros_to_time, now_micros};
+use crate::db::{is_unique_violation, micros_to_time, now_micros, WriteTx};
 use crate::page::{clamp_limit, like_contains, Page};
 use crate::policy::{require_admin, require_admin_or_self};
 use crate::RequestContext;
@@ -116,6 +116,27 @@ impl IdentityService {
         Ok(Page { items, total })
     }
 
+    /// One row by id, locked until `tx` ends (the read of a read-modify-write).
+    async fn locked_row<T>(
+        &self,
+        tx: &mut WriteTx,
+        table: &str,
+        cols: &str,
+        kind: &'static str,
+        id: &str,
+        map: fn(&AnyRow) -> std::result::Result<T, sqlx::Error>,
+    ) -> Result<T> {
+        let sql = self
+            .db
+            .for_update(&format!("SELECT {cols} FROM {table} WHERE id = ?"));
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| IdentityError::not_found(kind, id))?;
+        Ok(map(&row)?)
+    }
+
     // ---------------------------------------------------------------- domains
 
     pub async fn list_domains(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Domain>> {
@@ -220,7 +241,10 @@ impl IdentityService {
         u: DomainUpdate,
     ) -> Result<Domain> {
         require_admin(ctx, "identity:update_domain")?;
-        let mut d = self.domain_by_id(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let mut d = self
+            .locked_row(&mut tx, "domains", DOMAIN_COLS, "domain", id, domain_row)
+            .await?;
         if let Some(n) = &u.name {
             d.name = validate_name("domain", n)?;
         }
@@ -235,9 +259,10 @@ impl IdentityService {
             .bind(d.description.clone())
             .bind(d.enabled as i64)
             .bind(id.to_string())
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "domain", &d.name))?;
+        tx.commit().await?;
         self.invalidate_tokens();
         Ok(d)
     }
@@ -377,7 +402,17 @@ impl IdentityService {
         u: ProjectUpdate,
     ) -> Result<Project> {
         require_admin(ctx, "identity:update_project")?;
-        let mut p = self.project_by_id(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let mut p = self
+            .locked_row(
+                &mut tx,
+                "projects",
+                PROJECT_COLS,
+                "project",
+                id,
+                project_row,
+            )
+            .await?;
         if let Some(n) = &u.name {
             p.name = validate_name("project", n)?;
         }
@@ -392,9 +427,10 @@ impl IdentityService {
             .bind(p.description.clone())
             .bind(p.enabled as i64)
             .bind(id.to_string())
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "project", &p.name))?;
+        tx.commit().await?;
         self.invalidate_tokens();
         Ok(p)
     }
@@ -422,6 +458,9 @@ impl IdentityService {
             .await?;
         tx.commit().await?;
         self.invalidate_tokens();
+        // After the commit: a hook never cleans up after a project that
+        // still exists (the delete could have failed).
+        self.notify_project_deleted(id).await;
         Ok(())
     }
 
@@ -552,7 +591,22 @@ impl IdentityService {
 
     pub async fn update_user(&self, ctx: &RequestContext, id: &str, u: UserUpdate) -> Result<User> {
         require_admin(ctx, "identity:update_user")?;
-        let mut user = self.user_by_id(id).await?;
+        if let Some(Some(p)) = &u.default_project_id {
+            self.project_by_id(p).await?;
+        }
+        // Hash before the transaction (it is slow) so a policy failure
+        // changes nothing and the row lock is held only for the write.
+        let new_hash = match &u.password {
+            Some(pw) => {
+                self.check_password_policy(pw)?;
+                Some(self.hasher.hash(pw).await?)
+            }
+            None => None,
+        };
+        let mut tx = self.db.begin_write().await?;
+        let mut user = self
+            .locked_row(&mut tx, "users", USER_COLS, "user", id, user_row)
+            .await?;
         if let Some(n) = &u.name {
             user.name = validate_name("user", n)?;
         }
@@ -566,20 +620,8 @@ impl IdentityService {
             user.enabled = e;
         }
         if let Some(p) = u.default_project_id {
-            if let Some(p) = &p {
-                self.project_by_id(p).await?;
-            }
             user.default_project_id = p;
         }
-        // Hash before the write so a policy failure changes nothing.
-        let new_hash = match &u.password {
-            Some(pw) => {
-                self.check_password_policy(pw)?;
-                Some(self.hasher.hash(pw).await?)
-            }
-            None => None,
-        };
-        let mut tx = self.db.pool.begin().await?;
         sqlx::query("UPDATE users SET name = ?, email = ?, description = ?, enabled = ?, default_project_id = ? WHERE id = ?")
             .bind(user.name.clone())
             .bind(user.email.clone())
@@ -721,7 +763,10 @@ impl IdentityService {
         u: GroupUpdate,
     ) -> Result<Group> {
         require_admin(ctx, "identity:update_group")?;
-        let mut g = self.group_by_id(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let mut g = self
+            .locked_row(&mut tx, "user_groups", GROUP_COLS, "group", id, group_row)
+            .await?;
         if let Some(n) = &u.name {
             g.name = validate_name("group", n)?;
         }
@@ -732,9 +777,10 @@ impl IdentityService {
             .bind(g.name.clone())
             .bind(g.description.clone())
             .bind(id.to_string())
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "group", &g.name))?;
+        tx.commit().await?;
         Ok(g)
     }
 
@@ -948,7 +994,10 @@ impl IdentityService {
         description: Option<String>,
     ) -> Result<Role> {
         require_admin(ctx, "identity:update_role")?;
-        let mut r = self.role_by_id(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let mut r = self
+            .locked_row(&mut tx, "roles", ROLE_COLS, "role", id, role_row)
+            .await?;
         if let Some(n) = name {
             r.name = validate_name("role", &n)?;
         }
@@ -959,9 +1008,10 @@ impl IdentityService {
             .bind(r.name.clone())
             .bind(r.description.clone())
             .bind(id.to_string())
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "role", &r.name))?;
+        tx.commit().await?;
         self.invalidate_tokens();
         Ok(r)
     }

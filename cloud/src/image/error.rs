@@ -2,6 +2,7 @@ use std::panic::Location;
 
 use crate::error::{ErrorKind, PublicMessage, ServiceError};
 use crate::policy::Denied;
+use crate::quota::{OverQuota, QuotaError};
 
 use super::inspect::FormatError;
 
@@ -23,9 +24,13 @@ pub enum ImageError {
     /// The uploaded bytes are not what they claim, or are unsafe.
     #[error("{0}")]
     Format(#[from] FormatError),
-    /// A per-project limit or the maximum image size (413).
+    /// A fixed limit: the maximum image size, tags, properties, members (413).
     #[error("{0}")]
     LimitExceeded(String),
+    /// A project quota (image count, stored bytes) would be exceeded (413,
+    /// as Glance): names the resource, its limit, the use and the request.
+    #[error(transparent)]
+    OverQuota(OverQuota),
     /// The image has no data yet (Glance answers 204).
     #[error("The image {0} has no data.")]
     NoData(String),
@@ -66,6 +71,22 @@ impl From<sqlx::Error> for ImageError {
 impl From<Denied> for ImageError {
     fn from(d: Denied) -> Self {
         ImageError::Forbidden(d.0)
+    }
+}
+
+impl From<QuotaError> for ImageError {
+    fn from(e: QuotaError) -> Self {
+        match e {
+            QuotaError::OverQuota(o) => ImageError::OverQuota(o),
+            QuotaError::Forbidden(m) => ImageError::Forbidden(m),
+            QuotaError::UnknownResource(_)
+            | QuotaError::InvalidLimit { .. }
+            | QuotaError::InvalidAmount { .. } => ImageError::Validation(e.to_string()),
+            QuotaError::Database { op, source } => {
+                tracing::error!(error = ?source, "image quota: {op}");
+                ImageError::from(source)
+            }
+        }
     }
 }
 
@@ -113,6 +134,14 @@ impl ImageError {
             ImageError::Conflict("x".into()),
             ImageError::Validation("x".into()),
             ImageError::LimitExceeded("x".into()),
+            ImageError::OverQuota(crate::quota::OverQuota {
+                project_id: "p".into(),
+                resource: crate::quota::Resource::IMAGE_COUNT_TOTAL,
+                limit: 3,
+                in_use: 3,
+                reserved: 0,
+                requested: 1,
+            }),
             ImageError::NoData("x".into()),
             ImageError::RangeNotSatisfiable { size: 1 },
             ImageError::UploadInterrupted("x".into()),
@@ -134,7 +163,7 @@ impl ServiceError for ImageError {
             ImageError::Validation(_)
             | ImageError::Format(_)
             | ImageError::UploadInterrupted(_) => ErrorKind::BadRequest,
-            ImageError::LimitExceeded(_) => ErrorKind::OverLimit,
+            ImageError::LimitExceeded(_) | ImageError::OverQuota(_) => ErrorKind::OverLimit,
             ImageError::NoData(_) => ErrorKind::NoContent,
             ImageError::RangeNotSatisfiable { .. } => ErrorKind::RangeNotSatisfiable,
             ImageError::Store { .. } | ImageError::Database { .. } | ImageError::Internal(_) => {
@@ -157,6 +186,11 @@ impl ServiceError for ImageError {
             ImageError::Validation(d) => with_detail("error.validation", d),
             ImageError::Format(f) => format_message(f, text.clone()),
             ImageError::LimitExceeded(d) => with_detail("error.image.limit_exceeded", d),
+            ImageError::OverQuota(o) => PublicMessage::new("error.quota.over", &text)
+                .arg("resource", o.resource.name())
+                .arg("limit", o.limit)
+                .arg("used", o.in_use.saturating_add(o.reserved))
+                .arg("requested", o.requested),
             ImageError::NoData(id) => {
                 PublicMessage::new("error.image.no_data", &text).arg("id", id)
             }

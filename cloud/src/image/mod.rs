@@ -6,6 +6,7 @@
 mod config;
 mod error;
 pub mod inspect;
+mod lifecycle;
 mod members;
 pub mod model;
 mod records;
@@ -25,6 +26,7 @@ pub use store::{ByteStream, ImageStore, LocalStore};
 pub use transfer::ImageDownload;
 
 use crate::db::micros_to_time;
+use crate::quota::{QuotaService, Resource};
 use crate::{Db, RequestContext};
 
 /// The image service. Cheap to clone; share one per process.
@@ -33,6 +35,7 @@ pub struct ImageService {
     db: Db,
     cfg: Arc<ImageConfig>,
     store: Arc<dyn ImageStore>,
+    quota: QuotaService,
     owner: Arc<UploadOwner>,
 }
 
@@ -62,10 +65,12 @@ impl ImageService {
     }
 
     pub fn with_store(db: Db, cfg: ImageConfig, store: Arc<dyn ImageStore>) -> ImageService {
+        let quota = QuotaService::new(db.clone(), cfg.quota_defaults());
         ImageService {
             db,
             cfg: Arc::new(cfg),
             store,
+            quota,
             // Until `owned_by`: an id no other server knows, so every other
             // owner (and any leftover) counts as unknown.
             owner: Arc::new(UploadOwner {
@@ -91,8 +96,19 @@ impl ImageService {
         &self.owner.server_id
     }
 
+    /// Uses `quota` (one shared by every service) instead of its own, which
+    /// knows only the image defaults.
+    pub fn with_quota(mut self, quota: QuotaService) -> ImageService {
+        self.quota = quota;
+        self
+    }
+
     pub fn config(&self) -> &ImageConfig {
         &self.cfg
+    }
+
+    pub fn quota(&self) -> &QuotaService {
+        &self.quota
     }
 
     /// Run at start and periodically: uploads whose server is dead (its

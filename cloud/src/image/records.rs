@@ -89,21 +89,13 @@ impl ImageService {
                 "An image may have at most {MAX_PROPERTIES} properties."
             )));
         }
-        let max = self.cfg.max_images_per_project;
-        if max >= 0 {
-            let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM images WHERE owner = ?")
-                .bind(owner.as_str())
-                .fetch_one(&self.db.pool)
-                .await?
-                .try_get("n")?;
-            if count >= max {
-                return Err(ImageError::LimitExceeded(format!(
-                    "The project has reached its limit of {max} images."
-                )));
-            }
-        }
         let now = now_micros();
-        let mut tx = self.db.pool.begin().await?;
+        // The count is checked and taken in the insert's transaction, under
+        // the quota row's lock: concurrent creates cannot pass the limit.
+        let mut tx = self.db.begin_write().await?;
+        self.quota
+            .consume(&mut tx, &owner, &[(Resource::IMAGE_COUNT_TOTAL, 1)])
+            .await?;
         let inserted = sqlx::query(
             "INSERT INTO images (id, name, owner, visibility, status, disk_format, container_format, \
              min_disk, min_ram, protected, os_hidden, created_at, updated_at) \
@@ -622,16 +614,46 @@ impl ImageService {
                 image.id
             )));
         }
-        // The row goes first: an upload finishing meanwhile finds no row and
-        // removes its own data.
-        sqlx::query("DELETE FROM images WHERE id = ?")
-            .bind(image.id.as_str())
-            .execute(&self.db.pool)
-            .await?;
+        self.delete_record(&image.id).await?;
         if let Err(e) = self.store.delete(&image.id).await {
             // The record is gone either way; a leftover file is logged.
             tracing::error!(image = %image.id, error = %e, "could not remove image data");
         }
+        Ok(())
+    }
+
+    /// Deletes the row and gives its count and bytes back to the owner's
+    /// quota, in one transaction. The row goes before the data: an upload
+    /// finishing meanwhile finds no row and removes its own data.
+    pub(super) async fn delete_record(&self, id: &str) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        // Locked, so an upload activating meanwhile cannot change the size
+        // being given back.
+        let sql = self
+            .db
+            .for_update("SELECT owner, size FROM images WHERE id = ?");
+        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await? else {
+            return Ok(());
+        };
+        let owner: Option<String> = row.try_get("owner")?;
+        let size: Option<i64> = row.try_get("size")?;
+        sqlx::query("DELETE FROM images WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(owner) = owner {
+            self.quota
+                .give_back(
+                    &mut tx,
+                    &owner,
+                    &[
+                        (Resource::IMAGE_COUNT_TOTAL, 1),
+                        (Resource::IMAGE_SIZE_TOTAL, size.unwrap_or(0).max(0)),
+                    ],
+                )
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -729,29 +751,58 @@ impl ImageService {
         if !ctx.is_admin() && ctx.project_id() != Some(project_id) {
             return Err(forbidden("get_usage"));
         }
-        let (images, bytes) = self.usage_of(project_id).await?;
+        let images = self
+            .quota
+            .standing(project_id, Resource::IMAGE_COUNT_TOTAL)
+            .await?;
+        let bytes = self
+            .quota
+            .standing(project_id, Resource::IMAGE_SIZE_TOTAL)
+            .await?;
         Ok(ImageUsage {
-            images,
-            bytes,
-            max_images: self.cfg.max_images_per_project,
-            max_bytes: self.cfg.max_bytes_per_project,
+            images: images.in_use,
+            // Bytes of uploads in flight count: they are held.
+            bytes: bytes.in_use.saturating_add(bytes.reserved),
+            max_images: images.limit,
+            max_bytes: bytes.limit,
         })
     }
 
-    pub(super) async fn usage_of(&self, project_id: &str) -> Result<(i64, i64)> {
-        // MariaDB's SUM is DECIMAL, which the Any driver cannot decode.
-        let sum = match self.db.backend {
-            crate::Backend::MySql => "CAST(COALESCE(SUM(size), 0) AS SIGNED)",
-            crate::Backend::Sqlite => "COALESCE(SUM(size), 0)",
+    /// Would a file of `size` bytes be accepted as a new image of the
+    /// caller's project now? The same typed error the upload would give
+    /// (the largest image accepted, the project's byte quota), for a form
+    /// to refuse before creating anything. Advisory: the upload itself
+    /// reserves for real.
+    pub async fn check_upload_fits(&self, ctx: &RequestContext, size: i64) -> Result<()> {
+        let project = match ctx.project_id() {
+            Some(p) if ctx.has_role("member") || ctx.is_admin() => p.to_string(),
+            _ => return Err(forbidden("upload_image")),
         };
-        let row = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n, {sum} AS bytes FROM images WHERE owner = ?"
-        ))
-        .bind(project_id)
-        .fetch_one(&self.db.pool)
-        .await?;
-        Ok((row.try_get("n")?, row.try_get("bytes")?))
+        if size < 0 {
+            return Err(ImageError::Validation(
+                "The image size must be 0 or more.".into(),
+            ));
+        }
+        check_max_image_size(&self.cfg, u64::try_from(size).unwrap_or(0))?;
+        self.quota
+            .check(&project, Resource::IMAGE_COUNT_TOTAL, 1)
+            .await?;
+        self.quota
+            .check(&project, Resource::IMAGE_SIZE_TOTAL, size)
+            .await?;
+        Ok(())
     }
+}
+
+/// Glance's `image_size_cap`: a fixed limit, not a quota.
+pub(super) fn check_max_image_size(cfg: &ImageConfig, bytes: u64) -> Result<()> {
+    let max = u64::try_from(cfg.max_image_size).unwrap_or(u64::MAX);
+    if bytes > max {
+        return Err(ImageError::LimitExceeded(format!(
+            "The image is larger than the largest image accepted ({max} bytes)."
+        )));
+    }
+    Ok(())
 }
 
 pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -16,8 +16,10 @@ use sha2::{Digest, Sha512};
 use tokio::sync::mpsc;
 
 use super::inspect::{check_declared, Inspector};
+use super::records::check_max_image_size;
 use super::*;
 use crate::db::now_micros;
+use crate::quota::Reservation;
 
 /// A download: the image, which bytes, and the stream of them.
 pub struct ImageDownload {
@@ -77,32 +79,13 @@ impl DigestJob {
     }
 }
 
-/// Limits checked as bytes arrive.
-#[derive(Debug, Clone, Copy)]
-struct UploadLimits {
-    max_image_size: u64,
-    /// Bytes left in the owner's storage allowance.
-    project_remaining: u64,
-    project_max: i64,
-}
+/// Bytes reserved at a time for an upload without a Content-Length: the
+/// hold grows by this much (or what the next chunk needs) as bytes arrive.
+const RESERVE_STEP: u64 = 64 << 20;
 
-impl UploadLimits {
-    fn check(&self, bytes: u64) -> Result<()> {
-        if bytes > self.max_image_size {
-            return Err(ImageError::LimitExceeded(format!(
-                "The image is larger than the largest image accepted ({} bytes).",
-                self.max_image_size
-            )));
-        }
-        if bytes > self.project_remaining {
-            return Err(ImageError::LimitExceeded(format!(
-                "The upload would exceed the project's image storage limit of {} bytes.",
-                self.project_max
-            )));
-        }
-        Ok(())
-    }
-}
+/// How often a running upload renews its reservation (well inside the
+/// reservation's time to live).
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 struct Received {
     size: u64,
@@ -138,27 +121,21 @@ impl ImageService {
             ));
         };
         let owner = image.owner.clone().unwrap_or_default();
-        let (_, used) = self.usage_of(&owner).await?;
-        let project_max = self.cfg.max_bytes_per_project;
-        let limits = UploadLimits {
-            max_image_size: u64::try_from(self.cfg.max_image_size).unwrap_or(u64::MAX),
-            project_remaining: if project_max < 0 {
-                u64::MAX
-            } else {
-                u64::try_from(project_max.saturating_sub(used)).unwrap_or(0)
-            },
-            project_max,
-        };
         if let Some(n) = declared_len {
-            limits.check(n)?;
+            check_max_image_size(&self.cfg, n)?;
         }
+        // The declared length (else a first step) is reserved before any
+        // byte is stored, in the transaction that moves the image to
+        // `saving`: concurrent uploads cannot both count the same room.
+        let first_hold = declared_len.unwrap_or(0);
+        let mut tx = self.db.begin_write().await?;
         let moved = sqlx::query(
             "UPDATE images SET status = 'saving', upload_owner = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
         )
         .bind(self.owner.server_id.as_str())
         .bind(now_micros())
         .bind(image.id.as_str())
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if moved == 0 {
@@ -167,18 +144,28 @@ impl ImageService {
                 image.id
             )));
         }
+        let reservation = self
+            .quota
+            .reserve(
+                &mut tx,
+                &owner,
+                &[(Resource::IMAGE_SIZE_TOTAL, to_i64(first_hold))],
+            )
+            .await?;
+        tx.commit().await?;
         // The transfer runs in its own task so that a client hanging up
         // (which drops the request handler) still ends in the cleanup below.
         let svc = self.clone();
         let id = image.id.clone();
         let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
+            let mut reservation = reservation;
             let outcome = svc
-                .receive(&id, disk_format, data, declared_len, limits)
+                .receive(&id, disk_format, data, declared_len, &mut reservation)
                 .await;
             match outcome {
-                Ok(r) => svc.activate(&id, r).await,
+                Ok(r) => svc.activate(&id, r, reservation).await,
                 Err(e) => {
-                    svc.reset_to_queued(&id).await;
+                    svc.reset_to_queued(&id, reservation).await;
                     Err(e)
                 }
             }
@@ -193,7 +180,7 @@ impl ImageService {
         disk_format: DiskFormat,
         mut data: S,
         declared_len: Option<u64>,
-        limits: UploadLimits,
+        reservation: &mut Reservation,
     ) -> Result<Received>
     where
         S: Stream<Item = io::Result<Bytes>> + Send + Unpin,
@@ -207,13 +194,31 @@ impl ImageService {
         let sha512 = DigestJob::spawn::<Sha512>();
         let mut inspector = Inspector::new();
         let mut seen: u64 = 0;
+        let mut renewed = std::time::Instant::now();
         while let Some(chunk) = data.next().await {
             let chunk = chunk.map_err(|e| ImageError::UploadInterrupted(e.to_string()))?;
             if chunk.is_empty() {
                 continue;
             }
             seen = seen.saturating_add(chunk.len() as u64);
-            limits.check(seen)?;
+            check_max_image_size(&self.cfg, seen)?;
+            if let Some(n) = declared_len {
+                if seen > n {
+                    return Err(ImageError::Validation(format!(
+                        "The upload is longer than its declared {n} bytes."
+                    )));
+                }
+            }
+            let held = u64::try_from(reservation.amount(Resource::IMAGE_SIZE_TOTAL)).unwrap_or(0);
+            if seen > held {
+                self.grow_hold(reservation, held, seen).await?;
+                renewed = std::time::Instant::now();
+            } else if renewed.elapsed() >= RENEW_EVERY {
+                let mut tx = self.db.begin_write().await?;
+                self.quota.renew(&mut tx, reservation).await?;
+                tx.commit().await?;
+                renewed = std::time::Instant::now();
+            }
             inspector.feed(&chunk);
             md5.feed(chunk.clone()).await?;
             sha512.feed(chunk.clone()).await?;
@@ -249,24 +254,14 @@ impl ImageService {
         })
     }
 
-    async fn activate(&self, id: &str, r: Received) -> Result<Image> {
-        let done = sqlx::query(
-            "UPDATE images SET status = 'active', size = ?, virtual_size = ?, checksum = ?, \
-             os_hash_algo = ?, os_hash_value = ?, upload_owner = NULL, updated_at = ? \
-             WHERE id = ? AND status = 'saving' AND upload_owner = ?",
-        )
-        .bind(i64::try_from(r.size).unwrap_or(i64::MAX))
-        .bind(i64::try_from(r.virtual_size).unwrap_or(i64::MAX))
-        .bind(r.md5.as_str())
-        .bind(HASH_ALGO)
-        .bind(r.sha512.as_str())
-        .bind(now_micros())
-        .bind(id)
-        .bind(self.owner.server_id.as_str())
-        .execute(&self.db.pool)
-        .await;
+    /// Flips the image to `active` and turns the reservation into usage of
+    /// the bytes actually stored, in one transaction; if the image was
+    /// deleted meanwhile (or taken over by another server) the reservation
+    /// is released instead.
+    async fn activate(&self, id: &str, r: Received, reservation: Reservation) -> Result<Image> {
+        let done = self.activate_record(id, &r, reservation).await;
         match done {
-            Ok(d) if d.rows_affected() == 1 => self.image_by_id(id).await,
+            Ok(true) => self.image_by_id(id).await,
             other => {
                 // Deleted meanwhile (or the database failed): the data must
                 // not outlive its record.
@@ -281,19 +276,111 @@ impl ImageService {
         }
     }
 
-    async fn reset_to_queued(&self, id: &str) {
-        let res = sqlx::query(
-            "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
+    /// True when the image was still `saving` under this server and is now
+    /// `active`.
+    async fn activate_record(
+        &self,
+        id: &str,
+        r: &Received,
+        reservation: Reservation,
+    ) -> Result<bool> {
+        let mut tx = self.db.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE images SET status = 'active', size = ?, virtual_size = ?, checksum = ?, \
+             os_hash_algo = ?, os_hash_value = ?, upload_owner = NULL, updated_at = ? \
              WHERE id = ? AND status = 'saving' AND upload_owner = ?",
         )
+        .bind(i64::try_from(r.size).unwrap_or(i64::MAX))
+        .bind(i64::try_from(r.virtual_size).unwrap_or(i64::MAX))
+        .bind(r.md5.as_str())
+        .bind(HASH_ALGO)
+        .bind(r.sha512.as_str())
         .bind(now_micros())
         .bind(id)
         .bind(self.owner.server_id.as_str())
-        .execute(&self.db.pool)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            self.quota
+                .commit(
+                    &mut tx,
+                    reservation,
+                    &[(Resource::IMAGE_SIZE_TOTAL, to_i64(r.size))],
+                )
+                .await?;
+        } else {
+            self.quota.release(&mut tx, reservation).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// A failed upload: the image goes back to `queued` (if this server
+    /// still owns it) and its reservation is released, together. Should this
+    /// fail too, the image is recovered once this server's lease expires and
+    /// the reservation lapses.
+    async fn reset_to_queued(&self, id: &str, reservation: Reservation) {
+        let res: Result<()> = async {
+            let mut tx = self.db.begin_write().await?;
+            sqlx::query(
+                "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
+                 WHERE id = ? AND status = 'saving' AND upload_owner = ?",
+            )
+            .bind(now_micros())
+            .bind(id)
+            .bind(self.owner.server_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            self.quota.release(&mut tx, reservation).await?;
+            tx.commit().await?;
+            Ok(())
+        }
         .await;
         if let Err(e) = res {
-            tracing::error!(image = %id, error = %e, "could not reset a failed upload to queued");
+            tracing::error!(image = %id, error = ?e, "could not reset a failed upload to queued");
         }
+    }
+
+    /// An upload without a declared length has stored `held` bytes' worth
+    /// and needs `seen`: hold the next step (or, near the quota, exactly
+    /// what is needed) before storing more.
+    async fn grow_hold(&self, reservation: &mut Reservation, held: u64, seen: u64) -> Result<()> {
+        let need = seen - held;
+        let step = need
+            .max(RESERVE_STEP)
+            .min(self.max_image_size().saturating_sub(held))
+            .max(need);
+        for amount in [step, need] {
+            let mut tx = self.db.begin_write().await?;
+            match self
+                .quota
+                .extend(
+                    &mut tx,
+                    reservation,
+                    Resource::IMAGE_SIZE_TOTAL,
+                    to_i64(amount),
+                )
+                .await
+            {
+                Ok(()) => {
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                // The step does not fit: try for exactly what is needed.
+                Err(crate::quota::QuotaError::OverQuota(_)) if amount > need => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The last attempt asks for exactly what is needed and always returns.
+        Err(ImageError::Internal(
+            "no reservation attempt was made".into(),
+        ))
+    }
+
+    fn max_image_size(&self) -> u64 {
+        u64::try_from(self.cfg.max_image_size).unwrap_or(u64::MAX)
     }
 
     /// The image's data, whole or a range. A whole download is checked
@@ -401,4 +488,8 @@ impl Stream for VerifiedStream {
             other => other,
         }
     }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

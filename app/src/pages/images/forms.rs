@@ -23,29 +23,30 @@ pub async fn create_image(
     protected: bool,
     size: i64,
 ) -> Result<String, AppError> {
-    use cloud::image::{ContainerFormat, DiskFormat, NewImage, Visibility};
+    use cloud::image::{ContainerFormat, DiskFormat, ImageError, NewImage, Visibility};
+    use cloud::quota::Resource;
     let (a, image) = server::auth_image().await?;
     let min_disk = convert::parse_min(&a, &min_disk, "images.min_disk").await?;
     let min_ram = convert::parse_min(&a, &min_ram, "images.min_ram").await?;
     let Some(disk_format) = DiskFormat::parse(&disk_format) else {
         return Err(a.msg("images.err_format", &disk_format));
     };
-    let max = image.config().max_image_size;
-    if max >= 0 && size > max {
-        return Err(AppError::portal("images.too_large")
-            .with_kind("over_limit")
-            .arg("size", &human_size(size))
-            .arg("max", &human_size(max)));
-    }
-    if let Some(project) = a.ctx.project_id() {
-        if let Ok(u) = image.usage(&a.ctx, project).await {
-            if u.max_bytes >= 0 && u.bytes.saturating_add(size) > u.max_bytes {
-                return Err(AppError::portal("images.over_quota")
+    // The service decides whether the file fits (size cap, the project's
+    // quota); this only words its answer in the user's language.
+    if let Err(e) = image.check_upload_fits(&a.ctx, size).await {
+        return Err(match &e {
+            ImageError::OverQuota(o) if o.resource == Resource::IMAGE_SIZE_TOTAL => {
+                AppError::portal("images.over_quota")
                     .with_kind("over_limit")
-                    .arg("used", &human_size(u.bytes))
-                    .arg("max", &human_size(u.max_bytes)));
+                    .arg("used", &human_size(o.in_use.saturating_add(o.reserved)))
+                    .arg("max", &human_size(o.limit))
             }
-        }
+            ImageError::LimitExceeded(_) => AppError::portal("images.too_large")
+                .with_kind("over_limit")
+                .arg("size", &human_size(size))
+                .arg("max", &human_size(image.config().max_image_size)),
+            _ => AppError::from(e),
+        });
     }
     let mut properties = std::collections::BTreeMap::new();
     let description = description.trim();

@@ -1,0 +1,677 @@
+//! The quota engine the services share: per-project limits, usage, and
+//! reservations taken inside the caller's transaction.
+//!
+//! A limit is a default (from the owning service's config) unless a project
+//! has its own row in `quota_limits`. Usage (`quota_usage.in_use`) is kept
+//! per (project, resource) by the services as they create and delete.
+//! Every check-and-take happens under the (project, resource) usage row's
+//! lock, inside a transaction begun with [`Db::begin_write`], so two
+//! requests can never both see the same headroom:
+//!
+//! - [`QuotaService::consume`] takes an amount into use at once (an image
+//!   record counts the moment it is inserted, in the same transaction);
+//! - [`QuotaService::reserve`] holds an amount for work that runs longer
+//!   than one transaction (an upload); [`QuotaService::commit`] turns it
+//!   into usage, [`QuotaService::release`] gives it back. Reservations
+//!   expire (`reservation_ttl`), so a crashed server's holds lapse on their
+//!   own; the holder renews them while it works.
+//!
+//! Locks are always taken usage row first, in resource-name order, so two
+//! transactions never wait on each other in a cycle.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use crate::db::{now_micros, WriteTx};
+use crate::{Backend, Db, RequestContext};
+
+/// A limit of -1 means unlimited, as in Keystone's unified limits.
+pub const UNLIMITED: i64 = -1;
+
+/// A quota-limited resource, named as in Keystone's unified limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Resource(&'static str);
+
+impl Resource {
+    /// Images a project owns (Glance's `image_count_total`).
+    pub const IMAGE_COUNT_TOTAL: Resource = Resource("image_count_total");
+    /// Bytes of image data a project stores. Glance's `image_size_total`
+    /// counts MiB; Gureum counts bytes (a unified-limits REST API would
+    /// convert at its edge).
+    pub const IMAGE_SIZE_TOTAL: Resource = Resource("image_size_total");
+
+    /// Every resource the engine knows; a new service adds its own here
+    /// (compute: `instances`, `cores`, `ram`).
+    pub const ALL: &'static [Resource] = &[Self::IMAGE_COUNT_TOTAL, Self::IMAGE_SIZE_TOTAL];
+
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    pub fn parse(name: &str) -> Option<Resource> {
+        Self::ALL.iter().copied().find(|r| r.0 == name)
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A request that does not fit: which resource, its limit, what is in use
+/// and reserved, and how much more was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Quota exceeded for {resource}: the limit is {limit}, {in_use} in use and {reserved} reserved; {requested} more requested."
+)]
+pub struct OverQuota {
+    pub project_id: String,
+    pub resource: Resource,
+    pub limit: i64,
+    pub in_use: i64,
+    pub reserved: i64,
+    pub requested: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    #[error(transparent)]
+    OverQuota(OverQuota),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Unknown quota resource {0:?}.")]
+    UnknownResource(String),
+    #[error("The limit for {resource} must be -1 (unlimited) or more, not {limit}.")]
+    InvalidLimit { resource: Resource, limit: i64 },
+    #[error("A quota request must be 0 or more, not {amount} of {resource}.")]
+    InvalidAmount { resource: Resource, amount: i64 },
+    #[error("quota database error while {op}")]
+    Database {
+        op: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+pub type Result<T, E = QuotaError> = std::result::Result<T, E>;
+
+fn db_err(op: &'static str) -> impl FnOnce(sqlx::Error) -> QuotaError {
+    move |source| QuotaError::Database { op, source }
+}
+
+/// A project's limit for one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    pub resource: Resource,
+    /// -1 is unlimited.
+    pub limit: i64,
+    /// True when no per-project limit is set and the default applies.
+    pub is_default: bool,
+}
+
+/// A project's standing for one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub resource: Resource,
+    pub limit: i64,
+    pub in_use: i64,
+    /// Held by unexpired reservations.
+    pub reserved: i64,
+}
+
+/// Amounts held for a project until committed, released or expired.
+/// Dropping it does not release it (that needs a transaction): the holder
+/// releases it on failure, and expiry covers a crash. Not `Clone`: commit
+/// and release consume it, so it cannot be settled twice.
+#[derive(Debug)]
+pub struct Reservation {
+    id: String,
+    project_id: String,
+    items: Vec<(Resource, i64)>,
+}
+
+impl Reservation {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// How much of `resource` is held.
+    pub fn amount(&self, resource: Resource) -> i64 {
+        self.items
+            .iter()
+            .filter(|(r, _)| *r == resource)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+}
+
+/// The quota service. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct QuotaService {
+    db: Db,
+    defaults: Arc<HashMap<Resource, i64>>,
+    reservation_ttl: Duration,
+}
+
+impl fmt::Debug for QuotaService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QuotaService")
+            .field("defaults", &self.defaults)
+            .field("reservation_ttl", &self.reservation_ttl)
+            .finish()
+    }
+}
+
+/// Ten minutes: long enough between two renewals of a running upload,
+/// short enough that a crashed server's holds lapse soon.
+pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(600);
+
+impl QuotaService {
+    /// `defaults` are the limits of projects without their own; a resource
+    /// without a default is unlimited.
+    pub fn new(db: Db, defaults: impl IntoIterator<Item = (Resource, i64)>) -> QuotaService {
+        QuotaService {
+            db,
+            defaults: Arc::new(defaults.into_iter().collect()),
+            reservation_ttl: DEFAULT_RESERVATION_TTL,
+        }
+    }
+
+    pub fn with_reservation_ttl(mut self, ttl: Duration) -> QuotaService {
+        self.reservation_ttl = ttl;
+        self
+    }
+
+    pub fn reservation_ttl(&self) -> Duration {
+        self.reservation_ttl
+    }
+
+    pub fn default_limit(&self, resource: Resource) -> i64 {
+        self.defaults.get(&resource).copied().unwrap_or(UNLIMITED)
+    }
+
+    fn expiry(&self) -> i64 {
+        let ttl = i64::try_from(self.reservation_ttl.as_micros()).unwrap_or(i64::MAX);
+        now_micros().saturating_add(ttl)
+    }
+
+    // ------------------------------------------------------------ admin API
+
+    /// Admin only: `project_id`'s own limit for `resource`.
+    pub async fn set_limit(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+        resource: Resource,
+        limit: i64,
+    ) -> Result<Limit> {
+        require_admin(ctx, "quota:set_limit")?;
+        if limit < UNLIMITED {
+            return Err(QuotaError::InvalidLimit { resource, limit });
+        }
+        let upsert = match self.db.backend {
+            Backend::MySql => "INSERT INTO quota_limits (project_id, resource, hard_limit, updated_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE hard_limit = VALUES(hard_limit), updated_at = VALUES(updated_at)",
+            Backend::Sqlite => "INSERT INTO quota_limits (project_id, resource, hard_limit, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit, updated_at = excluded.updated_at",
+        };
+        sqlx::query(upsert)
+            .bind(project_id)
+            .bind(resource.name())
+            .bind(limit)
+            .bind(now_micros())
+            .execute(&self.db.pool)
+            .await
+            .map_err(db_err("setting a limit"))?;
+        Ok(Limit {
+            resource,
+            limit,
+            is_default: false,
+        })
+    }
+
+    /// Admin only: `project_id` goes back to the default for `resource`.
+    pub async fn delete_limit(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+        resource: Resource,
+    ) -> Result<()> {
+        require_admin(ctx, "quota:delete_limit")?;
+        sqlx::query("DELETE FROM quota_limits WHERE project_id = ? AND resource = ?")
+            .bind(project_id)
+            .bind(resource.name())
+            .execute(&self.db.pool)
+            .await
+            .map_err(db_err("deleting a limit"))?;
+        Ok(())
+    }
+
+    /// The project's limits for every known resource (admins, or the
+    /// project's own members).
+    pub async fn get_limits(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Limit>> {
+        require_admin_or_project(ctx, project_id, "quota:get_limits")?;
+        let own = self.own_limits(project_id).await?;
+        Ok(Resource::ALL
+            .iter()
+            .map(|&resource| match own.get(&resource) {
+                Some(&limit) => Limit {
+                    resource,
+                    limit,
+                    is_default: false,
+                },
+                None => Limit {
+                    resource,
+                    limit: self.default_limit(resource),
+                    is_default: true,
+                },
+            })
+            .collect())
+    }
+
+    /// The project's limit, use and reservations for every known resource.
+    pub async fn usage(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Usage>> {
+        require_admin_or_project(ctx, project_id, "quota:get_usage")?;
+        let mut out = Vec::with_capacity(Resource::ALL.len());
+        for &resource in Resource::ALL {
+            out.push(self.standing(project_id, resource).await?);
+        }
+        Ok(out)
+    }
+
+    /// One resource's standing, read without locks (for display and for
+    /// advisory checks; [`QuotaService::reserve`] decides for real).
+    pub async fn standing(&self, project_id: &str, resource: Resource) -> Result<Usage> {
+        let mut conn = self
+            .db
+            .pool
+            .acquire()
+            .await
+            .map_err(db_err("reading usage"))?;
+        let limit = self.limit_on(&mut *conn, project_id, resource).await?;
+        let in_use =
+            sqlx::query("SELECT in_use FROM quota_usage WHERE project_id = ? AND resource = ?")
+                .bind(project_id)
+                .bind(resource.name())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err("reading usage"))?
+                .map(|r| r.try_get::<i64, _>("in_use"))
+                .transpose()
+                .map_err(db_err("reading usage"))?
+                .unwrap_or(0);
+        let reserved = self.reserved_on(&mut *conn, project_id, resource).await?;
+        Ok(Usage {
+            resource,
+            limit,
+            in_use,
+            reserved,
+        })
+    }
+
+    /// Would `amount` more of `resource` fit now? Advisory (no lock): for
+    /// a form to refuse early with the same error the real request gives.
+    pub async fn check(&self, project_id: &str, resource: Resource, amount: i64) -> Result<()> {
+        validate_amount(resource, amount)?;
+        let u = self.standing(project_id, resource).await?;
+        fits(project_id, &u, amount)
+    }
+
+    // ------------------------------------------- inside the caller's transaction
+
+    /// Checks every item and takes it into use at once, all or nothing.
+    pub async fn consume(
+        &self,
+        tx: &mut WriteTx,
+        project_id: &str,
+        items: &[(Resource, i64)],
+    ) -> Result<()> {
+        for (resource, amount) in sorted(items)? {
+            let u = self.lock(tx, project_id, resource).await?;
+            fits(project_id, &u, amount)?;
+            self.add_in_use(tx, project_id, resource, amount).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks every item and holds it (limit − in use − reserved ≥ amount),
+    /// all or nothing. The hold lapses after `reservation_ttl` unless
+    /// renewed, committed or released.
+    pub async fn reserve(
+        &self,
+        tx: &mut WriteTx,
+        project_id: &str,
+        items: &[(Resource, i64)],
+    ) -> Result<Reservation> {
+        let mut reservation = Reservation {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            project_id: project_id.to_string(),
+            items: Vec::new(),
+        };
+        for (resource, amount) in sorted(items)? {
+            self.hold(tx, &mut reservation, resource, amount).await?;
+        }
+        Ok(reservation)
+    }
+
+    /// Holds `amount` more of `resource` under an existing reservation
+    /// (an upload of unknown length grows its hold as bytes arrive) and
+    /// renews its expiry.
+    pub async fn extend(
+        &self,
+        tx: &mut WriteTx,
+        reservation: &mut Reservation,
+        resource: Resource,
+        amount: i64,
+    ) -> Result<()> {
+        validate_amount(resource, amount)?;
+        self.hold(tx, reservation, resource, amount).await?;
+        self.renew(tx, reservation).await
+    }
+
+    /// Pushes the reservation's expiry out by another `reservation_ttl`.
+    pub async fn renew(&self, tx: &mut WriteTx, reservation: &Reservation) -> Result<()> {
+        sqlx::query("UPDATE quota_reservations SET expires_at = ? WHERE id = ?")
+            .bind(self.expiry())
+            .bind(reservation.id.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err("renewing a reservation"))?;
+        Ok(())
+    }
+
+    /// Turns the reservation into usage: `used` of each resource (at most
+    /// what was reserved; an upload's final size may be less than its
+    /// hold) goes into use, the rest is given back.
+    pub async fn commit(
+        &self,
+        tx: &mut WriteTx,
+        reservation: Reservation,
+        used: &[(Resource, i64)],
+    ) -> Result<()> {
+        for (resource, held) in sorted(&reservation.items)? {
+            let want: i64 = used
+                .iter()
+                .filter(|(r, _)| *r == resource)
+                .map(|(_, n)| *n)
+                .sum();
+            self.lock(tx, &reservation.project_id, resource).await?;
+            self.add_in_use(tx, &reservation.project_id, resource, want.clamp(0, held))
+                .await?;
+        }
+        self.drop_reservation(tx, &reservation).await
+    }
+
+    /// Gives the whole reservation back.
+    pub async fn release(&self, tx: &mut WriteTx, reservation: Reservation) -> Result<()> {
+        for (resource, _) in sorted(&reservation.items)? {
+            self.lock(tx, &reservation.project_id, resource).await?;
+        }
+        self.drop_reservation(tx, &reservation).await
+    }
+
+    /// Takes amounts out of use (a deleted image gives back its count and
+    /// bytes). Never goes below zero.
+    pub async fn give_back(
+        &self,
+        tx: &mut WriteTx,
+        project_id: &str,
+        items: &[(Resource, i64)],
+    ) -> Result<()> {
+        for (resource, amount) in sorted(items)? {
+            self.lock(tx, project_id, resource).await?;
+            sqlx::query("UPDATE quota_usage SET in_use = CASE WHEN in_use > ? THEN in_use - ? ELSE 0 END, updated_at = ? WHERE project_id = ? AND resource = ?")
+                .bind(amount)
+                .bind(amount)
+                .bind(now_micros())
+                .bind(project_id)
+                .bind(resource.name())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err("giving back usage"))?;
+        }
+        Ok(())
+    }
+
+    /// Removes every limit, usage and reservation row of `project_id` for
+    /// `resources` (its project was deleted).
+    pub async fn forget_project(
+        &self,
+        tx: &mut WriteTx,
+        project_id: &str,
+        resources: &[Resource],
+    ) -> Result<()> {
+        for table in ["quota_limits", "quota_usage", "quota_reservations"] {
+            for resource in resources {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE project_id = ? AND resource = ?"
+                ))
+                .bind(project_id)
+                .bind(resource.name())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err("forgetting a project"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes lapsed reservations (they already count for nothing; this
+    /// only keeps the table small). Returns how many went.
+    pub async fn purge_expired(&self) -> Result<u64> {
+        let n = sqlx::query("DELETE FROM quota_reservations WHERE expires_at <= ?")
+            .bind(now_micros())
+            .execute(&self.db.pool)
+            .await
+            .map_err(db_err("purging expired reservations"))?
+            .rows_affected();
+        Ok(n)
+    }
+
+    // --------------------------------------------------------------- inner
+
+    /// Locks the (project, resource) usage row — creating it if need be —
+    /// and reads the standing under that lock.
+    async fn lock(&self, tx: &mut WriteTx, project_id: &str, resource: Resource) -> Result<Usage> {
+        // On MariaDB an upsert takes the row's exclusive lock even when the
+        // row exists, so concurrent first uses queue instead of deadlocking
+        // (INSERT IGNORE would take shared locks and then need to upgrade).
+        let ensure = match self.db.backend {
+            Backend::MySql => "INSERT INTO quota_usage (project_id, resource, in_use, updated_at) VALUES (?, ?, 0, ?) ON DUPLICATE KEY UPDATE in_use = in_use",
+            Backend::Sqlite => "INSERT OR IGNORE INTO quota_usage (project_id, resource, in_use, updated_at) VALUES (?, ?, 0, ?)",
+        };
+        sqlx::query(ensure)
+            .bind(project_id)
+            .bind(resource.name())
+            .bind(now_micros())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err("locking usage"))?;
+        // A locking read sees the latest committed value, not the
+        // transaction's snapshot.
+        let sql = self
+            .db
+            .for_update("SELECT in_use FROM quota_usage WHERE project_id = ? AND resource = ?");
+        let in_use: i64 = sqlx::query(&sql)
+            .bind(project_id)
+            .bind(resource.name())
+            .fetch_one(&mut **tx)
+            .await
+            .and_then(|r| r.try_get("in_use"))
+            .map_err(db_err("locking usage"))?;
+        let limit = self.limit_on(&mut **tx, project_id, resource).await?;
+        // Every change to the reservations of this (project, resource)
+        // happens under the lock we now hold, so a plain read is exact.
+        let reserved = self.reserved_on(&mut **tx, project_id, resource).await?;
+        Ok(Usage {
+            resource,
+            limit,
+            in_use,
+            reserved,
+        })
+    }
+
+    async fn hold(
+        &self,
+        tx: &mut WriteTx,
+        reservation: &mut Reservation,
+        resource: Resource,
+        amount: i64,
+    ) -> Result<()> {
+        let u = self.lock(tx, &reservation.project_id, resource).await?;
+        fits(&reservation.project_id, &u, amount)?;
+        let upsert = match self.db.backend {
+            Backend::MySql => "INSERT INTO quota_reservations (id, project_id, resource, amount, expires_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE amount = amount + VALUES(amount), expires_at = VALUES(expires_at)",
+            Backend::Sqlite => "INSERT INTO quota_reservations (id, project_id, resource, amount, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, resource) DO UPDATE SET amount = amount + excluded.amount, expires_at = excluded.expires_at",
+        };
+        sqlx::query(upsert)
+            .bind(reservation.id.as_str())
+            .bind(reservation.project_id.as_str())
+            .bind(resource.name())
+            .bind(amount)
+            .bind(self.expiry())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err("reserving"))?;
+        match reservation.items.iter_mut().find(|(r, _)| *r == resource) {
+            Some((_, n)) => *n += amount,
+            None => reservation.items.push((resource, amount)),
+        }
+        Ok(())
+    }
+
+    async fn add_in_use(
+        &self,
+        tx: &mut WriteTx,
+        project_id: &str,
+        resource: Resource,
+        amount: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE quota_usage SET in_use = in_use + ?, updated_at = ? WHERE project_id = ? AND resource = ?")
+            .bind(amount)
+            .bind(now_micros())
+            .bind(project_id)
+            .bind(resource.name())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err("recording usage"))?;
+        Ok(())
+    }
+
+    async fn drop_reservation(&self, tx: &mut WriteTx, reservation: &Reservation) -> Result<()> {
+        sqlx::query("DELETE FROM quota_reservations WHERE id = ?")
+            .bind(reservation.id.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err("dropping a reservation"))?;
+        Ok(())
+    }
+
+    async fn own_limits(&self, project_id: &str) -> Result<HashMap<Resource, i64>> {
+        let rows =
+            sqlx::query("SELECT resource, hard_limit FROM quota_limits WHERE project_id = ?")
+                .bind(project_id)
+                .fetch_all(&self.db.pool)
+                .await
+                .map_err(db_err("reading limits"))?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let name: String = r.try_get("resource").map_err(db_err("reading limits"))?;
+            let limit: i64 = r.try_get("hard_limit").map_err(db_err("reading limits"))?;
+            // A resource this build no longer knows limits nothing.
+            if let Some(resource) = Resource::parse(&name) {
+                out.insert(resource, limit);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn limit_on<'e, E>(&self, conn: E, project_id: &str, resource: Resource) -> Result<i64>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        let own = sqlx::query(
+            "SELECT hard_limit FROM quota_limits WHERE project_id = ? AND resource = ?",
+        )
+        .bind(project_id)
+        .bind(resource.name())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err("reading a limit"))?;
+        match own {
+            Some(r) => r.try_get("hard_limit").map_err(db_err("reading a limit")),
+            None => Ok(self.default_limit(resource)),
+        }
+    }
+
+    async fn reserved_on<'e, E>(&self, conn: E, project_id: &str, resource: Resource) -> Result<i64>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        let sql = format!(
+            "SELECT {} AS n FROM quota_reservations WHERE project_id = ? AND resource = ? AND expires_at > ?",
+            self.db.sum_bigint("amount")
+        );
+        sqlx::query(&sql)
+            .bind(project_id)
+            .bind(resource.name())
+            .bind(now_micros())
+            .fetch_one(conn)
+            .await
+            .and_then(|r| r.try_get("n"))
+            .map_err(db_err("reading reservations"))
+    }
+}
+
+fn fits(project_id: &str, u: &Usage, amount: i64) -> Result<()> {
+    if u.limit < 0 || amount == 0 {
+        return Ok(());
+    }
+    let taken = u.in_use.saturating_add(u.reserved);
+    if taken.saturating_add(amount) > u.limit {
+        return Err(QuotaError::OverQuota(OverQuota {
+            project_id: project_id.to_string(),
+            resource: u.resource,
+            limit: u.limit,
+            in_use: u.in_use,
+            reserved: u.reserved,
+            requested: amount,
+        }));
+    }
+    Ok(())
+}
+
+fn validate_amount(resource: Resource, amount: i64) -> Result<()> {
+    if amount < 0 {
+        return Err(QuotaError::InvalidAmount { resource, amount });
+    }
+    Ok(())
+}
+
+/// The items merged per resource and in lock order.
+fn sorted(items: &[(Resource, i64)]) -> Result<Vec<(Resource, i64)>> {
+    let mut merged: std::collections::BTreeMap<Resource, i64> = Default::default();
+    for &(resource, amount) in items {
+        validate_amount(resource, amount)?;
+        *merged.entry(resource).or_default() += amount;
+    }
+    Ok(merged.into_iter().collect())
+}
+
+fn require_admin(ctx: &RequestContext, action: &str) -> Result<()> {
+    crate::policy::require_admin(ctx, action).map_err(|d| QuotaError::Forbidden(d.0))
+}
+
+fn require_admin_or_project(ctx: &RequestContext, project_id: &str, action: &str) -> Result<()> {
+    if ctx.project_id() == Some(project_id) {
+        return Ok(());
+    }
+    require_admin(ctx, action)
+}
