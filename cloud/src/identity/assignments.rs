@@ -9,7 +9,7 @@ use super::error::{IdentityError, Result};
 use super::model::*;
 use super::resources::{bind_all, Arg};
 use super::IdentityService;
-use crate::policy::require_admin;
+use crate::policy::{enforce, identity as rules, Target as PolicyTarget};
 use crate::RequestContext;
 
 impl IdentityService {
@@ -48,7 +48,7 @@ impl IdentityService {
         target: &Target,
         role: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:create_grant")?;
+        enforce(ctx, &rules::CREATE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         self.check_actor_and_target(actor_type, actor_id, target)
             .await?;
@@ -99,7 +99,7 @@ impl IdentityService {
         target: &Target,
         role: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:revoke_grant")?;
+        enforce(ctx, &rules::REVOKE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         let n = sqlx::query("DELETE FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
             .bind(actor_type.as_str())
@@ -135,7 +135,7 @@ impl IdentityService {
         target: &Target,
         role: &str,
     ) -> Result<bool> {
-        require_admin(ctx, "identity:check_grant")?;
+        enforce(ctx, &rules::CHECK_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         Ok(sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
             .bind(actor_type.as_str())
@@ -156,7 +156,7 @@ impl IdentityService {
         actor_id: &str,
         target: &Target,
     ) -> Result<Vec<Role>> {
-        require_admin(ctx, "identity:list_grants")?;
+        enforce(ctx, &rules::LIST_GRANTS, &PolicyTarget::none())?;
         self.check_actor_and_target(actor_type, actor_id, target)
             .await?;
         let rows = sqlx::query("SELECT r.id, r.name, r.description FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.actor_type = ? AND a.actor_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name")
@@ -245,9 +245,11 @@ impl IdentityService {
         ctx: &RequestContext,
         f: &AssignmentFilter,
     ) -> Result<Vec<RoleAssignment>> {
-        if f.user_id.as_deref() != Some(ctx.user_id.as_str()) {
-            require_admin(ctx, "identity:list_role_assignments")?;
-        }
+        let target = PolicyTarget {
+            user_id: f.user_id.as_deref(),
+            ..Default::default()
+        };
+        enforce(ctx, &rules::LIST_ROLE_ASSIGNMENTS, &target)?;
         let mut clauses = Vec::new();
         let mut args = Vec::new();
         if let Some(p) = &f.project_id {

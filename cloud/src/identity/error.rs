@@ -31,7 +31,7 @@ pub enum IdentityError {
 
 impl From<Denied> for IdentityError {
     fn from(d: Denied) -> Self {
-        IdentityError::Forbidden(d.0)
+        IdentityError::Forbidden(d.to_string())
     }
 }
 

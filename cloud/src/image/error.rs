@@ -44,7 +44,7 @@ pub enum ImageError {
 
 impl From<Denied> for ImageError {
     fn from(d: Denied) -> Self {
-        ImageError::Forbidden(d.0)
+        ImageError::Forbidden(d.to_string())
     }
 }
 

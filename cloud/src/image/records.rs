@@ -61,12 +61,15 @@ fn is_int_key(key: ImageSortKey) -> bool {
 
 impl ImageService {
     pub async fn create_image(&self, ctx: &RequestContext, new: NewImage) -> Result<Image> {
-        let owner = match ctx.project_id() {
-            Some(p) if ctx.has_role("member") || ctx.is_admin() => p.to_string(),
-            _ => return Err(forbidden("add_image")),
-        };
+        enforce(ctx, &rules::ADD_IMAGE, &Target::owned_by(ctx.project_id()))?;
+        let owner = ctx.project_id().unwrap_or_default().to_string();
+        if let Some(asked) = &new.owner {
+            check_new_owner(ctx, asked.as_deref())?;
+        }
         let visibility = new.visibility.unwrap_or(Visibility::Shared);
-        if visibility == Visibility::Public && !ctx.is_admin() {
+        if visibility == Visibility::Public
+            && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
+        {
             return Err(ImageError::Forbidden(
                 "Only administrators can publish public images.".into(),
             ));
@@ -154,7 +157,7 @@ impl ImageService {
     pub async fn get_image(&self, ctx: &RequestContext, id: &str) -> Result<Image> {
         let image = self.image_by_id(id).await?;
         let membership = self.membership(ctx, &image).await?;
-        if can_see(ctx, &image, membership) {
+        if allows(ctx, &rules::GET_IMAGE, &image_target(&image, membership)) {
             Ok(image)
         } else {
             Err(ImageError::NotFound(id.to_string()))
@@ -167,14 +170,11 @@ impl ImageService {
         &self,
         ctx: &RequestContext,
         id: &str,
-        action: &str,
+        rule: &Rule,
     ) -> Result<Image> {
         let image = self.get_image(ctx, id).await?;
-        if can_modify(ctx, &image) {
-            Ok(image)
-        } else {
-            Err(forbidden(action))
-        }
+        enforce(ctx, rule, &Target::owned_by(image.owner.as_deref()))?;
+        Ok(image)
     }
 
     pub(super) async fn membership(
@@ -259,7 +259,8 @@ impl ImageService {
         let mut conds: Vec<String> = Vec::new();
         let mut args: Vec<Arg> = Vec::new();
         let project = ctx.project_id().map(str::to_string);
-        let see_all = ctx.is_admin() && f.admin_all != Some(false);
+        let see_all =
+            allows(ctx, &rules::LIST_ALL_IMAGES, &Target::none()) && f.admin_all != Some(false);
         let member_cond = |status: Option<MemberStatusFilter>, args: &mut Vec<Arg>| -> String {
             args.push(Arg::Text(project.clone().unwrap_or_default()));
             match status.unwrap_or(MemberStatusFilter::Accepted) {
@@ -470,10 +471,22 @@ impl ImageService {
         id: &str,
         u: ImageUpdate,
     ) -> Result<Image> {
-        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
+        if let Some(asked) = &u.owner {
+            if asked.as_deref() != image.owner.as_deref() {
+                return Err(ImageError::Forbidden(
+                    if policy::ADMIN.holds(ctx, &Target::none()) {
+                        "Changing the owner of an image is not supported."
+                    } else {
+                        "Owner can't be updated by non admin."
+                    }
+                    .into(),
+                ));
+            }
+        }
         if u.visibility == Some(Visibility::Public)
             && image.visibility != Visibility::Public
-            && !ctx.is_admin()
+            && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
         {
             return Err(ImageError::Forbidden(
                 "Only administrators can publish public images.".into(),
@@ -603,7 +616,7 @@ impl ImageService {
     }
 
     pub async fn delete_image(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        let image = self.image_for_change(ctx, id, "delete_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::DELETE_IMAGE).await?;
         if image.protected {
             return Err(ImageError::Forbidden(format!(
                 "Image {} is protected and cannot be deleted.",
@@ -635,10 +648,12 @@ impl ImageService {
 
     async fn set_active(&self, ctx: &RequestContext, id: &str, active: bool) -> Result<Image> {
         let image = self.get_image(ctx, id).await?;
-        let action = if active { "reactivate" } else { "deactivate" };
-        if !ctx.is_admin() {
-            return Err(forbidden(action));
-        }
+        let (action, rule) = if active {
+            ("reactivate", &rules::REACTIVATE)
+        } else {
+            ("deactivate", &rules::DEACTIVATE)
+        };
+        enforce(ctx, rule, &Target::owned_by(image.owner.as_deref()))?;
         let (from, to) = if active {
             (ImageStatus::Deactivated, ImageStatus::Active)
         } else {
@@ -664,7 +679,7 @@ impl ImageService {
     }
 
     pub async fn add_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
-        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
         validate_tag(tag)?;
         if image.tags.iter().any(|t| t == tag) {
             return Ok(());
@@ -687,7 +702,7 @@ impl ImageService {
     }
 
     pub async fn remove_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
-        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
         let n = sqlx::query("DELETE FROM image_tags WHERE image_id = ? AND tag = ?")
             .bind(image.id.as_str())
             .bind(tag)
@@ -714,9 +729,7 @@ impl ImageService {
 
     /// A project's image count and stored bytes against its limits.
     pub async fn usage(&self, ctx: &RequestContext, project_id: &str) -> Result<ImageUsage> {
-        if !ctx.is_admin() && ctx.project_id() != Some(project_id) {
-            return Err(forbidden("get_usage"));
-        }
+        enforce(ctx, &rules::GET_USAGE, &Target::project(project_id))?;
         let (images, bytes) = self.usage_of(project_id).await?;
         Ok(ImageUsage {
             images,
