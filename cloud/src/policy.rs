@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn denied_names_the_rule() {
         let reader = ctx(&["reader"], project("p1"));
-        let err = enforce(&reader, &identity::CREATE_USER, &Target::none()).unwrap_err();
+        let err = enforce(&reader, &identity::CREATE_USER, &Target::none()).expect_err("a reader");
         assert_eq!(
             err.to_string(),
             "You are not authorized to perform the requested action: identity:create_user."

@@ -1,5 +1,7 @@
 //! Domains, projects, users, groups and roles: create, read, update, delete, list.
 
+use std::collections::HashMap;
+
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
@@ -11,6 +13,10 @@ use crate::db::{is_unique_violation, micros_to_time, now_micros};
 use crate::page::{clamp_limit, like_contains, Page};
 use crate::policy::{self, enforce, identity as rules, Target as PolicyTarget};
 use crate::RequestContext;
+
+/// Ids per `WHERE id IN (…)` of a name lookup: far below every backend's
+/// bound-parameter limit (SQLite's is 32766, MariaDB's 65535).
+const NAME_CHUNK: usize = 500;
 
 /// A bound value for dynamically built SQL.
 #[derive(Debug, Clone)]
@@ -109,6 +115,92 @@ impl IdentityService {
             .map(map)
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(Page { items, total })
+    }
+
+    // ------------------------------------------------------------ name lookups
+
+    /// `id → (name, domain_id)` of the rows of `table` among `ids`, in one
+    /// query per chunk of [`NAME_CHUNK`] ids (never one query per id). The
+    /// domain is empty for tables without one.
+    pub(crate) async fn names_by_id(
+        &self,
+        table: &'static str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, (String, String)>> {
+        let domain = match table {
+            "users" | "user_groups" | "projects" => "domain_id",
+            _ => "''",
+        };
+        let mut out = HashMap::new();
+        let mut wanted: Vec<&str> = ids.iter().copied().filter(|i| !i.is_empty()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(NAME_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT id, name, {domain} AS d FROM {table} WHERE id IN ({marks})");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.db.pool).await? {
+                out.insert(r.try_get("id")?, (r.try_get("name")?, r.try_get("d")?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn names_only(
+        &self,
+        table: &'static str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        Ok(self
+            .names_by_id(table, ids)
+            .await?
+            .into_iter()
+            .map(|(id, (name, _))| (id, name))
+            .collect())
+    }
+
+    /// Names of the domains among `ids` that `ctx` may read
+    /// (`identity:get_domain`); others are left out.
+    pub async fn domain_names(
+        &self,
+        ctx: &RequestContext,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        let readable: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| policy::allows(ctx, &rules::GET_DOMAIN, &PolicyTarget::domain(id)))
+            .collect();
+        self.names_only("domains", &readable).await
+    }
+
+    /// Names of the projects among `ids` that `ctx` may read
+    /// (`identity:get_project`); others are left out.
+    pub async fn project_names(
+        &self,
+        ctx: &RequestContext,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        let mine = if policy::allows(ctx, &rules::GET_PROJECT, &PolicyTarget::none()) {
+            Vec::new()
+        } else {
+            self.user_project_ids(&ctx.user_id).await?
+        };
+        let readable: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                let target = PolicyTarget {
+                    assigned: mine.iter().any(|m| m == id),
+                    ..PolicyTarget::project(id)
+                };
+                policy::allows(ctx, &rules::GET_PROJECT, &target)
+            })
+            .collect();
+        self.names_only("projects", &readable).await
     }
 
     // ---------------------------------------------------------------- domains

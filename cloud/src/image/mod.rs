@@ -99,6 +99,15 @@ fn image_target<'a>(image: &'a Image, membership: Option<MemberStatus>) -> Targe
     }
 }
 
+/// What `ctx` may do before there is an image: create one, and make it
+/// public. Depends on the caller only.
+pub fn create_capabilities(ctx: &RequestContext) -> NewImageCapabilities {
+    NewImageCapabilities {
+        create: allows(ctx, &rules::ADD_IMAGE, &Target::owned_by(ctx.project_id())),
+        publicize: allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none()),
+    }
+}
+
 impl ImageService {
     /// What `ctx` may do with `image`, from the same rules (and image
     /// state) the service enforces: the dashboard shows an action only when

@@ -139,6 +139,13 @@ pub struct ImageCapabilities {
     pub reactivate: bool,
 }
 
+/// What the caller may do before an image exists (`create_capabilities`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewImageCapabilities {
+    pub create: bool,
+    pub publicize: bool,
+}
+
 /// A new image record (no data yet: it starts `queued`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewImage {
