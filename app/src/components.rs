@@ -576,16 +576,17 @@ impl IconName {
 
 /// An inline SVG icon in the current text colour; `class` sizes it
 /// (`h-5 w-5` by default). Decorative: the text beside it carries the
-/// meaning, so it is hidden from assistive technology.
+/// meaning, so it is hidden from assistive technology. The markup is set as
+/// the wrapper's inner HTML, which hydration leaves alone (walking SVG
+/// children during hydration failed).
 #[component]
 pub fn Icon(name: IconName, #[prop(optional)] class: Option<&'static str>) -> impl IntoView {
-    view! {
-        <svg xmlns="http://www.w3.org/2000/svg" fill="none" viewBox="0 0 24 24" stroke-width="1.5"
-            stroke="currentColor" aria-hidden="true" focusable="false"
-            class=class.unwrap_or("h-5 w-5") data-icon=name.as_str()>
-            <path stroke-linecap="round" stroke-linejoin="round" d=name.path()/>
-        </svg>
-    }
+    let svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" fill="none" viewBox="0 0 24 24" stroke-width="1.5" stroke="currentColor" aria-hidden="true" focusable="false" class="{}"><path stroke-linecap="round" stroke-linejoin="round" d="{}"/></svg>"#,
+        class.unwrap_or("h-5 w-5"),
+        name.path()
+    );
+    view! { <span class="inline-flex align-middle" data-icon=name.as_str() inner_html=svg></span> }
 }
 
 /// A "← back" link to a list page.
