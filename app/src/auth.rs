@@ -26,7 +26,12 @@ pub struct Me {
     pub domain_name: String,
     pub project: Option<Named>,
     pub projects: Vec<Named>,
+    /// The admin panels are offered (the identity service's capabilities).
     pub is_admin: bool,
+    /// Create Image is offered in this project, and public visibility in it
+    /// (the image service's rules).
+    pub can_create_image: bool,
+    pub can_publicize_image: bool,
 }
 
 /// What a sign-in attempt came to; the page words it in the user's language.
@@ -46,6 +51,8 @@ pub async fn me_for(
     info: &cloud::identity::TokenInfo,
 ) -> Result<Me, cloud::identity::IdentityError> {
     let projects = identity.auth_projects(info).await?;
+    let ctx = info.context();
+    let new_image = cloud::image::create_capabilities(&ctx);
     Ok(Me {
         user_id: info.user.id.clone(),
         user_name: info.user.name.clone(),
@@ -61,7 +68,9 @@ pub async fn me_for(
                 name: p.name,
             })
             .collect(),
-        is_admin: info.context().is_admin(),
+        is_admin: identity.capabilities(&ctx).admin_panels,
+        can_create_image: new_image.create,
+        can_publicize_image: new_image.publicize,
     })
 }
 

@@ -129,13 +129,14 @@ pub fn SortHeader(
     let arrow = move || {
         let p = params.get();
         let active = p.sort == key || (p.sort.is_empty() && key == "name");
-        if !active {
-            ""
-        } else if p.dir == "desc" {
-            " ↓"
-        } else {
-            " ↑"
-        }
+        active.then(|| {
+            let name = if p.dir == "desc" {
+                IconName::ChevronDown
+            } else {
+                IconName::ChevronUp
+            };
+            view! { <Icon name=name class="ml-1 inline h-3 w-3 align-[-1px]"/> }
+        })
     };
     view! {
         <th class="px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500">
@@ -378,7 +379,7 @@ pub fn Notice(#[prop(into)] text: String) -> impl IntoView {
 pub fn EmptyState(#[prop(into)] title: String, #[prop(into)] hint: String) -> impl IntoView {
     view! {
         <div class="px-6 py-14 text-center">
-            <div class="mx-auto mb-3 flex h-10 w-10 items-center justify-center rounded-full bg-sky-50 text-sky-600">"☁"</div>
+            <div class="mx-auto mb-3 flex h-10 w-10 items-center justify-center rounded-full bg-sky-50 text-sky-600"><Icon name=IconName::Cloud/></div>
             <p class="text-sm font-medium text-slate-900">{title}</p>
             <p class="mt-1 text-sm text-slate-500">{hint}</p>
         </div>
@@ -405,7 +406,7 @@ pub fn Modal(
             <div class="w-full max-w-lg rounded-lg bg-white shadow-xl ring-1 ring-slate-900/10">
                 <div class="flex items-center justify-between border-b border-slate-200 px-5 py-3">
                     <h2 class="text-base font-semibold text-slate-900">{title}</h2>
-                    <button type="button" class="text-slate-400 hover:text-slate-600" aria-label="Close" on:click=move |_| on_close.run(())>"✕"</button>
+                    <button type="button" class="text-slate-400 hover:text-slate-600" aria-label="Close" on:click=move |_| on_close.run(())><Icon name=IconName::Close/></button>
                 </div>
                 <div class="px-5 py-4">{children()}</div>
             </div>
@@ -526,5 +527,76 @@ pub fn Logo(#[prop(optional)] large: bool) -> impl IntoView {
                 <path d="M17.5 19H9a7 7 0 1 1 6.71-9h1.79a4.5 4.5 0 1 1 0 9Z"/>
             </svg>
         </span>
+    }
+}
+
+// ---------------------------------------------------------------- icons
+
+/// The dashboard's icons, drawn inline as SVG (outlines from heroicons,
+/// MIT): no icon font, no network, and no dependence on an emoji font,
+/// which a browser may not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IconName {
+    Compute,
+    Volumes,
+    Networks,
+    Cloud,
+    Close,
+    Back,
+    ChevronDown,
+    ChevronUp,
+}
+
+impl IconName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IconName::Compute => "compute",
+            IconName::Volumes => "volumes",
+            IconName::Networks => "networks",
+            IconName::Cloud => "cloud",
+            IconName::Close => "close",
+            IconName::Back => "back",
+            IconName::ChevronDown => "chevron-down",
+            IconName::ChevronUp => "chevron-up",
+        }
+    }
+
+    /// The outline's path data on a 24×24 grid.
+    fn path(self) -> &'static str {
+        match self {
+            IconName::Compute => "M9 17.25v1.007a3 3 0 0 1-.879 2.122L7.5 21h9l-.621-.621A3 3 0 0 1 15 18.257V17.25m6-12V15a2.25 2.25 0 0 1-2.25 2.25H5.25A2.25 2.25 0 0 1 3 15V5.25m18 0A2.25 2.25 0 0 0 18.75 3H5.25A2.25 2.25 0 0 0 3 5.25m18 0V12a2.25 2.25 0 0 1-2.25 2.25H5.25A2.25 2.25 0 0 1 3 12V5.25",
+            IconName::Volumes => "M20.25 6.375c0 2.278-3.694 4.125-8.25 4.125S3.75 8.653 3.75 6.375m16.5 0c0-2.278-3.694-4.125-8.25-4.125S3.75 4.097 3.75 6.375m16.5 0v11.25c0 2.278-3.694 4.125-8.25 4.125s-8.25-1.847-8.25-4.125V6.375m16.5 0v3.75m-16.5-3.75v3.75m16.5 0v3.75C20.25 16.153 16.556 18 12 18s-8.25-1.847-8.25-4.125v-3.75m16.5 0c0 2.278-3.694 4.125-8.25 4.125s-8.25-1.847-8.25-4.125",
+            IconName::Networks => "M12 21a9.004 9.004 0 0 0 8.716-6.747M12 21a9.004 9.004 0 0 1-8.716-6.747M12 21c2.485 0 4.5-4.03 4.5-9S14.485 3 12 3m0 18c-2.485 0-4.5-4.03-4.5-9S9.515 3 12 3m0 0a8.997 8.997 0 0 1 7.843 4.582M12 3a8.997 8.997 0 0 0-7.843 4.582m15.686 0A11.953 11.953 0 0 1 12 10.5c-2.998 0-5.74-1.1-7.843-2.918m15.686 0A8.959 8.959 0 0 1 21 12c0 .778-.099 1.533-.284 2.253m0 0A17.919 17.919 0 0 1 12 16.5c-3.162 0-6.133-.815-8.716-2.247m0 0A9.015 9.015 0 0 1 3 12c0-1.605.42-3.113 1.157-4.418",
+            IconName::Cloud => "M2.25 15a4.5 4.5 0 0 0 4.5 4.5H18a3.75 3.75 0 0 0 1.332-7.257 3 3 0 0 0-3.758-3.848 5.25 5.25 0 0 0-10.233 2.33A4.502 4.502 0 0 0 2.25 15Z",
+            IconName::Close => "M6 18 18 6M6 6l12 12",
+            IconName::Back => "M10.5 19.5 3 12m0 0 7.5-7.5M3 12h18",
+            IconName::ChevronDown => "m19.5 8.25-7.5 7.5-7.5-7.5",
+            IconName::ChevronUp => "m4.5 15.75 7.5-7.5 7.5 7.5",
+        }
+    }
+}
+
+/// An inline SVG icon in the current text colour; `class` sizes it
+/// (`h-5 w-5` by default). Decorative: the text beside it carries the
+/// meaning, so it is hidden from assistive technology. The markup is set as
+/// the wrapper's inner HTML, which hydration leaves alone (walking SVG
+/// children during hydration failed).
+#[component]
+pub fn Icon(name: IconName, #[prop(optional)] class: Option<&'static str>) -> impl IntoView {
+    let svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" fill="none" viewBox="0 0 24 24" stroke-width="1.5" stroke="currentColor" aria-hidden="true" focusable="false" class="{}"><path stroke-linecap="round" stroke-linejoin="round" d="{}"/></svg>"#,
+        class.unwrap_or("h-5 w-5"),
+        name.path()
+    );
+    view! { <span class="inline-flex align-middle" data-icon=name.as_str() inner_html=svg></span> }
+}
+
+/// A "← back" link to a list page.
+#[component]
+pub fn BackLink(href: &'static str, #[prop(into)] label: String) -> impl IntoView {
+    view! {
+        <a href=href class=format!("{BTN_LINK} inline-flex items-center gap-1")>
+            <Icon name=IconName::Back class="h-4 w-4"/>{label}
+        </a>
     }
 }

@@ -27,6 +27,7 @@ use std::time::Duration;
 use sqlx::Row;
 
 use crate::db::{now_micros, WriteTx};
+use crate::policy::{quota as rules, Rule, Target};
 use crate::{Backend, Db, RequestContext};
 
 /// A limit of -1 means unlimited, as in Keystone's unified limits.
@@ -214,7 +215,7 @@ impl QuotaService {
         resource: Resource,
         limit: i64,
     ) -> Result<Limit> {
-        require_admin(ctx, "quota:set_limit")?;
+        enforce(ctx, &rules::SET_LIMIT, &Target::none())?;
         if limit < UNLIMITED {
             return Err(QuotaError::InvalidLimit { resource, limit });
         }
@@ -244,7 +245,7 @@ impl QuotaService {
         project_id: &str,
         resource: Resource,
     ) -> Result<()> {
-        require_admin(ctx, "quota:delete_limit")?;
+        enforce(ctx, &rules::DELETE_LIMIT, &Target::none())?;
         sqlx::query("DELETE FROM quota_limits WHERE project_id = ? AND resource = ?")
             .bind(project_id)
             .bind(resource.name())
@@ -257,7 +258,7 @@ impl QuotaService {
     /// The project's limits for every known resource (admins, or the
     /// project's own members).
     pub async fn get_limits(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Limit>> {
-        require_admin_or_project(ctx, project_id, "quota:get_limits")?;
+        enforce(ctx, &rules::GET_LIMITS, &Target::project(project_id))?;
         let own = self.own_limits(project_id).await?;
         Ok(Resource::ALL
             .iter()
@@ -278,7 +279,7 @@ impl QuotaService {
 
     /// The project's limit, use and reservations for every known resource.
     pub async fn usage(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Usage>> {
-        require_admin_or_project(ctx, project_id, "quota:get_usage")?;
+        enforce(ctx, &rules::GET_USAGE, &Target::project(project_id))?;
         let mut out = Vec::with_capacity(Resource::ALL.len());
         for &resource in Resource::ALL {
             out.push(self.standing(project_id, resource).await?);
@@ -665,13 +666,7 @@ fn sorted(items: &[(Resource, i64)]) -> Result<Vec<(Resource, i64)>> {
     Ok(merged.into_iter().collect())
 }
 
-fn require_admin(ctx: &RequestContext, action: &str) -> Result<()> {
-    crate::policy::require_admin(ctx, action).map_err(|d| QuotaError::Forbidden(d.0))
-}
-
-fn require_admin_or_project(ctx: &RequestContext, project_id: &str, action: &str) -> Result<()> {
-    if ctx.project_id() == Some(project_id) {
-        return Ok(());
-    }
-    require_admin(ctx, action)
+/// A policy check with the quota error (the rule is named in its text).
+fn enforce(ctx: &RequestContext, rule: &Rule, target: &Target) -> Result<()> {
+    crate::policy::enforce(ctx, rule, target).map_err(|d| QuotaError::Forbidden(d.to_string()))
 }

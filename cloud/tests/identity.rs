@@ -868,3 +868,100 @@ each_backend!(lists_filter_sort_and_page, |f| {
         0
     );
 });
+
+each_backend!(create_user_with_grant_is_one_transaction, |f| {
+    let (_, project) = user_with_role(&f, "someone", "grant-target", "member").await;
+    let new = |name: &str| NewUser {
+        name: name.into(),
+        password: Some(format!("{name}-password").into()),
+        ..Default::default()
+    };
+    let users_named = |name: &'static str| {
+        let f = &f;
+        async move {
+            f.svc
+                .list_users(
+                    &f.admin,
+                    &ListFilter {
+                        name: Some(name.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .total
+        }
+    };
+    // A missing role or project refuses the whole call and leaves no user.
+    let missing_role = f
+        .svc
+        .create_user_with_grant(&f.admin, new("orphan-a"), &project.id, "no-such-role")
+        .await;
+    assert!(
+        matches!(
+            missing_role,
+            Err(IdentityError::NotFound { kind: "role", .. })
+        ),
+        "{missing_role:?}"
+    );
+    assert_eq!(users_named("orphan-a").await, 0);
+    let missing_project = f
+        .svc
+        .create_user_with_grant(&f.admin, new("orphan-b"), "no-such-project", "member")
+        .await;
+    assert!(
+        matches!(
+            missing_project,
+            Err(IdentityError::NotFound {
+                kind: "project",
+                ..
+            })
+        ),
+        "{missing_project:?}"
+    );
+    assert_eq!(users_named("orphan-b").await, 0);
+    // A non-admin is refused by name, and nothing is written.
+    let member = login(&f.svc, "someone", "someone-password", Some("grant-target"))
+        .await
+        .unwrap()
+        .info
+        .context();
+    let refused = f
+        .svc
+        .create_user_with_grant(&member, new("orphan-c"), &project.id, "member")
+        .await;
+    assert!(
+        matches!(&refused, Err(IdentityError::Forbidden(m)) if m.contains("identity:create_grant")),
+        "{refused:?}"
+    );
+    assert_eq!(users_named("orphan-c").await, 0);
+    // Success: the user can sign in to the project with the role.
+    let u = f
+        .svc
+        .create_user_with_grant(&f.admin, new("granted"), &project.id, "member")
+        .await
+        .unwrap();
+    let ctx = login(&f.svc, "granted", "granted-password", Some("grant-target"))
+        .await
+        .unwrap()
+        .info
+        .context();
+    assert_eq!(ctx.user_id, u.id);
+    assert!(ctx.has_role("member") && ctx.has_role("reader") && !ctx.is_admin());
+});
+
+each_backend!(identity_capabilities_follow_the_rules, |f| {
+    let admin = f.svc.capabilities(&f.admin);
+    assert!(admin.admin_panels && admin.create_user && admin.grant_roles && admin.delete_role);
+    user_with_role(&f, "plain", "caps-project", "member").await;
+    let member = login(&f.svc, "plain", "plain-password", Some("caps-project"))
+        .await
+        .unwrap()
+        .info
+        .context();
+    assert_eq!(
+        f.svc.capabilities(&member),
+        IdentityCapabilities::default(),
+        "a member manages nothing in identity"
+    );
+});

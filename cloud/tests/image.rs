@@ -1115,3 +1115,169 @@ async fn control_characters_and_long_searches_are_refused(backend: Backend) {
     f.finish().await;
 }
 per_backend!(control_characters_and_long_searches_are_refused);
+
+/// The rules the REST adapter used to keep to itself hold for every caller
+/// (the portal calls the service directly): Glance's reserved names and
+/// the owner rule.
+async fn reserved_names_and_owner_rules_hold_for_every_caller(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let a = member("project-a");
+    for key in [
+        "os_glance_import_task",
+        "os_glance_x",
+        "locations",
+        "deleted",
+    ] {
+        let mut new = new_image("r", DiskFormat::Raw, Visibility::Private);
+        new.properties.insert(key.into(), "x".into());
+        let res = f.svc.create_image(&a, new).await;
+        assert!(
+            matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("reserved")),
+            "{key}: {res:?}"
+        );
+    }
+    let image = f
+        .svc
+        .create_image(&a, new_image("r", DiskFormat::Raw, Visibility::Private))
+        .await
+        .unwrap();
+    // The portal's edit dialog sends properties as set_properties.
+    let mut u = ImageUpdate::default();
+    u.set_properties
+        .insert("os_glance_import_task".into(), "x".into());
+    let res = f.svc.update_image(&a, &image.id, u).await;
+    assert!(
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("reserved")),
+        "{res:?}"
+    );
+    assert!(f
+        .svc
+        .get_image(&a, &image.id)
+        .await
+        .unwrap()
+        .properties
+        .is_empty());
+
+    // Owners: only the token's own project, on create and on update.
+    let mut new = new_image("o", DiskFormat::Raw, Visibility::Private);
+    new.owner = Some(Some("project-b".into()));
+    let res = f.svc.create_image(&a, new).await;
+    assert!(
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("owned by another project")),
+        "{res:?}"
+    );
+    let mut new = new_image("o", DiskFormat::Raw, Visibility::Private);
+    new.owner = Some(Some("project-b".into()));
+    let res = f.svc.create_image(&admin(), new).await;
+    assert!(
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("project of the token")),
+        "{res:?}"
+    );
+    let mut new = new_image("o", DiskFormat::Raw, Visibility::Private);
+    new.owner = Some(Some("project-a".into()));
+    assert_eq!(
+        f.svc.create_image(&a, new).await.unwrap().owner.as_deref(),
+        Some("project-a")
+    );
+    let res = f
+        .svc
+        .update_image(
+            &a,
+            &image.id,
+            ImageUpdate {
+                owner: Some(Some("project-b".into())),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("non admin")),
+        "{res:?}"
+    );
+    // Naming the current owner changes nothing and is allowed.
+    f.svc
+        .update_image(
+            &a,
+            &image.id,
+            ImageUpdate {
+                owner: Some(Some("project-a".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // A non-member is refused by rule name.
+    let res = f
+        .svc
+        .create_image(
+            &reader("project-a"),
+            new_image("n", DiskFormat::Raw, Visibility::Private),
+        )
+        .await;
+    assert!(
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("image:add_image")),
+        "{res:?}"
+    );
+    f.finish().await;
+}
+per_backend!(reserved_names_and_owner_rules_hold_for_every_caller);
+
+/// Capabilities say what the service then allows or refuses.
+async fn capabilities_match_what_the_service_allows(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let a = member("project-a");
+    let mut new = new_image("c", DiskFormat::Raw, Visibility::Shared);
+    new.protected = Some(true);
+    let image = f.svc.create_image(&a, new).await.unwrap();
+
+    let owner = f.svc.capabilities(&a, &image);
+    assert!(owner.edit && owner.upload && owner.share && owner.see_members);
+    assert!(!owner.delete, "protected");
+    assert!(!owner.download, "no data yet");
+    assert!(!owner.publicize && !owner.deactivate && !owner.answer_share);
+    assert!(matches!(
+        f.svc.delete_image(&a, &image.id).await,
+        Err(ImageError::Forbidden(_))
+    ));
+
+    let r = reader("project-a");
+    let as_reader = f.svc.capabilities(&r, &image);
+    assert_eq!(
+        (as_reader.edit, as_reader.upload, as_reader.delete),
+        (false, false, false)
+    );
+    assert!(matches!(
+        f.svc
+            .update_image(&r, &image.id, ImageUpdate::default())
+            .await,
+        Err(ImageError::Forbidden(m)) if m.contains("image:modify_image")
+    ));
+
+    f.svc.add_member(&a, &image.id, "project-b").await.unwrap();
+    let b = member("project-b");
+    let seen = f.svc.get_image(&b, &image.id).await.unwrap();
+    let as_member = f.svc.capabilities(&b, &seen);
+    assert!(as_member.answer_share && !as_member.edit && !as_member.share);
+    assert!(!as_member.see_members);
+
+    let bytes = test_data(4096, 3);
+    let active = f
+        .svc
+        .upload(&a, &image.id, body(&bytes, 1024), None)
+        .await
+        .unwrap();
+    let after = f.svc.capabilities(&a, &active);
+    assert!(after.download && !after.upload && !after.deactivate);
+    let adm = f.svc.capabilities(&admin(), &active);
+    assert!(adm.deactivate && adm.publicize && adm.edit && !adm.reactivate);
+    let off = f.svc.deactivate_image(&admin(), &active.id).await.unwrap();
+    assert!(!f.svc.capabilities(&a, &off).download);
+    assert!(matches!(
+        f.svc.download(&a, &off.id, None).await,
+        Err(ImageError::Forbidden(_))
+    ));
+    let adm = f.svc.capabilities(&admin(), &off);
+    assert!(adm.download && adm.reactivate && !adm.deactivate);
+    f.finish().await;
+}
+per_backend!(capabilities_match_what_the_service_allows);

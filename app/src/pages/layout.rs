@@ -6,7 +6,7 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_location;
 
 use crate::auth::{hard_redirect, Logout, Me, SwitchProject};
-use crate::components::{ErrorBox, Logo, BTN_SECONDARY};
+use crate::components::{ErrorBox, Icon, IconName, Logo, BTN_SECONDARY};
 use crate::i18n::{t, use_lang};
 
 #[component]
@@ -94,7 +94,7 @@ fn Frame(me: Me) -> impl IntoView {
                     <summary class="flex cursor-pointer list-none items-center gap-2 rounded-md px-2 py-1 text-sm text-slate-700 hover:bg-slate-100">
                         <span class="flex h-7 w-7 items-center justify-center rounded-full bg-slate-200 text-xs font-semibold text-slate-700">{initial}</span>
                         <span data-testid="user-name">{me.user_name.clone()}</span>
-                        <span class="text-slate-400">"▾"</span>
+                        <span class="text-slate-400"><Icon name=IconName::ChevronDown class="h-4 w-4"/></span>
                     </summary>
                     <div class="absolute right-0 mt-2 w-52 rounded-md border border-slate-200 bg-white py-1 shadow-lg">
                         <div class="border-b border-slate-100 px-3 py-2 text-xs text-slate-500">{format!("{} · {}", me.user_name, me.domain_name)}</div>

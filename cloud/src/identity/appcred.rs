@@ -8,6 +8,7 @@ use super::error::{IdentityError, Result};
 use super::model::*;
 use super::{flag, new_id, random_token, validate_description, validate_name, IdentityService};
 use crate::db::{micros_to_time, now_micros};
+use crate::policy::{enforce, identity as rules, Target as PolicyTarget};
 use crate::secret::Secret;
 
 /// The longest application-credential secret accepted.
@@ -124,10 +125,10 @@ impl IdentityService {
         user_id: &str,
         name: Option<&str>,
     ) -> Result<Vec<AppCredential>> {
-        crate::policy::require_admin_or_self(
+        enforce(
             ctx,
-            user_id,
-            "identity:list_application_credentials",
+            &rules::LIST_APPLICATION_CREDENTIALS,
+            &PolicyTarget::user(user_id),
         )?;
         // An unknown user is 404, as Keystone (not an empty list).
         self.user_by_id(user_id).await?;
@@ -153,7 +154,11 @@ impl IdentityService {
         user_id: &str,
         id: &str,
     ) -> Result<AppCredential> {
-        crate::policy::require_admin_or_self(ctx, user_id, "identity:get_application_credential")?;
+        enforce(
+            ctx,
+            &rules::GET_APPLICATION_CREDENTIAL,
+            &PolicyTarget::user(user_id),
+        )?;
         match self.app_credential_row(id).await? {
             Some(c) if c.user_id == user_id => Ok(c),
             _ => Err(IdentityError::not_found("application credential", id)),

@@ -9,7 +9,7 @@ use super::error::{IdentityError, Result};
 use super::model::*;
 use super::resources::{bind_all, Arg};
 use super::IdentityService;
-use crate::policy::require_admin;
+use crate::policy::{enforce, identity as rules, Target as PolicyTarget};
 use crate::RequestContext;
 
 impl IdentityService {
@@ -48,7 +48,7 @@ impl IdentityService {
         target: &Target,
         role: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:create_grant")?;
+        enforce(ctx, &rules::CREATE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         self.check_actor_and_target(actor_type, actor_id, target)
             .await?;
@@ -99,7 +99,7 @@ impl IdentityService {
         target: &Target,
         role: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:revoke_grant")?;
+        enforce(ctx, &rules::REVOKE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         let n = sqlx::query("DELETE FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
             .bind(actor_type.as_str())
@@ -135,7 +135,7 @@ impl IdentityService {
         target: &Target,
         role: &str,
     ) -> Result<bool> {
-        require_admin(ctx, "identity:check_grant")?;
+        enforce(ctx, &rules::CHECK_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         Ok(sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
             .bind(actor_type.as_str())
@@ -156,7 +156,7 @@ impl IdentityService {
         actor_id: &str,
         target: &Target,
     ) -> Result<Vec<Role>> {
-        require_admin(ctx, "identity:list_grants")?;
+        enforce(ctx, &rules::LIST_GRANTS, &PolicyTarget::none())?;
         self.check_actor_and_target(actor_type, actor_id, target)
             .await?;
         let rows = sqlx::query("SELECT r.id, r.name, r.description FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.actor_type = ? AND a.actor_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name")
@@ -245,9 +245,11 @@ impl IdentityService {
         ctx: &RequestContext,
         f: &AssignmentFilter,
     ) -> Result<Vec<RoleAssignment>> {
-        if f.user_id.as_deref() != Some(ctx.user_id.as_str()) {
-            require_admin(ctx, "identity:list_role_assignments")?;
-        }
+        let target = PolicyTarget {
+            user_id: f.user_id.as_deref(),
+            ..Default::default()
+        };
+        enforce(ctx, &rules::LIST_ROLE_ASSIGNMENTS, &target)?;
         let mut clauses = Vec::new();
         let mut args = Vec::new();
         if let Some(p) = &f.project_id {
@@ -362,75 +364,54 @@ impl IdentityService {
         Ok(out)
     }
 
+    /// Names for a list of assignments: one query per kind of object (and
+    /// chunk of ids), never one per row.
     async fn fill_names(&self, rows: &mut [RoleAssignment]) -> Result<()> {
-        let mut roles: HashMap<String, String> = HashMap::new();
-        let mut users: HashMap<String, (String, String)> = HashMap::new();
-        let mut groups: HashMap<String, (String, String)> = HashMap::new();
-        let mut projects: HashMap<String, (String, String)> = HashMap::new();
-        let mut domains: HashMap<String, String> = HashMap::new();
+        let ids = |pick: &dyn Fn(&RoleAssignment) -> Option<&str>| -> Vec<&str> {
+            rows.iter().filter_map(pick).collect()
+        };
+        let (role_ids, user_ids, group_ids, project_ids, domain_ids) = (
+            ids(&|a| Some(a.role_id.as_str())),
+            ids(&|a| (a.actor_type == ActorType::User).then_some(a.actor_id.as_str())),
+            ids(&|a| (a.actor_type == ActorType::Group).then_some(a.actor_id.as_str())),
+            ids(&|a| match &a.target {
+                Target::Project(p) => Some(p.as_str()),
+                _ => None,
+            }),
+            ids(&|a| match &a.target {
+                Target::Domain(d) => Some(d.as_str()),
+                _ => None,
+            }),
+        );
+        let roles = self.names_by_id("roles", &role_ids).await?;
+        let users = self.names_by_id("users", &user_ids).await?;
+        let groups = self.names_by_id("user_groups", &group_ids).await?;
+        let projects = self.names_by_id("projects", &project_ids).await?;
+        let domains = self.names_by_id("domains", &domain_ids).await?;
         for a in rows.iter_mut() {
-            if !roles.contains_key(&a.role_id) {
-                let name = self
-                    .role_by_id(&a.role_id)
-                    .await
-                    .map(|r| r.name)
-                    .unwrap_or_default();
-                roles.insert(a.role_id.clone(), name);
-            }
-            a.role_name = roles.get(&a.role_id).cloned();
+            // A row whose object vanished meanwhile keeps an empty name, as
+            // before.
+            a.role_name = Some(
+                roles
+                    .get(&a.role_id)
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default(),
+            );
             let actor = match a.actor_type {
-                ActorType::User => {
-                    if !users.contains_key(&a.actor_id) {
-                        let u = self
-                            .user_by_id(&a.actor_id)
-                            .await
-                            .map(|u| (u.name, u.domain_id))
-                            .unwrap_or_default();
-                        users.insert(a.actor_id.clone(), u);
-                    }
-                    users.get(&a.actor_id).cloned()
-                }
-                ActorType::Group => {
-                    if !groups.contains_key(&a.actor_id) {
-                        let g = self
-                            .group_by_id(&a.actor_id)
-                            .await
-                            .map(|g| (g.name, g.domain_id))
-                            .unwrap_or_default();
-                        groups.insert(a.actor_id.clone(), g);
-                    }
-                    groups.get(&a.actor_id).cloned()
-                }
+                ActorType::User => users.get(&a.actor_id),
+                ActorType::Group => groups.get(&a.actor_id),
             };
-            if let Some((n, d)) = actor {
-                a.actor_name = Some(n);
-                a.actor_domain_id = Some(d);
-            }
+            let (n, d) = actor.cloned().unwrap_or_default();
+            a.actor_name = Some(n);
+            a.actor_domain_id = Some(d);
             match &a.target {
                 Target::Project(p) => {
-                    if !projects.contains_key(p) {
-                        let v = self
-                            .project_by_id(p)
-                            .await
-                            .map(|p| (p.name, p.domain_id))
-                            .unwrap_or_default();
-                        projects.insert(p.clone(), v);
-                    }
-                    if let Some((n, d)) = projects.get(p) {
-                        a.target_name = Some(n.clone());
-                        a.target_domain_id = Some(d.clone());
-                    }
+                    let (n, d) = projects.get(p).cloned().unwrap_or_default();
+                    a.target_name = Some(n);
+                    a.target_domain_id = Some(d);
                 }
                 Target::Domain(d) => {
-                    if !domains.contains_key(d) {
-                        let v = self
-                            .domain_by_id(d)
-                            .await
-                            .map(|d| d.name)
-                            .unwrap_or_default();
-                        domains.insert(d.clone(), v);
-                    }
-                    a.target_name = domains.get(d).cloned();
+                    a.target_name = Some(domains.get(d).map(|x| x.0.clone()).unwrap_or_default());
                 }
                 Target::System => a.target_name = Some("all".into()),
             }

@@ -352,12 +352,11 @@ impl IdentityService {
         subject: &str,
     ) -> Result<TokenInfo> {
         let info = self.validate_token(subject).await?;
-        if info.user.id != caller.user_id && !caller.is_admin() && !caller.has_role("service") {
-            return Err(IdentityError::Forbidden(
-                "You are not authorized to perform the requested action: identity:validate_token."
-                    .into(),
-            ));
-        }
+        crate::policy::enforce(
+            caller,
+            &crate::policy::identity::VALIDATE_TOKEN,
+            &crate::policy::Target::user(&info.user.id),
+        )?;
         Ok(info)
     }
 

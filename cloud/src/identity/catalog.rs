@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::error::{IdentityError, Result};
 use super::model::*;
 use super::{flag, new_id, IdentityService};
-use crate::policy::require_admin;
+use crate::policy::{enforce, identity as rules, Target as PolicyTarget};
 use crate::RequestContext;
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
@@ -89,12 +89,12 @@ impl IdentityService {
     }
 
     pub async fn list_services(&self, ctx: &RequestContext) -> Result<Vec<Service>> {
-        require_admin(ctx, "identity:list_services")?;
+        enforce(ctx, &rules::LIST_SERVICES, &PolicyTarget::none())?;
         self.all_services().await
     }
 
     pub async fn get_service(&self, ctx: &RequestContext, id: &str) -> Result<Service> {
-        require_admin(ctx, "identity:get_service")?;
+        enforce(ctx, &rules::GET_SERVICE, &PolicyTarget::none())?;
         self.all_services()
             .await?
             .into_iter()
@@ -103,12 +103,12 @@ impl IdentityService {
     }
 
     pub async fn list_endpoints(&self, ctx: &RequestContext) -> Result<Vec<Endpoint>> {
-        require_admin(ctx, "identity:list_endpoints")?;
+        enforce(ctx, &rules::LIST_ENDPOINTS, &PolicyTarget::none())?;
         self.all_endpoints().await
     }
 
     pub async fn get_endpoint(&self, ctx: &RequestContext, id: &str) -> Result<Endpoint> {
-        require_admin(ctx, "identity:get_endpoint")?;
+        enforce(ctx, &rules::GET_ENDPOINT, &PolicyTarget::none())?;
         self.all_endpoints()
             .await?
             .into_iter()

@@ -56,7 +56,7 @@ impl From<sqlx::Error> for IdentityError {
 
 impl From<Denied> for IdentityError {
     fn from(d: Denied) -> Self {
-        IdentityError::Forbidden(d.0)
+        IdentityError::Forbidden(d.to_string())
     }
 }
 

@@ -160,6 +160,68 @@ impl IdentityService {
     }
 }
 
+/// What the caller may do in the identity service's admin panels, from the
+/// same rules the service enforces (`IdentityService::capabilities`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdentityCapabilities {
+    pub list_users: bool,
+    pub create_user: bool,
+    pub update_user: bool,
+    pub delete_user: bool,
+    pub list_projects: bool,
+    pub create_project: bool,
+    pub update_project: bool,
+    pub delete_project: bool,
+    pub list_groups: bool,
+    pub create_group: bool,
+    pub update_group: bool,
+    pub delete_group: bool,
+    pub manage_group_members: bool,
+    pub list_roles: bool,
+    pub create_role: bool,
+    pub delete_role: bool,
+    pub grant_roles: bool,
+    pub list_domains: bool,
+    /// Any of the identity admin panels (and the cloud-wide image view).
+    pub admin_panels: bool,
+}
+
+impl IdentityService {
+    /// What `ctx` may do with users, projects, groups, roles and grants.
+    pub fn capabilities(&self, ctx: &crate::RequestContext) -> IdentityCapabilities {
+        use crate::policy::{allows, identity as r, Target};
+        let can = |rule| allows(ctx, rule, &Target::none());
+        let caps = IdentityCapabilities {
+            list_users: can(&r::LIST_USERS),
+            create_user: can(&r::CREATE_USER),
+            update_user: can(&r::UPDATE_USER),
+            delete_user: can(&r::DELETE_USER),
+            list_projects: can(&r::LIST_PROJECTS),
+            create_project: can(&r::CREATE_PROJECT),
+            update_project: can(&r::UPDATE_PROJECT),
+            delete_project: can(&r::DELETE_PROJECT),
+            list_groups: can(&r::LIST_GROUPS),
+            create_group: can(&r::CREATE_GROUP),
+            update_group: can(&r::UPDATE_GROUP),
+            delete_group: can(&r::DELETE_GROUP),
+            manage_group_members: can(&r::ADD_USER_TO_GROUP) && can(&r::REMOVE_USER_FROM_GROUP),
+            list_roles: can(&r::LIST_ROLES),
+            create_role: can(&r::CREATE_ROLE),
+            delete_role: can(&r::DELETE_ROLE),
+            grant_roles: can(&r::CREATE_GRANT) && can(&r::REVOKE_GRANT),
+            list_domains: can(&r::LIST_DOMAINS),
+            admin_panels: false,
+        };
+        IdentityCapabilities {
+            admin_panels: caps.list_users
+                || caps.list_projects
+                || caps.list_groups
+                || caps.list_roles,
+            ..caps
+        }
+    }
+}
+
 /// 32 hex characters, Keystone's id format for identity objects.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

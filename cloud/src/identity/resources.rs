@@ -1,5 +1,7 @@
 //! Domains, projects, users, groups and roles: create, read, update, delete, list.
 
+use std::collections::HashMap;
+
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
@@ -9,8 +11,12 @@ use super::model::*;
 use super::{flag, new_id, validate_description, validate_name, IdentityService};
 use crate::db::{is_unique_violation, micros_to_time, now_micros, WriteTx};
 use crate::page::{clamp_limit, like_contains, Page};
-use crate::policy::{require_admin, require_admin_or_self};
+use crate::policy::{self, enforce, identity as rules, Target as PolicyTarget};
 use crate::RequestContext;
+
+/// Ids per `WHERE id IN (…)` of a name lookup: far below every backend's
+/// bound-parameter limit (SQLite's is 32766, MariaDB's 65535).
+const NAME_CHUNK: usize = 500;
 
 /// A bound value for dynamically built SQL.
 #[derive(Debug, Clone)]
@@ -137,10 +143,96 @@ impl IdentityService {
         Ok(map(&row)?)
     }
 
+    // ------------------------------------------------------------ name lookups
+
+    /// `id → (name, domain_id)` of the rows of `table` among `ids`, in one
+    /// query per chunk of [`NAME_CHUNK`] ids (never one query per id). The
+    /// domain is empty for tables without one.
+    pub(crate) async fn names_by_id(
+        &self,
+        table: &'static str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, (String, String)>> {
+        let domain = match table {
+            "users" | "user_groups" | "projects" => "domain_id",
+            _ => "''",
+        };
+        let mut out = HashMap::new();
+        let mut wanted: Vec<&str> = ids.iter().copied().filter(|i| !i.is_empty()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(NAME_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT id, name, {domain} AS d FROM {table} WHERE id IN ({marks})");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.db.pool).await? {
+                out.insert(r.try_get("id")?, (r.try_get("name")?, r.try_get("d")?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn names_only(
+        &self,
+        table: &'static str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        Ok(self
+            .names_by_id(table, ids)
+            .await?
+            .into_iter()
+            .map(|(id, (name, _))| (id, name))
+            .collect())
+    }
+
+    /// Names of the domains among `ids` that `ctx` may read
+    /// (`identity:get_domain`); others are left out.
+    pub async fn domain_names(
+        &self,
+        ctx: &RequestContext,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        let readable: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| policy::allows(ctx, &rules::GET_DOMAIN, &PolicyTarget::domain(id)))
+            .collect();
+        self.names_only("domains", &readable).await
+    }
+
+    /// Names of the projects among `ids` that `ctx` may read
+    /// (`identity:get_project`); others are left out.
+    pub async fn project_names(
+        &self,
+        ctx: &RequestContext,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>> {
+        let mine = if policy::allows(ctx, &rules::GET_PROJECT, &PolicyTarget::none()) {
+            Vec::new()
+        } else {
+            self.user_project_ids(&ctx.user_id).await?
+        };
+        let readable: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                let target = PolicyTarget {
+                    assigned: mine.iter().any(|m| m == id),
+                    ..PolicyTarget::project(id)
+                };
+                policy::allows(ctx, &rules::GET_PROJECT, &target)
+            })
+            .collect();
+        self.names_only("projects", &readable).await
+    }
+
     // ---------------------------------------------------------------- domains
 
     pub async fn list_domains(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Domain>> {
-        require_admin(ctx, "identity:list_domains")?;
+        enforce(ctx, &rules::LIST_DOMAINS, &PolicyTarget::none())?;
         let mut f = f.clone();
         f.domain_id = None;
         self.list_rows(
@@ -160,9 +252,7 @@ impl IdentityService {
     }
 
     pub async fn get_domain(&self, ctx: &RequestContext, id: &str) -> Result<Domain> {
-        if ctx.user_domain_id != id {
-            require_admin(ctx, "identity:get_domain")?;
-        }
+        enforce(ctx, &rules::GET_DOMAIN, &PolicyTarget::domain(id))?;
         self.domain_by_id(id).await
     }
 
@@ -198,7 +288,7 @@ impl IdentityService {
         description: Option<&str>,
         enabled: Option<bool>,
     ) -> Result<Domain> {
-        require_admin(ctx, "identity:create_domain")?;
+        enforce(ctx, &rules::CREATE_DOMAIN, &PolicyTarget::none())?;
         self.insert_domain(
             &new_id(),
             name,
@@ -240,7 +330,7 @@ impl IdentityService {
         id: &str,
         u: DomainUpdate,
     ) -> Result<Domain> {
-        require_admin(ctx, "identity:update_domain")?;
+        enforce(ctx, &rules::UPDATE_DOMAIN, &PolicyTarget::none())?;
         let mut tx = self.db.begin_write().await?;
         let mut d = self
             .locked_row(&mut tx, "domains", DOMAIN_COLS, "domain", id, domain_row)
@@ -268,7 +358,7 @@ impl IdentityService {
     }
 
     pub async fn delete_domain(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        require_admin(ctx, "identity:delete_domain")?;
+        enforce(ctx, &rules::DELETE_DOMAIN, &PolicyTarget::none())?;
         let d = self.domain_by_id(id).await?;
         if d.enabled {
             return Err(IdentityError::Forbidden(
@@ -311,7 +401,7 @@ impl IdentityService {
         ctx: &RequestContext,
         f: &ListFilter,
     ) -> Result<Page<Project>> {
-        require_admin(ctx, "identity:list_projects")?;
+        enforce(ctx, &rules::LIST_PROJECTS, &PolicyTarget::none())?;
         self.list_rows(
             "projects",
             PROJECT_COLS,
@@ -333,11 +423,19 @@ impl IdentityService {
         // The target is loaded before the policy check, as Keystone does, so
         // an unknown id is a 404 (the CLI then falls back to a name lookup).
         let project = self.project_by_id(id).await?;
-        if !ctx.is_admin() && ctx.project_id() != Some(id) {
-            let mine = self.user_project_ids(&ctx.user_id).await?;
-            if !mine.iter().any(|p| p == id) {
-                require_admin(ctx, "identity:get_project")?;
-            }
+        let target = PolicyTarget::project(id);
+        if !policy::allows(ctx, &rules::GET_PROJECT, &target) {
+            // Only now is the caller's own assignment worth a query.
+            let assigned = self
+                .user_project_ids(&ctx.user_id)
+                .await?
+                .iter()
+                .any(|p| p == id);
+            enforce(
+                ctx,
+                &rules::GET_PROJECT,
+                &PolicyTarget { assigned, ..target },
+            )?;
         }
         Ok(project)
     }
@@ -370,7 +468,7 @@ impl IdentityService {
     }
 
     pub async fn create_project(&self, ctx: &RequestContext, p: NewProject) -> Result<Project> {
-        require_admin(ctx, "identity:create_project")?;
+        enforce(ctx, &rules::CREATE_PROJECT, &PolicyTarget::none())?;
         let name = validate_name("project", &p.name)?;
         let description = validate_description(p.description.as_deref().unwrap_or_default())?;
         let domain_id = p.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone());
@@ -401,7 +499,7 @@ impl IdentityService {
         id: &str,
         u: ProjectUpdate,
     ) -> Result<Project> {
-        require_admin(ctx, "identity:update_project")?;
+        enforce(ctx, &rules::UPDATE_PROJECT, &PolicyTarget::none())?;
         let mut tx = self.db.begin_write().await?;
         let mut p = self
             .locked_row(
@@ -436,7 +534,7 @@ impl IdentityService {
     }
 
     pub async fn delete_project(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        require_admin(ctx, "identity:delete_project")?;
+        enforce(ctx, &rules::DELETE_PROJECT, &PolicyTarget::none())?;
         self.project_by_id(id).await?;
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?")
@@ -470,7 +568,11 @@ impl IdentityService {
         ctx: &RequestContext,
         user_id: &str,
     ) -> Result<Vec<Project>> {
-        require_admin_or_self(ctx, user_id, "identity:list_user_projects")?;
+        enforce(
+            ctx,
+            &rules::LIST_USER_PROJECTS,
+            &PolicyTarget::user(user_id),
+        )?;
         // An unknown user is 404, as Keystone (not an empty list).
         self.user_by_id(user_id).await?;
         let rows = sqlx::query(&format!(
@@ -502,7 +604,7 @@ impl IdentityService {
     // ------------------------------------------------------------------ users
 
     pub async fn list_users(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<User>> {
-        require_admin(ctx, "identity:list_users")?;
+        enforce(ctx, &rules::LIST_USERS, &PolicyTarget::none())?;
         self.list_rows(
             "users",
             USER_COLS,
@@ -522,7 +624,7 @@ impl IdentityService {
     }
 
     pub async fn get_user(&self, ctx: &RequestContext, id: &str) -> Result<User> {
-        require_admin_or_self(ctx, id, "identity:get_user")?;
+        enforce(ctx, &rules::GET_USER, &PolicyTarget::user(id))?;
         self.user_by_id(id).await
     }
 
@@ -536,7 +638,43 @@ impl IdentityService {
     }
 
     pub async fn create_user(&self, ctx: &RequestContext, u: NewUser) -> Result<User> {
-        require_admin(ctx, "identity:create_user")?;
+        self.insert_user(ctx, u, None).await
+    }
+
+    /// A new user with its first role on a project, in one transaction: an
+    /// unknown project or role, or a failed grant, leaves no user behind.
+    /// `role` is a role id or name.
+    pub async fn create_user_with_grant(
+        &self,
+        ctx: &RequestContext,
+        u: NewUser,
+        project_id: &str,
+        role: &str,
+    ) -> Result<User> {
+        enforce(
+            ctx,
+            &rules::CREATE_GRANT,
+            &PolicyTarget::project(project_id),
+        )?;
+        let user = self.insert_user(ctx, u, Some((project_id, role))).await?;
+        self.invalidate_tokens();
+        Ok(user)
+    }
+
+    async fn insert_user(
+        &self,
+        ctx: &RequestContext,
+        u: NewUser,
+        grant: Option<(&str, &str)>,
+    ) -> Result<User> {
+        enforce(ctx, &rules::CREATE_USER, &PolicyTarget::none())?;
+        let grant = match grant {
+            Some((project_id, role)) => Some((
+                self.project_by_id(project_id).await?.id,
+                self.role_by_id_or_name(role).await?.id,
+            )),
+            None => None,
+        };
         let name = validate_name("user", &u.name)?;
         let domain_id = u.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone());
         self.domain_by_id(&domain_id).await?;
@@ -585,12 +723,20 @@ impl IdentityService {
                 .bind(new_id()).bind(user.id.clone()).bind(h.clone()).bind(now)
                 .execute(&mut *tx).await?;
         }
+        if let Some((project_id, role_id)) = &grant {
+            sqlx::query("INSERT INTO role_assignments (actor_type, actor_id, target_type, target_id, role_id) VALUES ('user', ?, 'project', ?, ?)")
+                .bind(user.id.clone())
+                .bind(project_id.clone())
+                .bind(role_id.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(user)
     }
 
     pub async fn update_user(&self, ctx: &RequestContext, id: &str, u: UserUpdate) -> Result<User> {
-        require_admin(ctx, "identity:update_user")?;
+        enforce(ctx, &rules::UPDATE_USER, &PolicyTarget::none())?;
         if let Some(Some(p)) = &u.default_project_id {
             self.project_by_id(p).await?;
         }
@@ -647,7 +793,7 @@ impl IdentityService {
     }
 
     pub async fn delete_user(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        require_admin(ctx, "identity:delete_user")?;
+        enforce(ctx, &rules::DELETE_USER, &PolicyTarget::none())?;
         self.user_by_id(id).await?;
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?")
@@ -698,7 +844,7 @@ impl IdentityService {
     // ----------------------------------------------------------------- groups
 
     pub async fn list_groups(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Group>> {
-        require_admin(ctx, "identity:list_groups")?;
+        enforce(ctx, &rules::LIST_GROUPS, &PolicyTarget::none())?;
         self.list_rows(
             "user_groups",
             GROUP_COLS,
@@ -712,7 +858,7 @@ impl IdentityService {
     }
 
     pub async fn get_group(&self, ctx: &RequestContext, id: &str) -> Result<Group> {
-        require_admin(ctx, "identity:get_group")?;
+        enforce(ctx, &rules::GET_GROUP, &PolicyTarget::none())?;
         self.group_by_id(id).await
     }
 
@@ -734,7 +880,7 @@ impl IdentityService {
         domain_id: Option<String>,
         description: Option<String>,
     ) -> Result<Group> {
-        require_admin(ctx, "identity:create_group")?;
+        enforce(ctx, &rules::CREATE_GROUP, &PolicyTarget::none())?;
         let name = validate_name("group", name)?;
         let domain_id = domain_id.unwrap_or_else(|| ctx.user_domain_id.clone());
         self.domain_by_id(&domain_id).await?;
@@ -762,7 +908,7 @@ impl IdentityService {
         id: &str,
         u: GroupUpdate,
     ) -> Result<Group> {
-        require_admin(ctx, "identity:update_group")?;
+        enforce(ctx, &rules::UPDATE_GROUP, &PolicyTarget::none())?;
         let mut tx = self.db.begin_write().await?;
         let mut g = self
             .locked_row(&mut tx, "user_groups", GROUP_COLS, "group", id, group_row)
@@ -785,7 +931,7 @@ impl IdentityService {
     }
 
     pub async fn delete_group(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        require_admin(ctx, "identity:delete_group")?;
+        enforce(ctx, &rules::DELETE_GROUP, &PolicyTarget::none())?;
         self.group_by_id(id).await?;
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = ?")
@@ -811,7 +957,7 @@ impl IdentityService {
         group_id: &str,
         user_id: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:add_user_to_group")?;
+        enforce(ctx, &rules::ADD_USER_TO_GROUP, &PolicyTarget::none())?;
         self.group_by_id(group_id).await?;
         self.user_by_id(user_id).await?;
         if self.is_user_in_group(group_id, user_id).await? {
@@ -836,7 +982,7 @@ impl IdentityService {
         group_id: &str,
         user_id: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:remove_user_from_group")?;
+        enforce(ctx, &rules::REMOVE_USER_FROM_GROUP, &PolicyTarget::none())?;
         let n = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
             .bind(group_id.to_string())
             .bind(user_id.to_string())
@@ -859,7 +1005,7 @@ impl IdentityService {
         group_id: &str,
         user_id: &str,
     ) -> Result<bool> {
-        require_admin(ctx, "identity:check_user_in_group")?;
+        enforce(ctx, &rules::CHECK_USER_IN_GROUP, &PolicyTarget::none())?;
         self.is_user_in_group(group_id, user_id).await
     }
 
@@ -879,7 +1025,7 @@ impl IdentityService {
         ctx: &RequestContext,
         group_id: &str,
     ) -> Result<Vec<User>> {
-        require_admin(ctx, "identity:list_users_in_group")?;
+        enforce(ctx, &rules::LIST_USERS_IN_GROUP, &PolicyTarget::none())?;
         self.group_by_id(group_id).await?;
         let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id IN (SELECT user_id FROM group_members WHERE group_id = ?) ORDER BY name, id"))
             .bind(group_id.to_string())
@@ -896,7 +1042,11 @@ impl IdentityService {
         ctx: &RequestContext,
         user_id: &str,
     ) -> Result<Vec<Group>> {
-        require_admin_or_self(ctx, user_id, "identity:list_groups_for_user")?;
+        enforce(
+            ctx,
+            &rules::LIST_GROUPS_FOR_USER,
+            &PolicyTarget::user(user_id),
+        )?;
         // An unknown user is 404, as Keystone (not an empty list).
         self.user_by_id(user_id).await?;
         let rows = sqlx::query(&format!("SELECT {GROUP_COLS} FROM user_groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = ?) ORDER BY name, id"))
@@ -912,7 +1062,7 @@ impl IdentityService {
     // ------------------------------------------------------------------ roles
 
     pub async fn list_roles(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Role>> {
-        require_admin(ctx, "identity:list_roles")?;
+        enforce(ctx, &rules::LIST_ROLES, &PolicyTarget::none())?;
         let mut f = f.clone();
         f.domain_id = None;
         self.list_rows(
@@ -928,7 +1078,7 @@ impl IdentityService {
     }
 
     pub async fn get_role(&self, ctx: &RequestContext, id: &str) -> Result<Role> {
-        require_admin(ctx, "identity:get_role")?;
+        enforce(ctx, &rules::GET_ROLE, &PolicyTarget::none())?;
         self.role_by_id(id).await
     }
 
@@ -959,7 +1109,7 @@ impl IdentityService {
         name: &str,
         description: Option<String>,
     ) -> Result<Role> {
-        require_admin(ctx, "identity:create_role")?;
+        enforce(ctx, &rules::CREATE_ROLE, &PolicyTarget::none())?;
         self.insert_role(&new_id(), name, description.as_deref().unwrap_or_default())
             .await
     }
@@ -993,7 +1143,7 @@ impl IdentityService {
         name: Option<String>,
         description: Option<String>,
     ) -> Result<Role> {
-        require_admin(ctx, "identity:update_role")?;
+        enforce(ctx, &rules::UPDATE_ROLE, &PolicyTarget::none())?;
         let mut tx = self.db.begin_write().await?;
         let mut r = self
             .locked_row(&mut tx, "roles", ROLE_COLS, "role", id, role_row)
@@ -1017,7 +1167,7 @@ impl IdentityService {
     }
 
     pub async fn delete_role(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        require_admin(ctx, "identity:delete_role")?;
+        enforce(ctx, &rules::DELETE_ROLE, &PolicyTarget::none())?;
         let r = self.role_by_id(id).await?;
         if matches!(r.name.as_str(), "admin" | "member" | "reader") {
             return Err(IdentityError::Forbidden(format!(
@@ -1054,7 +1204,7 @@ impl IdentityService {
         prior: &str,
         implied: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:create_implied_role")?;
+        enforce(ctx, &rules::CREATE_IMPLIED_ROLE, &PolicyTarget::none())?;
         self.role_by_id(prior).await?;
         self.role_by_id(implied).await?;
         if prior == implied
@@ -1092,7 +1242,7 @@ impl IdentityService {
         prior: &str,
         implied: &str,
     ) -> Result<()> {
-        require_admin(ctx, "identity:delete_implied_role")?;
+        enforce(ctx, &rules::DELETE_IMPLIED_ROLE, &PolicyTarget::none())?;
         let n = sqlx::query(
             "DELETE FROM implied_roles WHERE prior_role_id = ? AND implied_role_id = ?",
         )
@@ -1113,7 +1263,11 @@ impl IdentityService {
 
     /// (prior, implied) pairs, for the Roles panel and `/v3/role_inferences`.
     pub async fn list_implied_roles(&self, ctx: &RequestContext) -> Result<Vec<(Role, Role)>> {
-        require_admin(ctx, "identity:list_role_inference_rules")?;
+        enforce(
+            ctx,
+            &rules::LIST_ROLE_INFERENCE_RULES,
+            &PolicyTarget::none(),
+        )?;
         let rows = sqlx::query("SELECT p.id AS pid, p.name AS pname, p.description AS pdesc, i.id AS iid, i.name AS iname, i.description AS idesc FROM implied_roles ir JOIN roles p ON p.id = ir.prior_role_id JOIN roles i ON i.id = ir.implied_role_id ORDER BY p.name, i.name")
             .fetch_all(&self.db.pool)
             .await?;

@@ -70,7 +70,7 @@ impl From<sqlx::Error> for ImageError {
 
 impl From<Denied> for ImageError {
     fn from(d: Denied) -> Self {
-        ImageError::Forbidden(d.0)
+        ImageError::Forbidden(d.to_string())
     }
 }
 

@@ -42,7 +42,11 @@ impl ImageService {
     ) -> Result<Vec<ImageMember>> {
         let image = self.get_image(ctx, image_id).await?;
         require_shared(&image)?;
-        let rows = if ctx.is_admin() || is_owner(ctx, &image) {
+        let rows = if allows(
+            ctx,
+            &rules::GET_MEMBERS,
+            &Target::owned_by(image.owner.as_deref()),
+        ) {
             sqlx::query(&format!(
                 "SELECT {MEMBER_COLS} FROM image_members WHERE image_id = ? ORDER BY created_at, member"
             ))
@@ -69,7 +73,11 @@ impl ImageService {
     ) -> Result<ImageMember> {
         let image = self.get_image(ctx, image_id).await?;
         require_shared(&image)?;
-        if !(ctx.is_admin() || is_owner(ctx, &image) || ctx.project_id() == Some(member_id)) {
+        let target = Target {
+            member_id: Some(member_id),
+            ..Target::owned_by(image.owner.as_deref())
+        };
+        if !allows(ctx, &rules::GET_MEMBER, &target) {
             return Err(member_not_found(&image.id, member_id));
         }
         self.member_by_id(&image.id, member_id).await
@@ -95,7 +103,9 @@ impl ImageService {
         image_id: &str,
         member_id: &str,
     ) -> Result<ImageMember> {
-        let image = self.image_for_change(ctx, image_id, "add_member").await?;
+        let image = self
+            .image_for_change(ctx, image_id, &rules::ADD_MEMBER)
+            .await?;
         require_shared(&image)?;
         let member_id = member_id.trim();
         if member_id.is_empty() || member_id.len() > 64 {
@@ -147,8 +157,11 @@ impl ImageService {
         let image = self.get_image(ctx, image_id).await?;
         require_shared(&image)?;
         let existing = self.member_by_id(&image.id, member_id).await;
-        let is_member = ctx.project_id() == Some(member_id);
-        if !(is_member || ctx.is_admin()) {
+        let target = Target {
+            member_id: Some(member_id),
+            ..Default::default()
+        };
+        if !allows(ctx, &rules::MODIFY_MEMBER, &target) {
             // The owner may read members but not answer for them.
             existing?;
             return Err(ImageError::Forbidden(
@@ -175,7 +188,7 @@ impl ImageService {
         member_id: &str,
     ) -> Result<()> {
         let image = self
-            .image_for_change(ctx, image_id, "delete_member")
+            .image_for_change(ctx, image_id, &rules::DELETE_MEMBER)
             .await?;
         require_shared(&image)?;
         let n = sqlx::query("DELETE FROM image_members WHERE image_id = ? AND member = ?")

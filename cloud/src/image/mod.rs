@@ -26,6 +26,7 @@ pub use store::{ByteStream, ImageStore, LocalStore};
 pub use transfer::ImageDownload;
 
 use crate::db::micros_to_time;
+use crate::policy::{self, allows, enforce, image as rules, Check, Rule, Target};
 use crate::quota::{QuotaService, Resource};
 use crate::{Db, RequestContext};
 
@@ -186,31 +187,65 @@ impl ImageService {
     }
 }
 
-// ---- access rules (Glance's default policy, secure RBAC) ----
+// ---- access rules (Glance's default policy, secure RBAC: crate::policy::image) ----
 
-/// May `ctx` see this image at all? `membership` is the caller's project's
+/// The image as a policy target. `membership` is the caller's project's
 /// member record for it, if any.
-fn can_see(ctx: &RequestContext, image: &Image, membership: Option<MemberStatus>) -> bool {
-    ctx.is_admin()
-        || matches!(image.visibility, Visibility::Public | Visibility::Community)
-        || is_owner(ctx, image)
-        || (image.visibility == Visibility::Shared && membership.is_some())
+fn image_target<'a>(image: &'a Image, membership: Option<MemberStatus>) -> Target<'a> {
+    Target {
+        project_id: image.owner.as_deref(),
+        public: matches!(image.visibility, Visibility::Public | Visibility::Community),
+        shared_with_caller: image.visibility == Visibility::Shared && membership.is_some(),
+        ..Default::default()
+    }
 }
 
-fn is_owner(ctx: &RequestContext, image: &Image) -> bool {
-    ctx.project_id().is_some() && image.owner.as_deref() == ctx.project_id()
+/// What `ctx` may do before there is an image: create one, and make it
+/// public. Depends on the caller only.
+pub fn create_capabilities(ctx: &RequestContext) -> NewImageCapabilities {
+    NewImageCapabilities {
+        create: allows(ctx, &rules::ADD_IMAGE, &Target::owned_by(ctx.project_id())),
+        publicize: allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none()),
+    }
 }
 
-/// May `ctx` change the image or its data: an admin, or a member of the
-/// owning project.
-fn can_modify(ctx: &RequestContext, image: &Image) -> bool {
-    ctx.is_admin() || (is_owner(ctx, image) && ctx.has_role("member"))
-}
-
-fn forbidden(action: &str) -> ImageError {
-    ImageError::Forbidden(format!(
-        "You are not authorized to perform the requested action: {action}."
-    ))
+impl ImageService {
+    /// What `ctx` may do with `image`, from the same rules (and image
+    /// state) the service enforces: the dashboard shows an action only when
+    /// this says so. `image` must be one `ctx` can see (as every image this
+    /// service hands out is).
+    pub fn capabilities(&self, ctx: &RequestContext, image: &Image) -> ImageCapabilities {
+        let owned = Target::owned_by(image.owner.as_deref());
+        let can = |rule: &Rule| allows(ctx, rule, &owned);
+        let shared = image.visibility == Visibility::Shared;
+        let status = image.status;
+        ImageCapabilities {
+            edit: can(&rules::MODIFY_IMAGE),
+            delete: can(&rules::DELETE_IMAGE) && !image.protected,
+            upload: can(&rules::UPLOAD_IMAGE) && status == ImageStatus::Queued,
+            download: match status {
+                ImageStatus::Active => can(&rules::DOWNLOAD_IMAGE),
+                ImageStatus::Deactivated => can(&rules::DOWNLOAD_DEACTIVATED),
+                _ => false,
+            },
+            change_formats: can(&rules::MODIFY_IMAGE) && status == ImageStatus::Queued,
+            publicize: can(&rules::PUBLICIZE_IMAGE),
+            share: shared && can(&rules::ADD_MEMBER),
+            see_members: shared && can(&rules::GET_MEMBERS),
+            answer_share: shared
+                && !Check::OwningProject.holds(ctx, &owned)
+                && allows(
+                    ctx,
+                    &rules::MODIFY_MEMBER,
+                    &Target {
+                        member_id: ctx.project_id(),
+                        ..owned
+                    },
+                ),
+            deactivate: can(&rules::DEACTIVATE) && status == ImageStatus::Active,
+            reactivate: can(&rules::REACTIVATE) && status == ImageStatus::Deactivated,
+        }
+    }
 }
 
 // ---- row decoding ----
@@ -284,6 +319,34 @@ pub const RESERVED_PROPERTIES: &[&str] = &[
     "stores",
 ];
 
+/// Names Glance keeps for itself beyond its fields: refused as property
+/// names for every caller (REST and portal alike), as is any name starting
+/// with [`RESERVED_PREFIX`].
+pub const RESERVED_NAMES: &[&str] = &["location", "locations", "deleted", "deleted_at"];
+pub const RESERVED_PREFIX: &str = "os_glance";
+
+/// A name Glance reserves (not one of its fields, which are refused as
+/// properties separately).
+pub fn is_reserved_name(key: &str) -> bool {
+    RESERVED_NAMES.contains(&key) || key.starts_with(RESERVED_PREFIX)
+}
+
+/// An owner named on create: only the token's own project (Glance lets an
+/// admin create for another project; this service does not).
+fn check_new_owner(ctx: &RequestContext, asked: Option<&str>) -> Result<()> {
+    if allows(ctx, &rules::SET_OWNER, &Target::owned_by(asked)) {
+        return Ok(());
+    }
+    Err(ImageError::Forbidden(
+        if policy::ADMIN.holds(ctx, &Target::none()) {
+            "Images can only be created in the project of the token."
+        } else {
+            "You are not permitted to create images owned by another project."
+        }
+        .into(),
+    ))
+}
+
 /// Glance's default `image_tag_quota`, `image_property_quota` and
 /// `image_member_quota`.
 pub const MAX_TAGS: usize = 128;
@@ -338,7 +401,7 @@ fn validate_property(key: &str, value: &str) -> Result<()> {
         ));
     }
     crate::text::check_name("property name", key).map_err(ImageError::Validation)?;
-    if RESERVED_PROPERTIES.contains(&key) {
+    if RESERVED_PROPERTIES.contains(&key) || is_reserved_name(key) {
         return Err(ImageError::Forbidden(format!(
             "Attribute '{key}' is reserved."
         )));

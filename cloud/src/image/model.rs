@@ -113,6 +113,39 @@ pub struct Image {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What the caller may do with one image, computed by the service from its
+/// rules and the image's state (`ImageService::capabilities`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageCapabilities {
+    /// Change its name, visibility, tags, properties…
+    pub edit: bool,
+    /// Delete it (never while it is protected).
+    pub delete: bool,
+    /// Upload its data (only while it is queued).
+    pub upload: bool,
+    /// Download its data (active; deactivated only for admins).
+    pub download: bool,
+    /// Change the disk and container formats (only while queued).
+    pub change_formats: bool,
+    /// Make it (or create it) public.
+    pub publicize: bool,
+    /// Share it with projects and remove members (shared images).
+    pub share: bool,
+    /// See every member, not only the caller's own record.
+    pub see_members: bool,
+    /// Accept or reject it, as a project it was shared with.
+    pub answer_share: bool,
+    pub deactivate: bool,
+    pub reactivate: bool,
+}
+
+/// What the caller may do before an image exists (`create_capabilities`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewImageCapabilities {
+    pub create: bool,
+    pub publicize: bool,
+}
+
 /// A new image record (no data yet: it starts `queued`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewImage {
@@ -129,6 +162,10 @@ pub struct NewImage {
     pub os_hidden: Option<bool>,
     pub tags: Vec<String>,
     pub properties: BTreeMap<String, String>,
+    /// An owner the client named (`Some(None)`: explicitly none). Only the
+    /// token's own project is accepted: images are never created for
+    /// another project.
+    pub owner: Option<Option<String>>,
 }
 
 /// Changes to an image; `None` leaves a field alone.
@@ -151,6 +188,9 @@ pub struct ImageUpdate {
     /// Removed; naming a property that does not exist is an error (as a
     /// JSON-patch `remove` of a missing path is).
     pub remove_properties: Vec<String>,
+    /// The owner the client asks for; anything but the current owner is
+    /// refused (changing owners is not offered).
+    pub owner: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

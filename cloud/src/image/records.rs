@@ -61,12 +61,15 @@ fn is_int_key(key: ImageSortKey) -> bool {
 
 impl ImageService {
     pub async fn create_image(&self, ctx: &RequestContext, new: NewImage) -> Result<Image> {
-        let owner = match ctx.project_id() {
-            Some(p) if ctx.has_role("member") || ctx.is_admin() => p.to_string(),
-            _ => return Err(forbidden("add_image")),
-        };
+        enforce(ctx, &rules::ADD_IMAGE, &Target::owned_by(ctx.project_id()))?;
+        let owner = ctx.project_id().unwrap_or_default().to_string();
+        if let Some(asked) = &new.owner {
+            check_new_owner(ctx, asked.as_deref())?;
+        }
         let visibility = new.visibility.unwrap_or(Visibility::Shared);
-        if visibility == Visibility::Public && !ctx.is_admin() {
+        if visibility == Visibility::Public
+            && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
+        {
             return Err(ImageError::Forbidden(
                 "Only administrators can publish public images.".into(),
             ));
@@ -146,7 +149,7 @@ impl ImageService {
     pub async fn get_image(&self, ctx: &RequestContext, id: &str) -> Result<Image> {
         let image = self.image_by_id(id).await?;
         let membership = self.membership(ctx, &image).await?;
-        if can_see(ctx, &image, membership) {
+        if allows(ctx, &rules::GET_IMAGE, &image_target(&image, membership)) {
             Ok(image)
         } else {
             Err(ImageError::NotFound(id.to_string()))
@@ -159,14 +162,11 @@ impl ImageService {
         &self,
         ctx: &RequestContext,
         id: &str,
-        action: &str,
+        rule: &Rule,
     ) -> Result<Image> {
         let image = self.get_image(ctx, id).await?;
-        if can_modify(ctx, &image) {
-            Ok(image)
-        } else {
-            Err(forbidden(action))
-        }
+        enforce(ctx, rule, &Target::owned_by(image.owner.as_deref()))?;
+        Ok(image)
     }
 
     pub(super) async fn membership(
@@ -251,7 +251,8 @@ impl ImageService {
         let mut conds: Vec<String> = Vec::new();
         let mut args: Vec<Arg> = Vec::new();
         let project = ctx.project_id().map(str::to_string);
-        let see_all = ctx.is_admin() && f.admin_all != Some(false);
+        let see_all =
+            allows(ctx, &rules::LIST_ALL_IMAGES, &Target::none()) && f.admin_all != Some(false);
         let member_cond = |status: Option<MemberStatusFilter>, args: &mut Vec<Arg>| -> String {
             args.push(Arg::Text(project.clone().unwrap_or_default()));
             match status.unwrap_or(MemberStatusFilter::Accepted) {
@@ -474,10 +475,22 @@ impl ImageService {
         id: &str,
         u: ImageUpdate,
     ) -> Result<Image> {
-        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
+        if let Some(asked) = &u.owner {
+            if asked.as_deref() != image.owner.as_deref() {
+                return Err(ImageError::Forbidden(
+                    if policy::ADMIN.holds(ctx, &Target::none()) {
+                        "Changing the owner of an image is not supported."
+                    } else {
+                        "Owner can't be updated by non admin."
+                    }
+                    .into(),
+                ));
+            }
+        }
         if u.visibility == Some(Visibility::Public)
             && image.visibility != Visibility::Public
-            && !ctx.is_admin()
+            && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
         {
             return Err(ImageError::Forbidden(
                 "Only administrators can publish public images.".into(),
@@ -607,7 +620,7 @@ impl ImageService {
     }
 
     pub async fn delete_image(&self, ctx: &RequestContext, id: &str) -> Result<()> {
-        let image = self.image_for_change(ctx, id, "delete_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::DELETE_IMAGE).await?;
         if image.protected {
             return Err(ImageError::Forbidden(format!(
                 "Image {} is protected and cannot be deleted.",
@@ -669,10 +682,12 @@ impl ImageService {
 
     async fn set_active(&self, ctx: &RequestContext, id: &str, active: bool) -> Result<Image> {
         let image = self.get_image(ctx, id).await?;
-        let action = if active { "reactivate" } else { "deactivate" };
-        if !ctx.is_admin() {
-            return Err(forbidden(action));
-        }
+        let (action, rule) = if active {
+            ("reactivate", &rules::REACTIVATE)
+        } else {
+            ("deactivate", &rules::DEACTIVATE)
+        };
+        enforce(ctx, rule, &Target::owned_by(image.owner.as_deref()))?;
         let (from, to) = if active {
             (ImageStatus::Deactivated, ImageStatus::Active)
         } else {
@@ -698,7 +713,7 @@ impl ImageService {
     }
 
     pub async fn add_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
-        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
         validate_tag(tag)?;
         if image.tags.iter().any(|t| t == tag) {
             return Ok(());
@@ -721,7 +736,7 @@ impl ImageService {
     }
 
     pub async fn remove_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
-        let image = self.image_for_change(ctx, id, "modify_image").await?;
+        let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
         let n = sqlx::query("DELETE FROM image_tags WHERE image_id = ? AND tag = ?")
             .bind(image.id.as_str())
             .bind(tag)
@@ -748,9 +763,7 @@ impl ImageService {
 
     /// A project's image count and stored bytes against its limits.
     pub async fn usage(&self, ctx: &RequestContext, project_id: &str) -> Result<ImageUsage> {
-        if !ctx.is_admin() && ctx.project_id() != Some(project_id) {
-            return Err(forbidden("get_usage"));
-        }
+        enforce(ctx, &rules::GET_USAGE, &Target::project(project_id))?;
         let images = self
             .quota
             .standing(project_id, Resource::IMAGE_COUNT_TOTAL)
@@ -774,10 +787,12 @@ impl ImageService {
     /// to refuse before creating anything. Advisory: the upload itself
     /// reserves for real.
     pub async fn check_upload_fits(&self, ctx: &RequestContext, size: i64) -> Result<()> {
-        let project = match ctx.project_id() {
-            Some(p) if ctx.has_role("member") || ctx.is_admin() => p.to_string(),
-            _ => return Err(forbidden("upload_image")),
+        let Some(project) = ctx.project_id().map(str::to_string) else {
+            return Err(ImageError::Forbidden(
+                "Uploading an image needs a project-scoped token.".into(),
+            ));
         };
+        enforce(ctx, &rules::UPLOAD_IMAGE, &Target::project(&project))?;
         if size < 0 {
             return Err(ImageError::Validation(
                 "The image size must be 0 or more.".into(),

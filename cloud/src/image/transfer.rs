@@ -108,7 +108,9 @@ impl ImageService {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
     {
-        let image = self.image_for_change(ctx, image_id, "upload_image").await?;
+        let image = self
+            .image_for_change(ctx, image_id, &rules::UPLOAD_IMAGE)
+            .await?;
         if image.status != ImageStatus::Queued {
             return Err(ImageError::Conflict(format!(
                 "Image status transition from {} to saving is not allowed: data can only be uploaded to a queued image.",
@@ -396,7 +398,8 @@ impl ImageService {
         let image = self.get_image(ctx, image_id).await?;
         match image.status {
             ImageStatus::Active => {}
-            ImageStatus::Deactivated if ctx.is_admin() => {}
+            ImageStatus::Deactivated
+                if allows(ctx, &rules::DOWNLOAD_DEACTIVATED, &Target::none()) => {}
             ImageStatus::Deactivated => {
                 return Err(ImageError::Forbidden(
                     "The requested image has been deactivated. Image data download is forbidden."

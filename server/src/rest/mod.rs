@@ -21,9 +21,9 @@ pub fn routes() -> Router<AppState> {
 /// Routes whose request bodies are bulk data (image uploads): mounted
 /// outside the server's body limit.
 pub fn streaming_routes() -> Router<AppState> {
-    SERVICES
-        .iter()
-        .fold(Router::new(), |r, s| r.merge(s.streaming_routes().into_router()))
+    SERVICES.iter().fold(Router::new(), |r, s| {
+        r.merge(s.streaming_routes().into_router())
+    })
 }
 
 /// Every REST path template of every registered service (the fuzz suite

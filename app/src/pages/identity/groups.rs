@@ -282,7 +282,7 @@ pub fn GroupMembersPage() -> impl IntoView {
                         }).collect_view();
                         view! {
                             <Title text=format!("{} {} · Gureum", t(lang, "members.title"), m.group.name)/>
-                            <div class="mb-2"><a href=BASE class=BTN_LINK>{format!("← {}", t(lang, "groups.title"))}</a></div>
+                            <div class="mb-2"><BackLink href=BASE label=t(lang, "groups.title")/></div>
                             <PageHeader title=format!("{} {}", t(lang, "members.title"), m.group.name) subtitle=t(lang, "gm.subtitle")/>
                             <ErrorBox error=act_err!(add)/>
                             <div class=format!("{CARD} mb-6 p-4")>

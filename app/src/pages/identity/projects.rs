@@ -418,7 +418,7 @@ pub fn ProjectMembersPage() -> impl IntoView {
                         let empty = m.members.is_empty();
                         view! {
                             <Title text=format!("{} {} · Gureum", t(lang, "members.title"), m.project.name)/>
-                            <div class="mb-2"><a href=BASE class=BTN_LINK>{format!("← {}", t(lang, "projects.title"))}</a></div>
+                            <div class="mb-2"><BackLink href=BASE label=t(lang, "projects.title")/></div>
                             <PageHeader title=format!("{} {}", t(lang, "members.title"), m.project.name) subtitle=t(lang, "members.subtitle")/>
                             <ErrorBox error=act_err!(grant)/>
                             <div class=format!("{CARD} mb-6 p-4")>

@@ -62,7 +62,7 @@ pub async fn create_user(
     project: String,
     role: String,
 ) -> Result<(), AppError> {
-    use cloud::identity::{ActorType, NewUser, Target};
+    use cloud::identity::NewUser;
     let a = server::auth().await?;
     if password != confirm {
         return Err(a.msg("pw.confirm_differs", ""));
@@ -83,31 +83,30 @@ pub async fn create_user(
             None => return Err(a.msg("err.no_project", project).with_kind("not_found")),
         }
     };
-    let u = a
-        .identity
-        .create_user(
-            &a.ctx,
-            NewUser {
-                name,
-                domain_id: None,
-                email: Some(email).filter(|e| !e.trim().is_empty()),
-                description: Some(description),
-                enabled: Some(true),
-                default_project_id: project_id.clone(),
-                password: (!password.is_empty()).then(|| cloud::secret::Secret::new(password)),
-            },
-        )
-        .await?;
-    if let Some(pid) = project_id {
-        let role = if role.trim().is_empty() {
-            "member".to_string()
-        } else {
-            role
-        };
-        a.identity
-            .grant_role(&a.ctx, ActorType::User, &u.id, &Target::Project(pid), &role)
-            .await?;
-    }
+    let new = NewUser {
+        name,
+        domain_id: None,
+        email: Some(email).filter(|e| !e.trim().is_empty()),
+        description: Some(description),
+        enabled: Some(true),
+        default_project_id: project_id.clone(),
+        password: (!password.is_empty()).then(|| cloud::secret::Secret::new(password)),
+    };
+    // With a project, the user and its grant are one service call (one
+    // transaction): a refused grant leaves no user.
+    match project_id {
+        Some(pid) => {
+            let role = if role.trim().is_empty() {
+                "member".to_string()
+            } else {
+                role
+            };
+            a.identity
+                .create_user_with_grant(&a.ctx, new, &pid, &role)
+                .await
+        }
+        None => a.identity.create_user(&a.ctx, new).await,
+    }?;
     Ok(())
 }
 

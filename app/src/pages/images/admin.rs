@@ -17,6 +17,6 @@ pub fn AdminImagesPage() -> impl IntoView {
         <Title text=format!("{} · Gureum", t(lang, "images.admin_title"))/>
         <PageHeader title=t(lang, "images.admin_title") subtitle=t(lang, "images.admin_subtitle")/>
         <ImageTable base=BASE mode=Mode::Admin params=params acts=acts refresh=Signal::stored(0)/>
-        <ImageDialogs acts=acts is_admin=true/>
+        <ImageDialogs acts=acts/>
     }
 }

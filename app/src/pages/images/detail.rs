@@ -20,37 +20,34 @@ pub struct MemberInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageDetail {
+    /// With what the caller may do (`image.can`).
     pub image: ImageInfo,
-    pub is_admin: bool,
-    /// Every member, for the owner and admins.
+    /// Every member, when the caller may see them all (`can.see_members`).
     pub members: Vec<MemberInfo>,
-    /// The caller's project's answer when the image is shared with it.
+    /// The caller's project's answer when the image is shared with it and
+    /// it may answer (`can.answer_share`).
     pub my_status: Option<String>,
-    pub can_download: bool,
 }
 
 #[server(endpoint = "image_detail")]
 pub async fn get_image_detail(id: String) -> Result<ImageDetail, AppError> {
-    use cloud::image::{ImageStatus, Visibility};
     let (a, image) = server::auth_image().await?;
     let im = image.get_image(&a.ctx, &id).await?;
-    let is_admin = a.ctx.is_admin();
-    let mine = a.ctx.project_id().map(str::to_string);
-    let is_owner = mine.is_some() && im.owner == mine;
+    let can = image.capabilities(&a.ctx, &im);
     let mut members = Vec::new();
     let mut my_status = None;
-    if im.visibility == Visibility::Shared {
+    if can.see_members || can.answer_share {
+        // The service lists every member for those who may see them all,
+        // and only the caller's own record otherwise.
         for m in image.list_members(&a.ctx, &im.id).await? {
-            if Some(&m.member_id) == mine.as_ref() && !is_owner {
+            if can.answer_share && a.ctx.project_id() == Some(m.member_id.as_str()) {
                 my_status = Some(m.status.as_str().to_string());
             }
-            if is_owner || is_admin {
+            if can.see_members {
                 members.push(m);
             }
         }
     }
-    let can_download =
-        im.status == ImageStatus::Active || (is_admin && im.status == ImageStatus::Deactivated);
     let ids: Vec<String> = members
         .iter()
         .map(|m| m.member_id.clone())
@@ -70,11 +67,9 @@ pub async fn get_image_detail(id: String) -> Result<ImageDetail, AppError> {
         })
         .collect();
     Ok(ImageDetail {
-        image: convert::info(im, &names, &a),
-        is_admin,
+        image: convert::info(im, &names, &a, &image),
         members,
         my_status,
-        can_download,
     })
 }
 
@@ -146,7 +141,6 @@ fn ImageDetailPage(base: &'static str) -> impl IntoView {
         move || data.with(|d| matches!(d, Some(Ok(d)) if d.image.status == "saving")),
         move || data.refetch(),
     );
-    let is_admin = use_context::<crate::auth::Me>().is_some_and(|m| m.is_admin);
     let navigate = use_navigate();
     Effect::new(move |_| {
         if act_ok!(acts.delete) {
@@ -154,7 +148,7 @@ fn ImageDetailPage(base: &'static str) -> impl IntoView {
         }
     });
     view! {
-        <div class="mb-2"><a href=base class=BTN_LINK>{format!("← {}", t(lang, "images.title"))}</a></div>
+        <div class="mb-2"><BackLink href=base label=t(lang, "images.title")/></div>
         <Transition fallback=loading_row>
             {move || Suspend::new(async move {
                 match data.await {
@@ -163,7 +157,7 @@ fn ImageDetailPage(base: &'static str) -> impl IntoView {
                 }
             })}
         </Transition>
-        <ImageDialogs acts=acts is_admin=is_admin/>
+        <ImageDialogs acts=acts/>
     }
 }
 
@@ -198,26 +192,20 @@ fn Detail(
         s.map(|b| format!("{} ({b} bytes)", human_size(b)))
             .unwrap_or_else(|| "—".to_string())
     };
-    let toggle = d
-        .is_admin
-        .then(|| match im.status.as_str() {
-            "active" => Some((false, t(lang, "images.deactivate"))),
-            "deactivated" => Some((true, t(lang, "images.reactivate"))),
-            _ => None,
-        })
-        .flatten()
-        .map(|(active, label)| {
+    let toggle = activation_toggle(lang, im.can).map(|(active, label)| {
             let id = im.id.clone();
             view! { <button type="button" class=BTN_SECONDARY on:click=move |_| acts.set_active(id.clone(), active)>{label}</button> }
         });
     let (im1, im2) = (im.clone(), im.clone());
     let actions = view! {
-        {d.can_download.then(|| view! {
+        {im.can.download.then(|| view! {
             <a href=format!("/portal/images/{}/file", im.id) download="" class=BTN_SECONDARY data-testid="download">{t(lang, "images.download")}</a>
         })}
         {toggle}
-        {im.editable.then(|| view! {
+        {im.can.edit.then(|| view! {
             <button type="button" class=BTN_SECONDARY on:click=move |_| acts.edit(im1.clone())>{t(lang, "edit")}</button>
+        })}
+        {im.can.delete.then(|| view! {
             <button type="button" class=BTN_DANGER on:click=move |_| acts.ask_delete(im2.clone())>{t(lang, "delete")}</button>
         })}
     };
@@ -247,8 +235,7 @@ fn Detail(
         }
         .into_any()
     };
-    let shared = im.visibility == "shared";
-    let members_card = (shared && im.editable).then(|| view! { <Members image_id=im.id.clone() members=d.members.clone() add=add remove=remove/> });
+    let members_card = im.can.share.then(|| view! { <Members image_id=im.id.clone() members=d.members.clone() add=add remove=remove/> });
     let my_share = d.my_status.clone().map(|status| {
         let (id1, id2) = (im.id.clone(), im.id.clone());
         let accepted = status == "accepted";

@@ -47,9 +47,25 @@ pub struct ImageInfo {
     pub updated: String,
     pub tags: Vec<String>,
     pub properties: Vec<(String, String)>,
-    /// May the caller change or delete it (an admin, or a member of the
-    /// owning project).
-    pub editable: bool,
+    /// What the caller may do with it, as the image service says.
+    pub can: ImageCaps,
+}
+
+/// The image service's `ImageCapabilities`, as the browser receives them:
+/// the dashboard shows an action only when its flag is set and never
+/// decides policy itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageCaps {
+    pub edit: bool,
+    pub delete: bool,
+    pub upload: bool,
+    pub download: bool,
+    pub publicize: bool,
+    pub share: bool,
+    pub see_members: bool,
+    pub answer_share: bool,
+    pub deactivate: bool,
+    pub reactivate: bool,
 }
 
 impl ImageInfo {
@@ -78,15 +94,33 @@ pub type ImagePage = PageOf<ImageInfo>;
 pub(super) mod convert {
     use std::collections::HashMap;
 
-    use super::ImageInfo;
+    use super::{ImageCaps, ImageInfo};
     use crate::server::Auth;
 
-    pub fn info(im: cloud::image::Image, names: &HashMap<String, String>, a: &Auth) -> ImageInfo {
+    pub fn caps(c: cloud::image::ImageCapabilities) -> ImageCaps {
+        ImageCaps {
+            edit: c.edit,
+            delete: c.delete,
+            upload: c.upload,
+            download: c.download,
+            publicize: c.publicize,
+            share: c.share,
+            see_members: c.see_members,
+            answer_share: c.answer_share,
+            deactivate: c.deactivate,
+            reactivate: c.reactivate,
+        }
+    }
+
+    /// The image with what the caller may do with it.
+    pub fn info(
+        im: cloud::image::Image,
+        names: &HashMap<String, String>,
+        a: &Auth,
+        service: &cloud::image::ImageService,
+    ) -> ImageInfo {
+        let can = caps(service.capabilities(&a.ctx, &im));
         let owner = im.owner.clone().unwrap_or_default();
-        let editable = a.ctx.is_admin()
-            || (!owner.is_empty()
-                && a.ctx.project_id() == Some(owner.as_str())
-                && a.ctx.has_role("member"));
         let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
         ImageInfo {
             id: im.id,
@@ -116,29 +150,21 @@ pub(super) mod convert {
             updated: time(im.updated_at),
             tags: im.tags,
             properties: im.properties.into_iter().collect(),
-            editable,
+            can,
         }
     }
 
-    /// Names of the projects behind `ids`, as far as they are cheap to
-    /// know: the caller's own projects in one query, and for an admin each
-    /// other one (a page holds at most 50).
+    /// Names of the projects behind `ids` that the caller may read, in one
+    /// lookup; an unreadable or failed one shows as its id.
     pub async fn project_names(a: &Auth, ids: &[String]) -> HashMap<String, String> {
-        let mut names: HashMap<String, String> = HashMap::new();
-        if let Ok(mine) = a.identity.auth_projects(&a.info).await {
-            names.extend(mine.into_iter().map(|p| (p.id, p.name)));
-        }
-        if a.ctx.is_admin() {
-            for id in ids {
-                if id.is_empty() || names.contains_key(id) {
-                    continue;
-                }
-                if let Ok(p) = a.identity.get_project(&a.ctx, id).await {
-                    names.insert(p.id, p.name);
-                }
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        match a.identity.project_names(&a.ctx, &ids).await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!(error = %e, "project names for the images panel");
+                HashMap::new()
             }
         }
-        names
     }
 
     /// A whole number of GiB or MiB from a form field (empty is 0).
@@ -185,7 +211,8 @@ pub async fn list_images(
     };
     match tab.as_str() {
         "admin" => {
-            if !a.ctx.is_admin() {
+            let all = &cloud::policy::image::LIST_ALL_IMAGES;
+            if !cloud::policy::allows(&a.ctx, all, &cloud::policy::Target::none()) {
                 return Err(a.msg("images.admin_only", "").with_kind("forbidden"));
             }
             f.admin_all = Some(true);
@@ -214,7 +241,7 @@ pub async fn list_images(
         items: p
             .items
             .into_iter()
-            .map(|i| convert::info(i, &names, &a))
+            .map(|i| convert::info(i, &names, &a, &image))
             .collect(),
     })
 }
@@ -391,11 +418,11 @@ impl ImageActions {
 
 /// The edit dialog and the delete confirmation of [`ImageActions`].
 #[component]
-pub fn ImageDialogs(acts: ImageActions, is_admin: bool) -> impl IntoView {
+pub fn ImageDialogs(acts: ImageActions) -> impl IntoView {
     let lang = use_lang();
     view! {
         {move || acts.editing.get().map(|im| view! {
-            <EditImageDialog image=im is_admin=is_admin action=acts.update on_close=Callback::new(move |_| acts.editing.set(None))/>
+            <EditImageDialog image=im action=acts.update on_close=Callback::new(move |_| acts.editing.set(None))/>
         })}
         {move || acts.deleting.get().map(|im| {
             let id = im.id.clone();
@@ -410,12 +437,13 @@ pub fn ImageDialogs(acts: ImageActions, is_admin: bool) -> impl IntoView {
     }
 }
 
-/// A visibility select; public only for admins (or when it already is).
+/// A visibility select; public only when the service says the caller may
+/// publicize (or when it already is).
 #[component]
-pub fn VisibilitySelect(#[prop(into)] selected: String, is_admin: bool) -> impl IntoView {
+pub fn VisibilitySelect(#[prop(into)] selected: String, publicize: bool) -> impl IntoView {
     let lang = use_lang();
     let mut options = vec!["private", "shared", "community"];
-    if is_admin || selected == "public" {
+    if publicize || selected == "public" {
         options.push("public");
     }
     view! {
@@ -462,7 +490,6 @@ pub fn MinFields(#[prop(optional)] disk: i64, #[prop(optional)] ram: i64) -> imp
 #[component]
 fn EditImageDialog(
     image: ImageInfo,
-    is_admin: bool,
     action: ServerAction<UpdateImage>,
     on_close: Callback<()>,
 ) -> impl IntoView {
@@ -479,7 +506,7 @@ fn EditImageDialog(
             <ActionForm action=action>
                 <input type="hidden" name="id" value=image.id.clone()/>
                 <Field label=t(lang, "name") name="name" value=image.name.clone()/>
-                <VisibilitySelect selected=image.visibility.clone() is_admin=is_admin/>
+                <VisibilitySelect selected=image.visibility.clone() publicize=image.can.publicize/>
                 <MinFields disk=image.min_disk ram=image.min_ram/>
                 <CheckField label=t(lang, "images.protected") name="protected" checked=image.protected/>
                 <Field label=t(lang, "images.tags") name="tags" value=image.tags.join(", ") hint=t(lang, "images.tags_hint")/>
@@ -491,6 +518,18 @@ fn EditImageDialog(
                 <FormActions submit_label=t(lang, "save") pending=action.pending() on_cancel=on_close/>
             </ActionForm>
         </Modal>
+    }
+}
+
+/// Deactivate or reactivate, when the service offers either: `(active
+/// after the change, label)`.
+pub fn activation_toggle(lang: Lang, can: ImageCaps) -> Option<(bool, &'static str)> {
+    if can.deactivate {
+        Some((false, t(lang, "images.deactivate")))
+    } else if can.reactivate {
+        Some((true, t(lang, "images.reactivate")))
+    } else {
+        None
     }
 }
 
@@ -583,17 +622,13 @@ fn ImageRow(im: ImageInfo, base: &'static str, mode: Mode, acts: ImageActions) -
         t(lang, "images.image")
     };
     let toggle = (mode == Mode::Admin)
-        .then(|| match im.status.as_str() {
-            "active" => Some((false, t(lang, "images.deactivate"))),
-            "deactivated" => Some((true, t(lang, "images.reactivate"))),
-            _ => None,
-        })
+        .then(|| activation_toggle(lang, im.can))
         .flatten()
         .map(|(active, label)| {
             let id = im.id.clone();
             view! { <button type="button" class=BTN_LINK on:click=move |_| acts.set_active(id.clone(), active)>{label}</button> }
         });
-    let editable = im.editable;
+    let (edit, delete) = (im.can.edit, im.can.delete);
     let (im1, im2) = (im.clone(), im.clone());
     view! {
         <tr class="hover:bg-slate-50" data-image=im.name.clone() data-id=im.id.clone()>
@@ -609,8 +644,10 @@ fn ImageRow(im: ImageInfo, base: &'static str, mode: Mode, acts: ImageActions) -
             <td class=format!("{TD} text-slate-500")>{im.owner_name.clone()}</td>
             <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
                 {toggle}
-                {editable.then(|| view! {
+                {edit.then(|| view! {
                     <button type="button" class=BTN_LINK on:click=move |_| acts.edit(im1.clone())>{t(lang, "edit")}</button>
+                })}
+                {delete.then(|| view! {
                     <button type="button" class=BTN_LINK_DANGER on:click=move |_| acts.ask_delete(im2.clone())>{t(lang, "delete")}</button>
                 })}
             </td>

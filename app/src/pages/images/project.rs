@@ -16,7 +16,9 @@ pub fn ProjectImagesPage() -> impl IntoView {
     let lang = use_lang();
     let params = use_list_params();
     let acts = use_image_actions();
-    let is_admin = use_context::<Me>().is_some_and(|m| m.is_admin);
+    let me = use_context::<Me>();
+    let can_create = me.as_ref().is_some_and(|m| m.can_create_image);
+    let publicize = me.as_ref().is_some_and(|m| m.can_publicize_image);
     let show_create = RwSignal::new(false);
     let refresh = RwSignal::new(0usize);
     let tabs = vec![
@@ -29,13 +31,15 @@ pub fn ProjectImagesPage() -> impl IntoView {
     view! {
         <Title text=format!("{} · Gureum", t(lang, "images.title"))/>
         <PageHeader title=t(lang, "images.title") subtitle=t(lang, "images.subtitle")>
-            <button type="button" class=BTN_PRIMARY on:click=move |_| show_create.set(true)>{t(lang, "images.create")}</button>
+            {can_create.then(|| view! {
+                <button type="button" class=BTN_PRIMARY on:click=move |_| show_create.set(true)>{t(lang, "images.create")}</button>
+            })}
         </PageHeader>
         <ListTabs base=BASE params=params tabs=tabs label=t(lang, "images.title")/>
         <ImageTable base=BASE mode=Mode::Project params=params acts=acts refresh=refresh/>
-        <ImageDialogs acts=acts is_admin=is_admin/>
+        <ImageDialogs acts=acts/>
         <Show when=move || show_create.get()>
-            <CreateImageDialog is_admin=is_admin
+            <CreateImageDialog publicize=publicize
                 on_close=Callback::new(move |_| show_create.set(false))
                 on_changed=Callback::new(move |_| refresh.update(|n| *n += 1))/>
         </Show>
@@ -46,7 +50,7 @@ pub fn ProjectImagesPage() -> impl IntoView {
 /// browser sends the file to `/portal/images/{id}/file`.
 #[component]
 fn CreateImageDialog(
-    is_admin: bool,
+    publicize: bool,
     on_close: Callback<()>,
     on_changed: Callback<()>,
 ) -> impl IntoView {
@@ -141,7 +145,7 @@ fn CreateImageDialog(
                     </div>
                     <MinFields/>
                     <div class="grid grid-cols-2 items-end gap-4">
-                        <VisibilitySelect selected="private" is_admin=is_admin/>
+                        <VisibilitySelect selected="private" publicize=publicize/>
                         <div class="pb-2.5"><CheckField label=t(lang, "images.protected") name="protected"/></div>
                     </div>
                 </fieldset>

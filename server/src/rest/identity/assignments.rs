@@ -162,31 +162,13 @@ pub(super) fn grant_routes(mut r: RouteTable) -> RouteTable {
 
 // ------------------------------------------------------- role_assignments
 
-/// Domain names for rendering, looked up once per request; a domain the
-/// caller may not see stays unnamed.
-struct DomainNames<'a> {
-    state: &'a AppState,
-    caller: &'a Caller,
-    cache: HashMap<String, Option<String>>,
-}
+/// Domain names for rendering, looked up in one query per request; a
+/// domain the caller may not see stays unnamed.
+struct DomainNames(HashMap<String, String>);
 
-impl DomainNames<'_> {
-    async fn get(&mut self, id: &str) -> Option<Value> {
-        if !self.cache.contains_key(id) {
-            let name = self
-                .state
-                .identity
-                .get_domain(&self.caller.ctx, id)
-                .await
-                .ok()
-                .map(|d| d.name);
-            self.cache.insert(id.to_string(), name);
-        }
-        self.cache
-            .get(id)
-            .cloned()
-            .flatten()
-            .map(|name| json!({"id": id, "name": name}))
+impl DomainNames {
+    fn get(&self, id: &str) -> Option<Value> {
+        self.0.get(id).map(|name| json!({"id": id, "name": name}))
     }
 }
 
@@ -197,9 +179,9 @@ fn named(id: &str, name: &Option<String>, include_names: bool) -> Value {
     }
 }
 
-async fn assignment_json(
+fn assignment_json(
     state: &AppState,
-    names: &mut DomainNames<'_>,
+    names: &DomainNames,
     a: &RoleAssignment,
     include_names: bool,
 ) -> Value {
@@ -208,7 +190,7 @@ async fn assignment_json(
     let mut actor = named(&a.actor_id, &a.actor_name, include_names);
     if include_names {
         if let Some(d) = &a.actor_domain_id {
-            if let Some(dv) = names.get(d).await {
+            if let Some(dv) = names.get(d) {
                 actor["domain"] = dv;
             }
         }
@@ -219,7 +201,7 @@ async fn assignment_json(
             let mut v = named(p, &a.target_name, include_names);
             if include_names {
                 if let Some(d) = &a.target_domain_id {
-                    if let Some(dv) = names.get(d).await {
+                    if let Some(dv) = names.get(d) {
                         v["domain"] = dv;
                     }
                 }
@@ -279,15 +261,20 @@ pub async fn list_assignments(
         .identity
         .list_role_assignments(&caller.ctx, &f)
         .await?;
-    let mut names = DomainNames {
-        state: &state,
-        caller: &caller,
-        cache: HashMap::new(),
+    let names = if f.include_names {
+        let ids: Vec<&str> = rows
+            .iter()
+            .flat_map(|a| [a.actor_domain_id.as_deref(), a.target_domain_id.as_deref()])
+            .flatten()
+            .collect();
+        DomainNames(state.identity.domain_names(&caller.ctx, &ids).await?)
+    } else {
+        DomainNames(HashMap::new())
     };
-    let mut out = Vec::with_capacity(rows.len());
-    for a in &rows {
-        out.push(assignment_json(&state, &mut names, a, f.include_names).await);
-    }
+    let out: Vec<Value> = rows
+        .iter()
+        .map(|a| assignment_json(&state, &names, a, f.include_names))
+        .collect();
     Ok(Json(
         json!({"role_assignments": out, "links": links.0.clone()}),
     ))

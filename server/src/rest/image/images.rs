@@ -43,10 +43,6 @@ const READ_ONLY: &[&str] = &[
     "stores",
 ];
 
-/// Names Glance reserves: refused as properties (403).
-const RESERVED: &[&str] = &["location", "locations", "deleted", "deleted_at"];
-const RESERVED_PREFIX: &str = "os_glance";
-
 fn read_only(key: &str) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
@@ -66,10 +62,6 @@ fn invalid(reason: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!(
         "Provided object does not match schema 'image': {reason}"
     ))
-}
-
-fn is_reserved(key: &str) -> bool {
-    RESERVED.contains(&key) || key.starts_with(RESERVED_PREFIX)
 }
 
 fn names<T: Copy>(all: &[T], f: impl Fn(T) -> &'static str) -> String {
@@ -162,21 +154,15 @@ fn want_property(key: &str, v: &Value) -> ApiResult<String> {
     want_string(key, v)
 }
 
-/// `owner` may be given only as the caller's own project (Glance lets an
-/// admin hand an image to another project; this service does not).
-fn check_owner(caller: &Caller, v: &Value) -> ApiResult<()> {
-    let own = caller.ctx.project_id();
+/// `owner` as the schema allows it (a string or null); which owners are
+/// accepted is the image service's rule.
+fn want_owner(v: &Value) -> ApiResult<Option<String>> {
     match v {
-        Value::String(s) if Some(s.as_str()) == own => Ok(()),
-        Value::Null if own.is_none() => Ok(()),
-        _ if !caller.ctx.is_admin() => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "You are not permitted to create images owned by another project.",
-        )),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Images can only be created in the project of the token.",
-        )),
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        other => Err(invalid(format!(
+            "{other} is not of type 'null', 'string' (in 'owner')"
+        ))),
     }
 }
 
@@ -195,7 +181,7 @@ pub async fn create(
         if READ_ONLY.contains(&key.as_str()) {
             return Err(read_only(key));
         }
-        if is_reserved(key) {
+        if cloud::image::is_reserved_name(key) {
             return Err(reserved(key));
         }
     }
@@ -212,7 +198,7 @@ pub async fn create(
             "disk_format" => new.disk_format = want_disk_format(v)?,
             "container_format" => new.container_format = want_container_format(v)?,
             "tags" => new.tags = want_tags(v)?,
-            "owner" => check_owner(&caller, v)?,
+            "owner" => new.owner = Some(want_owner(v)?),
             _ => {
                 new.properties.insert(key.clone(), want_property(key, v)?);
             }
@@ -568,6 +554,7 @@ struct Editable {
     disk_format: Option<DiskFormat>,
     container_format: Option<ContainerFormat>,
     properties: BTreeMap<String, String>,
+    owner: Option<String>,
 }
 
 impl Editable {
@@ -583,6 +570,7 @@ impl Editable {
             disk_format: im.disk_format,
             container_format: im.container_format,
             properties: im.properties.clone(),
+            owner: im.owner.clone(),
         }
     }
 
@@ -606,6 +594,9 @@ impl Editable {
         }
         if self.os_hidden != orig.os_hidden {
             u.os_hidden = Some(self.os_hidden);
+        }
+        if self.owner != orig.owner {
+            u.owner = Some(self.owner.clone());
         }
         let mut a = self.tags.clone();
         let mut b = orig.tags.clone();
@@ -753,7 +744,7 @@ fn parse_change(raw: &Value, dialect: PatchDialect) -> ApiResult<Change> {
             "It's not allowed to update locations if locations are invisible.",
         ));
     }
-    if is_reserved(&attr) {
+    if cloud::image::is_reserved_name(&attr) {
         return Err(reserved(&attr));
     }
     // Whole attributes, except single tags (`/tags/1`, `/tags/-`), which
@@ -838,13 +829,7 @@ fn apply_tag(tags: &mut Vec<String>, c: &Change, pos: TagPos) -> ApiResult<()> {
 
 /// Applies one change to the local copy, as Glance's `_do_add`,
 /// `_do_replace` and `_do_remove`.
-fn apply(
-    e: &mut Editable,
-    image: &Image,
-    caller: &Caller,
-    dialect: PatchDialect,
-    c: Change,
-) -> ApiResult<()> {
+fn apply(e: &mut Editable, dialect: PatchDialect, c: Change) -> ApiResult<()> {
     const CORE: &[&str] = &[
         "name",
         "visibility",
@@ -908,18 +893,7 @@ fn apply(
         "tags" => e.tags = want_tags(&v)?,
         "disk_format" => e.disk_format = want_disk_format(&v)?,
         "container_format" => e.container_format = want_container_format(&v)?,
-        "owner" => {
-            if v.as_str() != image.owner.as_deref() {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    if caller.ctx.is_admin() {
-                        "Changing the owner of an image is not supported."
-                    } else {
-                        "Owner can't be updated by non admin."
-                    },
-                ));
-            }
-        }
+        "owner" => e.owner = want_owner(&v)?,
         _ => {
             let s = want_property(attr, &v)?;
             e.properties.insert(attr.to_string(), s);
@@ -987,7 +961,7 @@ pub async fn update(
     let orig = Editable::of(&image);
     let mut edited = orig.clone();
     for change in changes {
-        apply(&mut edited, &image, &caller, dialect, change)?;
+        apply(&mut edited, dialect, change)?;
     }
     let update = edited.diff(&orig)?;
     // Always through the service, even when nothing changed, so that its
