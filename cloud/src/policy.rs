@@ -366,6 +366,7 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             audit_id: "a".into(),
             app_cred_id: None,
+            request_id: crate::context::new_request_id(),
         }
     }
 

@@ -84,6 +84,7 @@ fn ctx(project: &str, roles: &[&str]) -> RequestContext {
         roles: roles.iter().map(|r| r.to_string()).collect(),
         audit_id: "audit".into(),
         app_cred_id: None,
+        request_id: cloud::context::new_request_id(),
     }
 }
 

@@ -147,7 +147,7 @@ fn judge_rest(method: &Method, status: StatusCode, body: &[u8]) -> Option<String
             }
         };
         let e = &fault["error"];
-        if e["code"] != Value::from(status.as_u16())
+        if e["code"] != status.as_u16()
             || !e["title"].is_string()
             || !e["message"].is_string()
         {
