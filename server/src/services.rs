@@ -107,20 +107,43 @@ impl Service for Identity {
 
     fn workers(&self, state: &AppState) -> Vec<Worker> {
         let identity = state.identity.clone();
-        vec![Worker::periodic(
-            "identity-token-purge",
-            Duration::from_secs(3600),
-            move || {
-                let identity = identity.clone();
-                async move {
-                    identity
-                        .purge_expired_tokens()
-                        .await
-                        .map(drop)
-                        .map_err(|e| WorkerError::new("purging expired tokens", e))
-                }
+        vec![
+            Worker::periodic(
+                "identity-token-purge",
+                Duration::from_secs(3600),
+                move || {
+                    let identity = identity.clone();
+                    async move {
+                        identity
+                            .purge_expired_tokens()
+                            .await
+                            .map(drop)
+                            .map_err(|e| WorkerError::new("purging expired tokens", e))
+                    }
+                },
+            ),
+            {
+                // What a deleted project still owns, should a hook have missed it
+                // (a server stopped between the delete and its hooks).
+                let identity = state.identity.clone();
+                Worker::periodic(
+                    "deleted-project-sweep",
+                    Duration::from_secs(3600),
+                    move || {
+                        let identity = identity.clone();
+                        async move {
+                            identity
+                                .sweep_deleted_projects()
+                                .await
+                                .map(drop)
+                                .map_err(|e| {
+                                    WorkerError::new("sweeping deleted projects' resources", e)
+                                })
+                        }
+                    },
+                )
             },
-        )]
+        ]
     }
 }
 
@@ -167,20 +190,38 @@ impl Service for Image {
         let image = state.image.clone();
         // Another server's uploads are recovered within two leases of its
         // death: the lease itself, then at most one period.
-        vec![Worker::periodic(
-            "image-upload-recovery",
-            state.config.server.lease(),
-            move || {
-                let image = image.clone();
-                async move {
-                    image
-                        .recover_interrupted_uploads()
-                        .await
-                        .map(drop)
-                        .map_err(|e| WorkerError::new("recovering dead servers' uploads", e))
-                }
+        vec![
+            Worker::periodic(
+                "image-upload-recovery",
+                state.config.server.lease(),
+                move || {
+                    let image = image.clone();
+                    async move {
+                        image
+                            .recover_interrupted_uploads()
+                            .await
+                            .map(drop)
+                            .map_err(|e| WorkerError::new("recovering dead servers' uploads", e))
+                    }
+                },
+            ),
+            {
+                // Expired reservations no longer count; this only tidies the table.
+                let image = state.image.clone();
+                Worker::periodic(
+                    "quota-reservation-purge",
+                    Duration::from_secs(3600),
+                    move || {
+                        let image = image.clone();
+                        async move {
+                            image.quota().purge_expired().await.map(drop).map_err(|e| {
+                                WorkerError::new("purging expired quota reservations", e)
+                            })
+                        }
+                    },
+                )
             },
-        )]
+        ]
     }
 
     async fn hand_back(&self, state: &AppState) -> Result<u64, WorkerError> {

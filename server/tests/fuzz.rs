@@ -147,10 +147,7 @@ fn judge_rest(method: &Method, status: StatusCode, body: &[u8]) -> Option<String
             }
         };
         let e = &fault["error"];
-        if e["code"] != status.as_u16()
-            || !e["title"].is_string()
-            || !e["message"].is_string()
-        {
+        if e["code"] != status.as_u16() || !e["title"].is_string() || !e["message"].is_string() {
             return Some(format!("{status} with a malformed fault: {fault}"));
         }
     }
