@@ -98,7 +98,10 @@ impl Service for Identity {
         RouteTable::new()
             .nest("/identity", rest::identity::table())
             // `nest` matches `/identity` only; discovery also asks with the slash.
-            .route("/identity/", get(rest::identity::versions))
+            .route(
+                "/identity/",
+                get(rest::identity::versions).fallback(rest::error::method_not_allowed),
+            )
     }
 
     fn provide_portal_context(&self, state: &AppState) {
@@ -171,7 +174,10 @@ impl Service for Image {
     fn routes(&self) -> RouteTable {
         RouteTable::new()
             .nest("/image", rest::image::table())
-            .route("/image/", get(rest::image::versions))
+            .route(
+                "/image/",
+                get(rest::image::versions).fallback(rest::error::method_not_allowed),
+            )
     }
 
     fn streaming_routes(&self) -> RouteTable {
