@@ -352,7 +352,9 @@ impl QuotaService {
         items: &[(Resource, i64)],
     ) -> Result<Reservation> {
         let mut reservation = Reservation {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            // Time-ordered, so "which hold is older" is a comparison of ids
+            // (see `QuotaService::is_oldest_hold`).
+            id: uuid::Uuid::now_v7().simple().to_string(),
             project_id: project_id.to_string(),
             items: Vec::new(),
         };
@@ -610,6 +612,34 @@ impl QuotaService {
             Some(r) => r.try_get("hard_limit").map_err(db_err("reading a limit")),
             None => Ok(self.default_limit(resource)),
         }
+    }
+
+    /// Is `reservation` the oldest live hold on `resource` in its project,
+    /// with younger holds beside it? Then a growing upload refused for room
+    /// those younger holds take waits for them instead of failing: younger
+    /// uploads yield (they fail and give their holds back), so concurrent
+    /// uploads of unknown length cannot starve each other to nothing.
+    pub async fn is_oldest_hold(
+        &self,
+        reservation: &Reservation,
+        resource: Resource,
+    ) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT MIN(id) AS oldest, COUNT(*) AS n FROM quota_reservations \
+             WHERE project_id = ? AND resource = ? AND expires_at > ? AND id <> ?",
+        )
+        .bind(reservation.project_id.as_str())
+        .bind(resource.name())
+        .bind(now_micros())
+        .bind(reservation.id.as_str())
+        .fetch_one(&self.db.pool)
+        .await
+        .map_err(db_err("reading reservations"))?;
+        let others: i64 = row.try_get("n").map_err(db_err("reading reservations"))?;
+        let oldest: Option<String> = row
+            .try_get("oldest")
+            .map_err(db_err("reading reservations"))?;
+        Ok(others > 0 && oldest.is_some_and(|o| o > reservation.id))
     }
 
     async fn reserved_on<'e, E>(&self, conn: E, project_id: &str, resource: Resource) -> Result<i64>

@@ -42,14 +42,24 @@ impl Fixture {
     }
 
     fn stored_files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["images", "staging"] {
-            if let Ok(rd) = std::fs::read_dir(self.dir.join(sub)) {
-                for e in rd.flatten() {
-                    out.push(format!("{sub}/{}", e.file_name().to_string_lossy()));
+        // Data files: `images/<id>` and `staging/<server-id>/<id>` (a
+        // server's staging area itself is not data).
+        fn files_under(dir: &std::path::Path, name: &str, out: &mut Vec<String>) {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in rd.flatten() {
+                let path = format!("{name}/{}", e.file_name().to_string_lossy());
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    files_under(&e.path(), &path, out);
+                } else {
+                    out.push(path);
                 }
             }
         }
+        let mut out = Vec::new();
+        files_under(&self.dir.join("images"), "images", &mut out);
+        files_under(&self.dir.join("staging"), "staging", &mut out);
         out.sort();
         out
     }

@@ -83,6 +83,10 @@ impl DigestJob {
 /// hold grows by this much (or what the next chunk needs) as bytes arrive.
 const RESERVE_STEP: u64 = 64 << 20;
 
+/// How long the oldest of several growing uploads waits for younger ones
+/// to give their holds back before it, too, is refused.
+const YIELD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How often a running upload renews its reservation (well inside the
 /// reservation's time to live).
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -354,31 +358,45 @@ impl ImageService {
             .max(RESERVE_STEP)
             .min(self.max_image_size().saturating_sub(held))
             .max(need);
-        for amount in [step, need] {
-            let mut tx = self.db.begin_write().await?;
-            match self
-                .quota
-                .extend(
-                    &mut tx,
-                    reservation,
-                    Resource::IMAGE_SIZE_TOTAL,
-                    to_i64(amount),
-                )
-                .await
-            {
-                Ok(()) => {
-                    tx.commit().await?;
-                    return Ok(());
+        let deadline = std::time::Instant::now() + YIELD_WAIT;
+        loop {
+            for amount in [step, need] {
+                let mut tx = self.db.begin_write().await?;
+                match self
+                    .quota
+                    .extend(
+                        &mut tx,
+                        reservation,
+                        Resource::IMAGE_SIZE_TOTAL,
+                        to_i64(amount),
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        return Ok(());
+                    }
+                    // The step does not fit: try for exactly what is needed.
+                    Err(crate::quota::QuotaError::OverQuota(_)) if amount > need => continue,
+                    Err(crate::quota::QuotaError::OverQuota(over)) => {
+                        drop(tx);
+                        // The oldest upload waits for younger ones to yield;
+                        // a younger one fails now and gives its hold back.
+                        if std::time::Instant::now() < deadline
+                            && self
+                                .quota
+                                .is_oldest_hold(reservation, Resource::IMAGE_SIZE_TOTAL)
+                                .await?
+                        {
+                            break;
+                        }
+                        return Err(crate::quota::QuotaError::OverQuota(over).into());
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                // The step does not fit: try for exactly what is needed.
-                Err(crate::quota::QuotaError::OverQuota(_)) if amount > need => continue,
-                Err(e) => return Err(e.into()),
             }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        // The last attempt asks for exactly what is needed and always returns.
-        Err(ImageError::Internal(
-            "no reservation attempt was made".into(),
-        ))
     }
 
     fn max_image_size(&self) -> u64 {
