@@ -555,6 +555,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("error.bad_arguments", "The request could not be read: {detail}", "요청을 읽을 수 없습니다. ({detail})"),
     ("error.quota.over", "Quota exceeded for {resource}: {used} of {limit} in use, {requested} more requested.", "{resource} 할당량을 넘었습니다: 한도 {limit} 중 {used} 사용 중이며 {requested}만큼 더 요청했습니다."),
     ("error.busy", "The server is busy. Please try again in a moment.", "서버가 바쁩니다. 잠시 후 다시 시도하세요."),
+    ("error.identity.last_admin", "This would leave the cloud without an administrator: at least one enabled user must keep the admin role.", "이렇게 하면 클라우드에 관리자가 남지 않습니다. 활성화된 사용자 한 명 이상이 admin 역할을 유지해야 합니다."),
     ("error.unauthenticated", "The request you have made requires authentication.", "인증이 필요합니다. 다시 로그인하세요."),
     ("error.forbidden", "{detail}", "이 작업을 수행할 권한이 없습니다. ({detail})"),
     ("error.validation", "{detail}", "입력값이 올바르지 않습니다. ({detail})"),

@@ -965,3 +965,135 @@ each_backend!(identity_capabilities_follow_the_rules, |f| {
         "a member manages nothing in identity"
     );
 });
+
+fn disable() -> UserUpdate {
+    UserUpdate {
+        enabled: Some(false),
+        ..Default::default()
+    }
+}
+
+fn is_last_admin<T: std::fmt::Debug>(r: Result<T>) -> bool {
+    matches!(r, Err(IdentityError::LastAdmin))
+}
+
+each_backend!(the_last_administrator_cannot_be_removed, |f| {
+    let me = f.admin.user_id.clone();
+    // Alone: no disabling, deleting or demoting oneself.
+    assert!(is_last_admin(
+        f.svc.update_user(&f.admin, &me, disable()).await
+    ));
+    assert!(is_last_admin(f.svc.delete_user(&f.admin, &me).await));
+    let admin_project = f
+        .svc
+        .list_projects(
+            &f.admin,
+            &ListFilter {
+                name: Some("admin".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .pop()
+        .unwrap();
+    let on_admin = Target::Project(admin_project.id.clone());
+    // Bootstrap grants admin on the system and on the admin project: one of
+    // the two may go, not both.
+    f.svc
+        .revoke_role(&f.admin, ActorType::User, &me, &Target::System, "admin")
+        .await
+        .unwrap();
+    assert!(is_last_admin(
+        f.svc
+            .revoke_role(&f.admin, ActorType::User, &me, &on_admin, "admin")
+            .await
+    ));
+    let disable_project = ProjectUpdate {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    assert!(is_last_admin(
+        f.svc
+            .update_project(&f.admin, &admin_project.id, disable_project.clone())
+            .await
+    ));
+    assert!(is_last_admin(
+        f.svc.delete_project(&f.admin, &admin_project.id).await
+    ));
+    // Nothing of it happened.
+    assert!(f.svc.get_user(&f.admin, &me).await.unwrap().enabled);
+    assert!(
+        f.svc
+            .get_project(&f.admin, &admin_project.id)
+            .await
+            .unwrap()
+            .enabled
+    );
+    assert!(login(&f.svc, "admin", ADMIN_PW, Some("admin"))
+        .await
+        .is_ok());
+
+    // With a second administrator the first may go; then the second is last.
+    let (second, ops) = user_with_role(&f, "second", "ops", "admin").await;
+    f.svc.update_user(&f.admin, &me, disable()).await.unwrap();
+    let ops_target = Target::Project(ops.id.clone());
+    assert!(is_last_admin(
+        f.svc
+            .update_project(&f.admin, &ops.id, disable_project.clone())
+            .await
+    ));
+    assert!(is_last_admin(
+        f.svc
+            .revoke_role(&f.admin, ActorType::User, &second.id, &ops_target, "admin")
+            .await
+    ));
+
+    // Through a group: the grant can go while the group carries the role,
+    // the membership and the group cannot.
+    let g = f
+        .svc
+        .create_group(&f.admin, "operators", None, None)
+        .await
+        .unwrap();
+    f.svc
+        .grant_role(&f.admin, ActorType::Group, &g.id, &Target::System, "admin")
+        .await
+        .unwrap();
+    f.svc
+        .add_user_to_group(&f.admin, &g.id, &second.id)
+        .await
+        .unwrap();
+    f.svc
+        .revoke_role(&f.admin, ActorType::User, &second.id, &ops_target, "admin")
+        .await
+        .unwrap();
+    assert!(is_last_admin(
+        f.svc
+            .remove_user_from_group(&f.admin, &g.id, &second.id)
+            .await
+    ));
+    assert!(is_last_admin(f.svc.delete_group(&f.admin, &g.id).await));
+    assert!(f.svc.get_user(&f.admin, &second.id).await.unwrap().enabled);
+});
+
+each_backend!(two_admins_disabling_each_other_leave_one, |f| {
+    let (a, _) = user_with_role(&f, "alpha", "ops", "admin").await;
+    let (b, _) = user_with_role(&f, "beta", "ops", "admin").await;
+    // Only alpha and beta remain administrators.
+    f.svc
+        .update_user(&f.admin, &f.admin.user_id, disable())
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(
+        f.svc.update_user(&f.admin, &b.id, disable()),
+        f.svc.update_user(&f.admin, &a.id, disable()),
+    );
+    let refused = [is_last_admin(ra), is_last_admin(rb)];
+    assert_eq!(
+        refused.iter().filter(|r| **r).count(),
+        1,
+        "exactly one of the two goes through: {refused:?}"
+    );
+});

@@ -101,13 +101,14 @@ impl IdentityService {
     ) -> Result<()> {
         enforce(ctx, &rules::REVOKE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
+        let mut change = self.begin_admin_change().await?;
         let n = sqlx::query("DELETE FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
             .bind(target.type_str())
             .bind(target.id().to_string())
             .bind(role.id.clone())
-            .execute(&self.db.pool)
+            .execute(&mut *change.tx)
             .await?
             .rows_affected();
         if n == 0 {
@@ -122,6 +123,7 @@ impl IdentityService {
                 ),
             ));
         }
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
     }

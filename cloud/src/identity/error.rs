@@ -28,6 +28,10 @@ pub enum IdentityError {
     PasswordPolicy(String),
     #[error("The token is invalid, expired or revoked.")]
     TokenNotFound,
+    /// The change would leave no enabled user holding the admin role
+    /// anywhere: nobody could administer the cloud any more (409).
+    #[error("This would leave the cloud without an administrator: at least one enabled user must keep the admin role.")]
+    LastAdmin,
     /// Too many password checks waiting: try again shortly (503).
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
@@ -110,6 +114,7 @@ impl IdentityError {
             IdentityError::PasswordPolicy("too short".into()),
             IdentityError::TokenNotFound,
             IdentityError::Busy,
+            IdentityError::LastAdmin,
             IdentityError::from(sqlx::Error::RowNotFound),
             IdentityError::Internal("x".into()),
         ];
@@ -142,7 +147,7 @@ impl ServiceError for IdentityError {
             }
             IdentityError::Forbidden(_) => ErrorKind::Forbidden,
             IdentityError::NotFound { .. } | IdentityError::TokenNotFound => ErrorKind::NotFound,
-            IdentityError::Conflict { .. } => ErrorKind::Conflict,
+            IdentityError::Conflict { .. } | IdentityError::LastAdmin => ErrorKind::Conflict,
             IdentityError::Validation(_) | IdentityError::PasswordPolicy(_) => {
                 ErrorKind::BadRequest
             }
@@ -184,6 +189,7 @@ impl ServiceError for IdentityError {
                 PublicMessage::new("error.identity.token_not_found", text)
             }
             IdentityError::Busy => PublicMessage::new("error.busy", text),
+            IdentityError::LastAdmin => PublicMessage::new("error.identity.last_admin", text),
             IdentityError::Database { .. } | IdentityError::Internal(_) => {
                 PublicMessage::internal()
             }

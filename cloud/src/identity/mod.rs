@@ -1,6 +1,7 @@
 //! The identity service (Keystone): domains, projects, users, groups, roles,
 //! role assignments, tokens, application credentials and the catalog.
 
+mod admins;
 mod appcred;
 mod assignments;
 mod auth;

@@ -331,9 +331,16 @@ impl IdentityService {
         u: DomainUpdate,
     ) -> Result<Domain> {
         enforce(ctx, &rules::UPDATE_DOMAIN, &PolicyTarget::none())?;
-        let mut tx = self.db.begin_write().await?;
+        let mut change = self.begin_admin_change().await?;
         let mut d = self
-            .locked_row(&mut tx, "domains", DOMAIN_COLS, "domain", id, domain_row)
+            .locked_row(
+                &mut change.tx,
+                "domains",
+                DOMAIN_COLS,
+                "domain",
+                id,
+                domain_row,
+            )
             .await?;
         if let Some(n) = &u.name {
             d.name = validate_name("domain", n)?;
@@ -349,10 +356,10 @@ impl IdentityService {
             .bind(d.description.clone())
             .bind(d.enabled as i64)
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await
             .map_err(|e| conflict(e, "domain", &d.name))?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(d)
     }
@@ -380,16 +387,16 @@ impl IdentityService {
                 });
             }
         }
-        let mut tx = self.db.pool.begin().await?;
+        let mut change = self.begin_admin_change().await?;
         sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM domains WHERE id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
     }
@@ -500,10 +507,10 @@ impl IdentityService {
         u: ProjectUpdate,
     ) -> Result<Project> {
         enforce(ctx, &rules::UPDATE_PROJECT, &PolicyTarget::none())?;
-        let mut tx = self.db.begin_write().await?;
+        let mut change = self.begin_admin_change().await?;
         let mut p = self
             .locked_row(
-                &mut tx,
+                &mut change.tx,
                 "projects",
                 PROJECT_COLS,
                 "project",
@@ -525,10 +532,10 @@ impl IdentityService {
             .bind(p.description.clone())
             .bind(p.enabled as i64)
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await
             .map_err(|e| conflict(e, "project", &p.name))?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(p)
     }
@@ -536,25 +543,25 @@ impl IdentityService {
     pub async fn delete_project(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         enforce(ctx, &rules::DELETE_PROJECT, &PolicyTarget::none())?;
         self.project_by_id(id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut change = self.begin_admin_change().await?;
         sqlx::query("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)").bind(id.to_string()).execute(&mut *change.tx).await?;
         sqlx::query("DELETE FROM app_credentials WHERE project_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE scope_type = 'project' AND scope_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM projects WHERE id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         // After the commit: a hook never cleans up after a project that
         // still exists (the delete could have failed).
@@ -749,9 +756,9 @@ impl IdentityService {
             }
             None => None,
         };
-        let mut tx = self.db.begin_write().await?;
+        let mut change = self.begin_admin_change().await?;
         let mut user = self
-            .locked_row(&mut tx, "users", USER_COLS, "user", id, user_row)
+            .locked_row(&mut change.tx, "users", USER_COLS, "user", id, user_row)
             .await?;
         if let Some(n) = &u.name {
             user.name = validate_name("user", n)?;
@@ -775,19 +782,19 @@ impl IdentityService {
             .bind(user.enabled as i64)
             .bind(user.default_project_id.clone())
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await
             .map_err(|e| conflict(e, "user", &user.name))?;
         if let Some(h) = new_hash {
-            self.store_password(&mut tx, id, &h).await?;
+            self.store_password(&mut change.tx, id, &h).await?;
         }
         if !user.enabled || u.password.is_some() {
             sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
                 .bind(id.to_string())
-                .execute(&mut *tx)
+                .execute(&mut *change.tx)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(user)
     }
@@ -795,33 +802,33 @@ impl IdentityService {
     pub async fn delete_user(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         enforce(ctx, &rules::DELETE_USER, &PolicyTarget::none())?;
         self.user_by_id(id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut change = self.begin_admin_change().await?;
         sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM group_members WHERE user_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)").bind(id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)").bind(id.to_string()).execute(&mut *change.tx).await?;
         sqlx::query("DELETE FROM app_credentials WHERE user_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM password_history WHERE user_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
     }
@@ -933,20 +940,20 @@ impl IdentityService {
     pub async fn delete_group(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         enforce(ctx, &rules::DELETE_GROUP, &PolicyTarget::none())?;
         self.group_by_id(id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut change = self.begin_admin_change().await?;
         sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM group_members WHERE group_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM user_groups WHERE id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
     }
@@ -983,10 +990,11 @@ impl IdentityService {
         user_id: &str,
     ) -> Result<()> {
         enforce(ctx, &rules::REMOVE_USER_FROM_GROUP, &PolicyTarget::none())?;
+        let mut change = self.begin_admin_change().await?;
         let n = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
             .bind(group_id.to_string())
             .bind(user_id.to_string())
-            .execute(&self.db.pool)
+            .execute(&mut *change.tx)
             .await?
             .rows_affected();
         if n == 0 {
@@ -995,6 +1003,7 @@ impl IdentityService {
                 format!("user {user_id} in group {group_id}"),
             ));
         }
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
     }
@@ -1175,25 +1184,25 @@ impl IdentityService {
                 r.name
             )));
         }
-        let mut tx = self.db.pool.begin().await?;
+        let mut change = self.begin_admin_change().await?;
         sqlx::query("DELETE FROM role_assignments WHERE role_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = ? OR implied_role_id = ?")
             .bind(id.to_string())
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM app_credential_roles WHERE role_id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
         sqlx::query("DELETE FROM roles WHERE id = ?")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *change.tx)
             .await?;
-        tx.commit().await?;
+        self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
     }
