@@ -2280,4 +2280,116 @@ mod tests {
         let s = Scratch::new("paths");
         assert!(s.path("x").starts_with(Path::new(&s.0)));
     }
+
+    /// Property tests: hostile variations of real images (qemu-img's own
+    /// output with bytes overwritten and tails cut) and random bytes behind
+    /// each format's magic. Whatever the bytes, the inspector never panics,
+    /// holds at most `MAX_HELD_BYTES`, and gives one verdict however the
+    /// data is chunked.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        /// Small images of every format qemu-img writes, made once.
+        fn seeds() -> &'static [Vec<u8>] {
+            static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+            SEEDS.get_or_init(|| {
+                let s = Scratch::new("proptest-seeds");
+                let mut out = Vec::new();
+                for (format, opts) in [
+                    ("qcow2", ""),
+                    ("qcow2", "compat=0.10"),
+                    ("vmdk", "subformat=monolithicSparse"),
+                    ("vmdk", "subformat=streamOptimized"),
+                    ("vpc", "subformat=dynamic"),
+                    ("vdi", ""),
+                    ("vhdx", ""),
+                ] {
+                    let file = format!("seed-{}.{format}", out.len());
+                    let mut args = vec!["create", "-f", format];
+                    if !opts.is_empty() {
+                        args.extend(["-o", opts]);
+                    }
+                    args.extend([file.as_str(), "8M"]);
+                    s.qemu_img(&args);
+                    out.push(s.read(&file));
+                }
+                out.push(iso_image(64));
+                out
+            })
+        }
+
+        const MAGICS: &[&[u8]] = &[
+            b"QFI\xfb",
+            b"KDMV",
+            b"conectix",
+            b"vhdxfile",
+            b"<<< Oracle VM VirtualBox Disk Image >>>\n",
+            b"# Disk DescriptorFile\n",
+        ];
+
+        fn verdict(data: &[u8], chunk: usize) -> Result<Inspection, FormatError> {
+            let mut inspector = Inspector::new();
+            for piece in data.chunks(chunk.max(1)) {
+                inspector.feed(piece);
+                assert_bounded(inspector.held_bytes());
+            }
+            inspector.finish()
+        }
+
+        fn assert_bounded(n: usize) {
+            assert!(n <= MAX_HELD_BYTES, "holds {n} bytes");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+            #[test]
+            fn overwritten_and_cut_images_get_one_verdict(
+                seed in 0usize..8,
+                writes in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..12),
+                cut in prop::option::of(any::<prop::sample::Index>()),
+                chunk in 1usize..70_000,
+            ) {
+                let seeds = seeds();
+                let mut data = seeds[seed % seeds.len()].clone();
+                for (at, byte, region) in writes {
+                    // Headers live in the first 4 KiB, footers in the last
+                    // 512 bytes: aim most writes there.
+                    let len = data.len();
+                    let i = match region {
+                        0 => at.index(len.min(4096)),
+                        1 => len - 1 - at.index(len.min(512)),
+                        _ => at.index(len),
+                    };
+                    data[i] = byte;
+                }
+                if let Some(cut) = cut {
+                    data.truncate(cut.index(data.len() + 1));
+                }
+                let whole = verdict(&data, usize::MAX);
+                prop_assert_eq!(verdict(&data, chunk), whole);
+            }
+
+            #[test]
+            fn random_bytes_behind_a_magic_get_one_verdict(
+                magic in 0usize..MAGICS.len(),
+                at_iso in any::<bool>(),
+                body in prop::collection::vec(any::<u8>(), 0..20_000),
+                chunk in 1usize..5_000,
+            ) {
+                let mut data = Vec::with_capacity(body.len() + 0x8100);
+                if at_iso {
+                    // An ISO 9660 signature sits at 0x8001, past a system area.
+                    data.resize(0x8001, 0);
+                    data.extend_from_slice(b"CD001\x01");
+                }
+                data.extend_from_slice(MAGICS[magic]);
+                data.extend_from_slice(&body);
+                let whole = verdict(&data, usize::MAX);
+                prop_assert_eq!(verdict(&data, chunk), whole);
+            }
+        }
+    }
 }

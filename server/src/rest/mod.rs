@@ -6,6 +6,9 @@ pub mod identity;
 pub mod image;
 pub mod table;
 
+#[cfg(test)]
+pub(crate) mod arbitrary;
+
 use axum::Router;
 
 use crate::services::SERVICES;

@@ -276,3 +276,19 @@ where
 {
     Option::<T>::deserialize(d).map(Some)
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::rest::arbitrary::hostile_string;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_time_text_is_a_time_or_a_400(s in hostile_string()) {
+            if let Err(e) = parse_time(&s) {
+                prop_assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+            }
+        }
+    }
+}

@@ -413,3 +413,31 @@ mod tests {
         }
     }
 }
+
+/// Any body, however near to a real one, is parsed or refused with a 4xx.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::rest::arbitrary::json_value;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_auth_body_is_parsed_or_refused_as_a_client_error(v in json_value()) {
+            for body in [
+                v.clone(),
+                json!({"auth": v.clone()}),
+                json!({"auth": {"identity": v.clone()}}),
+                json!({"auth": {"identity": {"methods": ["password"], "password": v.clone()}}}),
+                json!({"auth": {"identity": {"methods": ["password"], "password": {"user": v.clone()}}}}),
+                json!({"auth": {"identity": {"methods": ["token"], "token": v.clone()}}}),
+                json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": v.clone()}}}),
+                json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "t"}}, "scope": v.clone()}}),
+            ] {
+                if let Err(e) = parse_auth(&body) {
+                    prop_assert!(e.status.is_client_error(), "{} for {}", e.status, body);
+                }
+            }
+        }
+    }
+}

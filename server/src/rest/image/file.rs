@@ -190,3 +190,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::rest::arbitrary::hostile_string;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the header, a range is either ignored or well formed.
+        #[test]
+        fn any_range_header_is_ignored_or_well_formed(
+            spec in prop_oneof![
+                hostile_string(),
+                "bytes=[0-9 ,-]{0,24}",
+                "bytes=[0-9]{0,25}-[0-9]{0,25}",
+            ]
+        ) {
+            let Ok(v) = HeaderValue::from_str(&spec) else { return Ok(()) };
+            let mut h = HeaderMap::new();
+            h.insert(header::RANGE, v);
+            if let Some(ByteRange::From { start, end: Some(end) }) = parse_range(&h) {
+                prop_assert!(end >= start);
+            }
+        }
+    }
+}

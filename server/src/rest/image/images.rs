@@ -972,3 +972,62 @@ pub async fn update(
         .await?;
     Ok(Json(image_json(&image)).into_response())
 }
+
+/// The patch, sort and filter parsers take anything and answer with a
+/// change or a 4xx, never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::rest::arbitrary::{json_value, query_params};
+    use proptest::prelude::*;
+
+    const QUERY: &[&str] = &[
+        "name",
+        "visibility",
+        "member_status",
+        "owner",
+        "status",
+        "tag",
+        "size_min",
+        "size_max",
+        "os_hidden",
+        "protected",
+        "disk_format",
+        "container_format",
+        "id",
+        "created_at",
+        "updated_at",
+        "sort",
+        "sort_key",
+        "sort_dir",
+        "limit",
+        "marker",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_patch_operation_is_a_change_or_a_client_error(v in json_value(), op in json_value()) {
+            let mut with_op = json!({"op": "replace", "path": "/name"});
+            with_op["value"] = v.clone();
+            let mut draft = json!({"replace": "/tags"});
+            draft["value"] = v.clone();
+            for raw in [v.clone(), with_op, draft, json!({"op": op, "path": v.clone()})] {
+                for dialect in [PatchDialect::V21, PatchDialect::V20] {
+                    if let Err(e) = parse_change(&raw, dialect) {
+                        prop_assert!(e.status.is_client_error(), "{} for {}", e.status, raw);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn any_query_is_a_filter_or_a_client_error(params in query_params(QUERY)) {
+            if let Err(e) = parse_sort(&params) {
+                prop_assert!(e.status.is_client_error(), "{}", e.status);
+            }
+            if let Err(e) = parse_filter(&params) {
+                prop_assert!(e.status.is_client_error(), "{}", e.status);
+            }
+        }
+    }
+}
