@@ -485,7 +485,7 @@ async fn sigterm_hands_back_the_uploads_still_running(backend: Backend) {
         started.elapsed() >= Duration::from_secs(1),
         "it waited for the request in flight"
     );
-    assert!(log.contains("grace period over"), "{log}");
+    assert!(log.contains("shutdown grace period"), "{log}");
     let (state, owner, _) = image_row(&db, &image).await;
     assert_eq!(state, "queued", "{log}");
     assert_eq!(owner, None);
