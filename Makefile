@@ -23,7 +23,10 @@ run: build
 	$(SERVER) serve --bootstrap
 
 ## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser
-test: deps-test build lint
+# `cargo test` builds the server binary the browser tests start, with the
+# same feature set as the tests: building it first with `make server` would
+# compile sqlx, leptos and the rest twice (dev-dependencies change features).
+test: deps-test deps-build site lint
 	GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack cargo test --workspace --exclude gureum-frontend
 	cd end2end && GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack npx playwright test
 
