@@ -33,7 +33,24 @@ pub const IDENTITY_CATALOG: CatalogSpec = CatalogSpec {
 
 impl IdentityService {
     /// The catalog: enabled services with their enabled endpoints.
+    /// Cached: every token validation answers with it.
     pub async fn catalog(&self) -> Result<Vec<CatalogEntry>> {
+        let ttl = std::time::Duration::from_secs(self.cfg.token_cache_secs);
+        if let Ok(cache) = self.catalog_cache.read() {
+            if let Some((catalog, at)) = cache.as_ref() {
+                if at.elapsed() < ttl {
+                    return Ok(catalog.clone());
+                }
+            }
+        }
+        let catalog = self.read_catalog().await?;
+        if let Ok(mut cache) = self.catalog_cache.write() {
+            *cache = Some((catalog.clone(), std::time::Instant::now()));
+        }
+        Ok(catalog)
+    }
+
+    async fn read_catalog(&self) -> Result<Vec<CatalogEntry>> {
         let services = self.all_services().await?;
         let endpoints = self.all_endpoints().await?;
         Ok(services
@@ -180,6 +197,7 @@ impl IdentityService {
                     .await?;
             }
         }
+        self.invalidate_tokens();
         Ok(())
     }
 }

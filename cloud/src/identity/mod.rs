@@ -39,6 +39,10 @@ pub struct IdentityService {
     hasher: password::Hasher,
     password_regex: Arc<regex::Regex>,
     token_cache: Arc<RwLock<HashMap<String, (TokenInfo, Instant)>>>,
+    /// The catalog every token response carries, read again after
+    /// `token_cache_secs` (another server's changes show within that) or
+    /// at once after a change made here.
+    catalog_cache: Arc<RwLock<Option<(Vec<model::CatalogEntry>, Instant)>>>,
     /// Services to tell when a project is deleted.
     project_hooks: Arc<RwLock<Vec<Arc<dyn ProjectLifecycle>>>>,
 }
@@ -61,6 +65,7 @@ impl IdentityService {
             cfg: Arc::new(cfg),
             password_regex: Arc::new(password_regex),
             token_cache: Arc::new(RwLock::new(HashMap::new())),
+            catalog_cache: Arc::new(RwLock::new(None)),
             project_hooks: Arc::new(RwLock::new(Vec::new())),
         })
     }
@@ -157,6 +162,9 @@ impl IdentityService {
     fn invalidate_tokens(&self) {
         if let Ok(mut cache) = self.token_cache.write() {
             cache.clear();
+        }
+        if let Ok(mut cache) = self.catalog_cache.write() {
+            *cache = None;
         }
     }
 }
