@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: Arc<observe::Metrics>,
     pub identity: IdentityService,
     pub image: ImageService,
+    /// Rendered token validations (`GET /v3/auth/tokens`).
+    pub token_bodies: Arc<rest::identity::TokenBodies>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,7 @@ impl AppState {
             metrics: Arc::new(observe::Metrics::new()),
             identity,
             image,
+            token_bodies: Arc::default(),
         })
     }
 }

@@ -8,6 +8,11 @@ use gureum_server::{AppState, Config};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
+/// See the workspace Cargo.toml: faster small allocations than glibc's, and
+/// memory returned to the system after a burst.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gureum-server",

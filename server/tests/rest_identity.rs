@@ -160,6 +160,43 @@ async fn token_issue_validate_check_revoke(backend: Backend) {
         .unwrap();
     let body: Value = v.json().await.unwrap();
     assert!(body["token"].get("catalog").is_none(), "{body}");
+    // Validations are answered from a cache of rendered bodies: a role
+    // granted since shows in the next one all the same.
+    let role: Value = c
+        .client
+        .post(c.v3("/roles"))
+        .header("X-Auth-Token", &c.admin_token)
+        .json(&json!({"role": {"name": "auditor"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let granted = c
+        .client
+        .put(c.v3(&format!(
+            "/projects/{}/users/{}/roles/{}",
+            c.admin_project_id,
+            t["user"]["id"].as_str().unwrap(),
+            role["role"]["id"].as_str().unwrap()
+        )))
+        .header("X-Auth-Token", &c.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 204);
+    let body: Value = subject(Method::GET, &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&body["token"]["roles"]),
+        ["admin", "auditor", "member", "reader"]
+    );
     assert_eq!(
         subject(Method::HEAD, &token).send().await.unwrap().status(),
         200

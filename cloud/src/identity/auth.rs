@@ -15,6 +15,12 @@ use super::{flag, random_token, IdentityService};
 use crate::db::{micros_to_time, now_micros};
 use crate::secret::Secret;
 
+/// The key a token is cached and stored under (its SHA-256, hex): what
+/// an adapter keys its own per-token caches by, never the token itself.
+pub fn token_key(token: &str) -> String {
+    token_hash(token)
+}
+
 pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -22,6 +22,7 @@ use rand::RngCore;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+pub use auth::token_key;
 pub use bootstrap::{BootstrapReport, BootstrapRequest};
 pub use catalog::{CatalogSpec, IDENTITY_CATALOG};
 pub use config::IdentityConfig;
@@ -43,6 +44,9 @@ pub struct IdentityService {
     /// `token_cache_secs` (another server's changes show within that) or
     /// at once after a change made here.
     catalog_cache: Arc<RwLock<Option<(Vec<model::CatalogEntry>, Instant)>>>,
+    /// Bumped by every invalidation, so adapters that cache what they
+    /// render from a validation (the REST token body) know when to drop it.
+    cache_generation: Arc<std::sync::atomic::AtomicU64>,
     /// Services to tell when a project is deleted.
     project_hooks: Arc<RwLock<Vec<Arc<dyn ProjectLifecycle>>>>,
 }
@@ -66,6 +70,7 @@ impl IdentityService {
             password_regex: Arc::new(password_regex),
             token_cache: Arc::new(RwLock::new(HashMap::new())),
             catalog_cache: Arc::new(RwLock::new(None)),
+            cache_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             project_hooks: Arc::new(RwLock::new(Vec::new())),
         })
     }
@@ -166,6 +171,15 @@ impl IdentityService {
         if let Ok(mut cache) = self.catalog_cache.write() {
             *cache = None;
         }
+        self.cache_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Changes whenever cached validations are dropped (see
+    /// `cache_generation`); a rendering made under another value is stale.
+    pub fn cache_generation(&self) -> u64 {
+        self.cache_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 }
 

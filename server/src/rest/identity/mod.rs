@@ -9,6 +9,7 @@ mod assignments;
 mod catalog;
 mod resources;
 mod tokens;
+pub use tokens::TokenBodies;
 mod version;
 
 use std::collections::HashMap;

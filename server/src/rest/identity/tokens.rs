@@ -1,6 +1,10 @@
 //! `/v3/auth/*`: issue, validate, check and revoke tokens; what a token can see.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -294,12 +298,70 @@ pub async fn validate(
         .identity
         .validate_subject_token(&caller.ctx, &subject)
         .await?;
-    let body = token_json(&state, &info, !q.contains_key("nocatalog")).await?;
-    let mut res = Json(body).into_response();
+    let with_catalog = !q.contains_key("nocatalog");
+    let body = match state.token_bodies.get(&state, &subject, with_catalog) {
+        Some(body) => body,
+        None => {
+            let generation = state.identity.cache_generation();
+            let body = Bytes::from(
+                serde_json::to_vec(&token_json(&state, &info, with_catalog).await?)
+                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
+            );
+            state
+                .token_bodies
+                .put(&subject, with_catalog, generation, body.clone());
+            body
+        }
+    };
+    let mut res = (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&subject) {
         res.headers_mut().insert("x-subject-token", v);
     }
     Ok(res)
+}
+
+/// Rendered `GET /v3/auth/tokens` bodies by subject token (its key, never
+/// the token) and catalog flag: a validation is answered without building
+/// JSON again. An entry serves only while the identity service's cache
+/// generation is the one it was rendered under (any change that could alter
+/// a token drops it) and for at most `token_cache_secs`, like the
+/// validation it was made from. The caller's right to see the subject is
+/// still checked on every request.
+#[derive(Default)]
+pub struct TokenBodies {
+    map: RwLock<HashMap<(String, bool), (Bytes, u64, Instant)>>,
+}
+
+impl TokenBodies {
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn get(&self, state: &AppState, subject: &str, with_catalog: bool) -> Option<Bytes> {
+        let ttl = Duration::from_secs(state.identity.config().token_cache_secs);
+        let generation = state.identity.cache_generation();
+        let map = self.map.read().ok()?;
+        let (body, made_under, at) =
+            map.get(&(cloud::identity::token_key(subject), with_catalog))?;
+        (*made_under == generation && at.elapsed() < ttl).then(|| body.clone())
+    }
+
+    fn put(&self, subject: &str, with_catalog: bool, generation: u64, body: Bytes) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= Self::MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(
+                (cloud::identity::token_key(subject), with_catalog),
+                (body, generation, Instant::now()),
+            );
+        }
+    }
 }
 
 /// `DELETE /v3/auth/tokens` → 204.
