@@ -11,7 +11,10 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 VENV      ?= $(HOME)/.cache/gureum/venv
 SITE      := target/site
 PKG       := $(SITE)/pkg
-WASM_OUT  := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/wasm-release/gureum_frontend.wasm
+# The front end has its own target directory so that it can build while the
+# server does (cargo holds a target directory for one build at a time).
+WASM_TARGET_DIR ?= $(HOME)/.cache/gureum/target-wasm
+WASM_OUT  := $(WASM_TARGET_DIR)/wasm32-unknown-unknown/wasm-release/gureum_frontend.wasm
 SERVER    := $(CARGO_TARGET_DIR)/debug/gureum-server
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3; exit}' Cargo.lock)
 
@@ -35,15 +38,21 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --exclude gureum-frontend --all-targets -- -D warnings
 
-build: deps-build server site
+# The server and the front end side by side: each spends long stretches on
+# one core (rustc's front end on the app and server crates), so together they
+# keep both busy. The server needs nothing from deps-build but a C compiler.
+build:
+	@$(MAKE) --no-print-directory -j2 server site
 
 server:
-	cargo build -p gureum-server --bins
+	+cargo build -p gureum-server --bins
 
-site: wasm css
+site: deps-build
+	@$(MAKE) --no-print-directory wasm
+	@$(MAKE) --no-print-directory css
 
 wasm:
-	cargo build -p gureum-frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+	+CARGO_TARGET_DIR=$(WASM_TARGET_DIR) cargo build -p gureum-frontend --lib --target wasm32-unknown-unknown --profile wasm-release
 	@mkdir -p $(PKG)
 	wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name gureum $(WASM_OUT)
 	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o $(PKG)/gureum_bg.wasm $(PKG)/gureum_bg.wasm
