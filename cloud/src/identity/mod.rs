@@ -32,6 +32,9 @@ pub use model::*;
 use crate::lifecycle::{ProjectLifecycle, SweepReport};
 use crate::Db;
 
+/// The catalog as read, and when.
+type CachedCatalog = (Vec<model::CatalogEntry>, Instant);
+
 /// The identity service. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct IdentityService {
@@ -43,7 +46,7 @@ pub struct IdentityService {
     /// The catalog every token response carries, read again after
     /// `token_cache_secs` (another server's changes show within that) or
     /// at once after a change made here.
-    catalog_cache: Arc<RwLock<Option<(Vec<model::CatalogEntry>, Instant)>>>,
+    catalog_cache: Arc<RwLock<Option<CachedCatalog>>>,
     /// Bumped by every invalidation, so adapters that cache what they
     /// render from a validation (the REST token body) know when to drop it.
     cache_generation: Arc<std::sync::atomic::AtomicU64>,

@@ -336,8 +336,11 @@ pub async fn validate(
 /// still checked on every request.
 #[derive(Default)]
 pub struct TokenBodies {
-    map: RwLock<HashMap<(String, bool), (Bytes, u64, Instant)>>,
+    map: RwLock<HashMap<(String, bool), RenderedBody>>,
 }
+
+/// A body, the cache generation it was rendered under, and when.
+type RenderedBody = (Bytes, u64, Instant);
 
 impl TokenBodies {
     const MAX_ENTRIES: usize = 100_000;
