@@ -2,6 +2,8 @@
 # `make bench`, measured as users meet it: the server binary that `make run`
 # builds, on its own SQLite file, with load from `wrk` in a separate process.
 #
+# 0. Password token issue at 8 connections and token validation at 8 and 32:
+#    req/s with p50 and p99.
 # 1. Login storm: 64 concurrent password logins for STORM_SECS (default 30)
 #    seconds — issues/s, timeouts, non-2xx answers, and the server's peak
 #    and after-storm memory (VmHWM, VmRSS from /proc).
@@ -39,6 +41,14 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '$login_body'
 EOF
 
+# req/s, p50 and p99 of a wrk run (its --latency table).
+rate() {
+    awk '/Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         END {printf "%s req/s, p50 %s, p99 %s", r, p50, p99}'
+}
+
+echo "== password token issue, 8 connections, 10s: $(wrk -t2 -c8 -d10s --latency -s "$work/login.lua" "$base/identity/v3/auth/tokens" | rate)"
+
 echo "== login storm: 64 concurrent password logins for ${storm_secs}s (wrk, separate process)"
 echo "   server RSS before: $(mem VmRSS)"
 wrk -t2 -c64 -d"${storm_secs}s" --timeout 10s -s "$work/login.lua" "$base/identity/v3/auth/tokens" \
@@ -55,11 +65,13 @@ wrk.headers["X-Auth-Token"] = "$token"
 wrk.headers["X-Subject-Token"] = "$token"
 EOF
 validations() {
-    wrk -t2 -c32 -d10s -s "$work/validate.lua" "$base/identity/v3/auth/tokens" \
-        | awk '/Requests\/sec/ {print $2}'
+    wrk -t2 -c"$1" -d10s --latency -s "$work/validate.lua" "$base/identity/v3/auth/tokens" | rate
 }
+echo "== token validation (GET /v3/auth/tokens), 10s each"
+echo "   8 connections:  $(validations 8)"
+echo "   32 connections: $(validations 32)"
 echo "== slow clients: 500 stalled half-headers while wrk validates tokens (32 connections, 10s)"
-echo "   validations/s without them: $(validations)"
+echo "   validations without them: $(validations 32)"
 python3 - "$port" >"$work/slow.txt" <<'EOF' &
 import socket, sys, time
 port = int(sys.argv[1])
@@ -87,7 +99,7 @@ print(f"{len(closed)} of {len(socks)} closed by the server within {time.time() -
 EOF
 slow=$!
 sleep 1
-echo "   validations/s with them:    $(validations)"
+echo "   validations with them:    $(validations 32)"
 wait $slow
 echo "   $(cat "$work/slow.txt")"
 echo "   server RSS: $(mem VmRSS), peak $(mem VmHWM)"
