@@ -63,7 +63,8 @@ css:
 	@test -s $(PKG)/gureum.css
 
 ## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s;
-## then, from wrk in a separate process, a login storm and 500 slow clients (scripts/bench-storm.sh)
+## then, from wrk in a separate process, token issue and validation rates, a login storm and 500 slow
+## clients (scripts/bench-storm.sh); with FIRST_RUN=1 also the first build from a clean clone
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
 # so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
 # default 1024) is written to the system temp directory and removed after.
@@ -74,6 +75,7 @@ bench: deps-build
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --image-size-mib $(BENCH_IMAGE_MIB)
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --image-size-mib $(BENCH_IMAGE_MIB)
 	./scripts/bench-storm.sh
+	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
 
 deps-build:
 	@./scripts/install-deps.sh build
