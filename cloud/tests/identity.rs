@@ -79,14 +79,13 @@ async fn login(
     .await
 }
 
-/// A project with a user holding `role` on it.
-async fn user_with_role(f: &Fixture, user: &str, project: &str, role: &str) -> (User, Project) {
-    let p = match f
-        .svc
+/// The project called `name`, if there is one.
+async fn project_named(f: &Fixture, name: &str) -> Option<Project> {
+    f.svc
         .list_projects(
             &f.admin,
             &ListFilter {
-                name: Some(project.into()),
+                name: Some(name.into()),
                 ..Default::default()
             },
         )
@@ -94,7 +93,11 @@ async fn user_with_role(f: &Fixture, user: &str, project: &str, role: &str) -> (
         .unwrap()
         .items
         .pop()
-    {
+}
+
+/// A project with a user holding `role` on it.
+async fn user_with_role(f: &Fixture, user: &str, project: &str, role: &str) -> (User, Project) {
+    let p = match project_named(f, project).await {
         Some(p) => p,
         None => f
             .svc
@@ -984,20 +987,7 @@ each_backend!(the_last_administrator_cannot_be_removed, |f| {
         f.svc.update_user(&f.admin, &me, disable()).await
     ));
     assert!(is_last_admin(f.svc.delete_user(&f.admin, &me).await));
-    let admin_project = f
-        .svc
-        .list_projects(
-            &f.admin,
-            &ListFilter {
-                name: Some("admin".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .items
-        .pop()
-        .unwrap();
+    let admin_project = project_named(&f, "admin").await.unwrap();
     let on_admin = Target::Project(admin_project.id.clone());
     // Bootstrap grants admin on the system and on the admin project: one of
     // the two may go, not both.

@@ -162,30 +162,20 @@ async fn token_issue_validate_check_revoke(backend: Backend) {
     assert!(body["token"].get("catalog").is_none(), "{body}");
     // Validations are answered from a cache of rendered bodies: a role
     // granted since shows in the next one all the same.
-    let role: Value = c
-        .client
-        .post(c.v3("/roles"))
-        .header("X-Auth-Token", &c.admin_token)
-        .json(&json!({"role": {"name": "auditor"}}))
-        .send()
+    let role = c
+        .post(
+            &c.admin_token,
+            "/roles",
+            json!({"role": {"name": "auditor"}}),
+        )
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let granted = c
-        .client
-        .put(c.v3(&format!(
-            "/projects/{}/users/{}/roles/{}",
-            c.admin_project_id,
-            t["user"]["id"].as_str().unwrap(),
-            role["role"]["id"].as_str().unwrap()
-        )))
-        .header("X-Auth-Token", &c.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(granted.status(), 204);
+        .expect(201);
+    c.grant(
+        &c.admin_project_id,
+        t["user"]["id"].as_str().unwrap(),
+        role.body["role"]["id"].as_str().unwrap(),
+    )
+    .await;
     let body: Value = subject(Method::GET, &token)
         .send()
         .await
