@@ -155,13 +155,18 @@ pub async fn login(
         .map_err(|e| AppError::internal(format!("session: {e}")))?;
     server::store_token(&session, token.id.expose(), &token.info, retired).await?;
     let ctx = token.info.context();
+    // The account's stored choice wins; without one the choice made on the
+    // login page stays, and without that the browser's language keeps
+    // deciding page by page.
     let user_lang = identity
         .get_user(&ctx, &ctx.user_id)
         .await
         .ok()
-        .map(|u| u.language)
+        .and_then(|u| u.language)
         .filter(|l| l == "en" || l == "ko");
-    server::set_session_lang(&session, user_lang.or(lang).as_deref().unwrap_or("en")).await?;
+    if let Some(lang) = user_lang.or(lang) {
+        server::set_session_lang(&session, &lang).await?;
+    }
     server::redirect_if_form("/project");
     Ok(LoginOutcome::Ok)
 }
@@ -201,7 +206,11 @@ pub async fn switch_project(project_id: String) -> Result<(), AppError> {
 
 #[leptos::server(endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<(), AppError> {
-    let lang = if lang == "ko" { "ko" } else { "en" };
+    let lang = match lang.as_str() {
+        "ko" => "ko",
+        "en" => "en",
+        _ => return Err(AppError::portal("settings.bad_language").with_kind("bad_request")),
+    };
     let session = server::session().await?;
     if let Ok(a) = server::auth().await {
         a.identity.set_language(&a.ctx, lang).await?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::hard_redirect;
 use crate::error::AppError;
-use crate::i18n::{t, use_lang};
+use crate::i18n::{number, t, use_lang};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -291,8 +291,14 @@ pub fn Pager(
     view! {
         <div class="flex items-center justify-between border-t border-slate-200 px-4 py-3 text-sm text-slate-600">
             <span data-testid="pager-summary">
-                {format!("{first}–{last} {} {total}", t(lang, "pager.of"))}
-                {format!(" · {} {} / {pages}", t(lang, "pager.page"), p.page)}
+                {format!(
+                    "{}–{} {} {}",
+                    number(lang, first),
+                    number(lang, last),
+                    t(lang, "pager.of"),
+                    number(lang, total)
+                )}
+                {format!(" · {} {} / {}", t(lang, "pager.page"), number(lang, p.page), number(lang, pages))}
             </span>
             <div class="flex gap-2">
                 {match prev {
@@ -393,6 +399,7 @@ pub fn Modal(
     on_close: Callback<()>,
     children: Children,
 ) -> impl IntoView {
+    let lang = use_lang();
     let label = title.clone();
     // Escape closes the dialog wherever the focus is.
     let esc = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -406,7 +413,7 @@ pub fn Modal(
             <div class="w-full max-w-lg rounded-lg bg-white shadow-xl ring-1 ring-slate-900/10">
                 <div class="flex items-center justify-between border-b border-slate-200 px-5 py-3">
                     <h2 class="text-base font-semibold text-slate-900">{title}</h2>
-                    <button type="button" class="text-slate-400 hover:text-slate-600" aria-label="Close" on:click=move |_| on_close.run(())><Icon name=IconName::Close/></button>
+                    <button type="button" class="text-slate-400 hover:text-slate-600" aria-label=t(lang, "close") on:click=move |_| on_close.run(())><Icon name=IconName::Close/></button>
                 </div>
                 <div class="px-5 py-4">{children()}</div>
             </div>

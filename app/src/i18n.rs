@@ -17,12 +17,77 @@ impl Lang {
             Lang::En
         }
     }
+    /// The language a browser asks for: the supported one (ko, en) with
+    /// the highest `q` in an `Accept-Language` header, the first listed on
+    /// a tie; English when it names neither.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let lang = match tag.split('-').next().unwrap_or_default() {
+                "ko" => Lang::Ko,
+                "en" => Lang::En,
+                _ => continue,
+            };
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map(|v| v.trim().parse::<f32>().unwrap_or(0.0))
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or_default()
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
             Lang::Ko => "ko",
         }
     }
+}
+
+/// A UTC time the server wrote as `YYYY-MM-DD HH:MM[:SS]`, the way readers
+/// of `lang` write dates: `Dec 2, 2026 15:04` and `2026. 12. 2. 15:04`
+/// (as browsers' `en-US` and `ko-KR` locales do, on a 24-hour clock).
+/// Anything else is shown as it is.
+pub fn date_time(lang: Lang, s: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parts = (|| {
+        let (date, time) = s.split_once(' ')?;
+        let mut d = date.splitn(3, '-');
+        let year: u32 = d.next()?.parse().ok()?;
+        let month: usize = d.next()?.parse().ok()?;
+        let day: u32 = d.next()?.parse().ok()?;
+        let name = MONTHS.get(month.checked_sub(1)?)?;
+        Some((year, month, name, day, time))
+    })();
+    match parts {
+        Some((y, _, name, d, time)) if lang == Lang::En => format!("{name} {d}, {y} {time}"),
+        Some((y, m, _, d, time)) => format!("{y}. {m}. {d}. {time}"),
+        None => s.to_string(),
+    }
+}
+
+/// A count with its thousands grouped, as both languages write it
+/// (`10,000`; Korean groups by thousands in digits too).
+pub fn number(_lang: Lang, n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The page's language (fixed for a page load; changing it reloads).
@@ -51,6 +116,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     // common
     ("loading", "Loading…", "불러오는 중…"),
     ("cancel", "Cancel", "취소"),
+    ("close", "Close", "닫기"),
     ("save", "Save", "저장"),
     ("create", "Create", "생성"),
     ("delete", "Delete", "삭제"),
@@ -138,6 +204,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("nav.no_project", "No project", "프로젝트 없음"),
     ("nav.project", "Project", "프로젝트"),
     ("nav.admin", "Admin", "관리"),
+    ("nav.main", "Main", "주 메뉴"),
     ("nav.identity", "Identity", "ID 관리"),
     ("nav.settings", "Settings", "설정"),
     ("nav.user_settings", "User settings", "사용자 설정"),
@@ -184,6 +251,11 @@ static TABLE: &[(&str, &str, &str)] = &[
     // settings
     ("settings.title", "User settings", "사용자 설정"),
     ("settings.language", "Language", "언어"),
+    (
+        "settings.bad_language",
+        "Choose English or Korean.",
+        "영어나 한국어 중에서 고르세요.",
+    ),
     ("settings.password", "Change password", "비밀번호 변경"),
     (
         "settings.password_hint",
@@ -596,6 +668,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dates_and_numbers_are_written_for_the_language() {
+        assert_eq!(date_time(Lang::En, "2026-12-02 15:04"), "Dec 2, 2026 15:04");
+        assert_eq!(date_time(Lang::Ko, "2026-12-02 15:04"), "2026. 12. 2. 15:04");
+        assert_eq!(
+            date_time(Lang::Ko, "2026-01-09 08:00:59"),
+            "2026. 1. 9. 08:00:59"
+        );
+        assert_eq!(date_time(Lang::En, "2026-13-02 15:04"), "2026-13-02 15:04");
+        assert_eq!(date_time(Lang::Ko, "soon"), "soon");
+        assert_eq!(number(Lang::En, 10_000), "10,000");
+        assert_eq!(number(Lang::Ko, 1_234_567), "1,234,567");
+        assert_eq!(number(Lang::En, 999), "999");
+        assert_eq!(number(Lang::En, -1_000), "-1,000");
+        assert_eq!(number(Lang::En, 0), "0");
+    }
+
+    #[test]
+    fn the_browsers_language_is_read_with_its_weights() {
+        for (header, want) in [
+            ("ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", Lang::Ko),
+            ("en-US,en;q=0.9,ko;q=0.8", Lang::En),
+            ("fr-FR, ko;q=0.5, en;q=0.4", Lang::Ko),
+            ("de, fr", Lang::En),
+            ("en;q=0.2, KO;q=0.3", Lang::Ko),
+            ("ko;q=0, en;q=0.1", Lang::En),
+            ("ko;q=oops", Lang::En),
+            ("", Lang::En),
+            ("*", Lang::En),
+        ] {
+            assert_eq!(Lang::from_accept_language(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
     fn keys_are_unique_and_translated() {
         let mut seen = std::collections::HashSet::new();
         for (k, en, ko) in TABLE {
@@ -605,45 +711,105 @@ mod tests {
         assert_eq!(t(Lang::Ko, "login.title"), "로그인");
     }
 
-    /// Every `t(…, "key")` in the pages has an entry (else it would show the key).
+    /// Every source file of the portal (`src/**/*.rs`), found by walking the
+    /// directory: a new page is covered without being listed anywhere.
+    fn portal_sources() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.expect("directory entry").path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("source");
+                    out.push((path.display().to_string(), text));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut out,
+        );
+        assert!(out.len() >= 15, "only {} source files found", out.len());
+        out
+    }
+
+    /// Every `t(…, "key")` in the portal has an entry (else it would show the key).
     #[test]
     fn every_key_used_exists() {
-        let sources = [
-            include_str!("lib.rs"),
-            include_str!("auth.rs"),
-            include_str!("components.rs"),
-            include_str!("error.rs"),
-            include_str!("pages/mod.rs"),
-            include_str!("pages/layout.rs"),
-            include_str!("pages/login.rs"),
-            include_str!("pages/overview.rs"),
-            include_str!("pages/settings.rs"),
-            include_str!("pages/identity/projects.rs"),
-            include_str!("pages/identity/users.rs"),
-            include_str!("pages/identity/groups.rs"),
-            include_str!("pages/identity/roles.rs"),
-            include_str!("pages/identity/app_creds.rs"),
-            include_str!("pages/images/mod.rs"),
-            include_str!("pages/images/forms.rs"),
-            include_str!("pages/images/project.rs"),
-            include_str!("pages/images/admin.rs"),
-            include_str!("pages/images/detail.rs"),
-            include_str!("pages/images/upload.rs"),
-        ];
         let mut checked = 0;
-        for src in sources {
+        for (file, src) in portal_sources() {
+            if file.ends_with("i18n.rs") {
+                continue;
+            }
             for marker in ["t(lang, \"", "msg(\"", "portal(\"", "portal_named(\""] {
                 for part in src.split(marker).skip(1) {
                     let key = &part[..part.find('"').unwrap_or(0)];
                     assert!(
                         TABLE.iter().any(|(k, _, _)| *k == key),
-                        "missing i18n key {key:?}"
+                        "{file}: missing i18n key {key:?}"
                     );
                     checked += 1;
                 }
             }
         }
         assert!(checked > 100, "only {checked} keys found");
+    }
+
+    /// Words shown as they are, in either language: the product's name,
+    /// each language's own name, the formats' technical names and the
+    /// default role's name (role names are data, shown as stored).
+    const UNTRANSLATED: &[&str] = &[
+        "Gureum", "English", "Bare", "OVF", "OVA", "AMI", "ARI", "AKI", "member",
+    ];
+
+    /// Text written straight into the views (`>"Save"<`, `placeholder="…"`,
+    /// `title=`, `aria-label=`, `alt=`) instead of through `t(lang, …)`
+    /// would show in English on a Korean page. Any literal with a word in
+    /// it is refused, except [`UNTRANSLATED`] ones.
+    #[test]
+    fn no_view_shows_untranslated_text() {
+        let mut found = Vec::new();
+        for (file, src) in portal_sources() {
+            if file.ends_with("i18n.rs") {
+                continue;
+            }
+            let line_of = |at: usize| src[..at].lines().count().max(1);
+            let mut literals: Vec<(usize, &str)> = Vec::new();
+            // Text nodes: a literal between a tag's end and the next tag,
+            // on one line or several.
+            for (at, _) in src.match_indices('>') {
+                let after = &src[at + 1..];
+                let part = after.trim_start();
+                if let Some(rest) = part.strip_prefix('"') {
+                    if let Some(end) = rest.find('"') {
+                        if rest[end + 1..].trim_start().starts_with('<') {
+                            literals.push((at, &rest[..end]));
+                        }
+                    }
+                }
+            }
+            for attr in ["placeholder=\"", "title=\"", "aria-label=\"", "alt=\""] {
+                for (at, _) in src.match_indices(attr) {
+                    let part = &src[at + attr.len()..];
+                    literals.push((at, &part[..part.find('"').unwrap_or(0)]));
+                }
+            }
+            for (at, lit) in literals {
+                let wordy = lit
+                    .as_bytes()
+                    .windows(2)
+                    .any(|w| w[0].is_ascii_alphabetic() && w[1].is_ascii_alphabetic());
+                if wordy && !UNTRANSLATED.contains(&lit) {
+                    found.push(format!("{file}:{}: {lit:?}", line_of(at)));
+                }
+            }
+        }
+        assert!(found.is_empty(), "untranslated text in views:\n{}", found.join("\n"));
     }
 
     /// Every message key a service error can carry (one value of each

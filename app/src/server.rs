@@ -40,6 +40,25 @@ pub fn settings() -> Arc<PortalSettings> {
     })
 }
 
+/// The language this request's browser asks for (`Accept-Language`).
+pub fn browser_lang(headers: &http::HeaderMap) -> crate::i18n::Lang {
+    headers
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(crate::i18n::Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// The language the portal speaks to a request: the session's (the
+/// account's stored choice, copied in at sign-in, or else the choice made
+/// on the login page), and before any choice the browser's.
+pub async fn ui_lang(session: &Session, headers: &http::HeaderMap) -> crate::i18n::Lang {
+    match session.get::<String>(KEY_LANG).await.ok().flatten() {
+        Some(code) => crate::i18n::Lang::parse(&code),
+        None => browser_lang(headers),
+    }
+}
+
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
@@ -95,6 +114,8 @@ pub struct Auth {
     pub token: String,
     pub info: TokenInfo,
     pub ctx: RequestContext,
+    /// The browser's language, for a session without a choice.
+    pub browser_lang: crate::i18n::Lang,
 }
 
 /// Every server function starts here: no valid token, no call.
@@ -106,6 +127,9 @@ pub struct Auth {
 pub async fn auth() -> Result<Auth, AppError> {
     let identity = identity()?;
     let idle_secs = settings().idle_timeout_secs;
+    let browser = use_context::<http::request::Parts>()
+        .map(|p| browser_lang(&p.headers))
+        .unwrap_or_default();
     let session = session().await?;
     match current_token(&identity, &session, idle_secs).await {
         Some((token, info)) => {
@@ -116,6 +140,7 @@ pub async fn auth() -> Result<Auth, AppError> {
                 token,
                 info,
                 ctx,
+                browser_lang: browser,
             })
         }
         None => Err(AppError::SessionEnded),
@@ -130,18 +155,13 @@ pub async fn auth_image() -> Result<(Auth, ImageService), AppError> {
 }
 
 impl Auth {
-    /// The session's language, read from this call's own session (no
-    /// reactive context needed).
+    /// The language of this call, as [`ui_lang`] decides it, read from this
+    /// call's own session (no reactive context needed).
     pub async fn lang(&self) -> crate::i18n::Lang {
-        crate::i18n::Lang::parse(
-            &self
-                .session
-                .get::<String>(KEY_LANG)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-        )
+        match self.session.get::<String>(KEY_LANG).await.ok().flatten() {
+            Some(code) => crate::i18n::Lang::parse(&code),
+            None => self.browser_lang,
+        }
     }
 
     /// One of the portal's own messages (an i18n key, `{name}` filled in);

@@ -125,7 +125,7 @@ test('language: Korean is remembered for the user', async ({ page }) => {
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByRole('heading', { name: '로그인' })).toBeVisible();
   await loginAdmin(page);
-  await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('사용자');
+  await expect(page.getByRole('navigation', { name: '주 메뉴' })).toContainText('사용자');
   await page.goto('/settings');
   await hydrated(page);
   await page.getByLabel('언어').selectOption('en');

@@ -224,9 +224,9 @@ async fn guard(
     {
         return next.run(req).await;
     }
-    let lang: Option<String> = session.get(app::server::KEY_LANG).await.ok().flatten();
+    let lang = app::server::ui_lang(&session, req.headers()).await;
     req.extensions_mut()
-        .insert(app::UiLang(lang.unwrap_or_else(|| "en".into())));
+        .insert(app::UiLang(lang.code().to_string()));
     let token = app::server::current_token(&g.identity, &session, g.idle_timeout_secs).await;
     if path == "/login" {
         if token.is_some() {

@@ -108,7 +108,7 @@ fn Frame(me: Me) -> impl IntoView {
     }
     .into_any();
     let nav = view! {
-                <nav class="sticky top-14 h-[calc(100vh-3.5rem)] w-60 shrink-0 overflow-y-auto border-r border-slate-200 bg-white px-3 py-4" aria-label="Main">
+                <nav class="sticky top-14 h-[calc(100vh-3.5rem)] w-60 shrink-0 overflow-y-auto border-r border-slate-200 bg-white px-3 py-4" aria-label=t(lang, "nav.main")>
                     <NavGroup title=t(lang, "nav.project")>
                         <NavLink href="/project" label=t(lang, "nav.overview") exact=true/>
                         <NavSub title=t(lang, "nav.compute")/>

@@ -31,7 +31,10 @@ pub struct User {
     pub description: String,
     pub enabled: bool,
     pub default_project_id: Option<String>,
-    pub language: String,
+    /// The portal language the user chose in Settings (`en` or `ko`);
+    /// `None` until they choose, and the portal follows the login page's
+    /// choice or the browser's `Accept-Language`.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub password_expires_at: Option<DateTime<Utc>>,
 }

@@ -705,7 +705,7 @@ impl IdentityService {
             description: validate_description(u.description.as_deref().unwrap_or_default())?,
             enabled: u.enabled.unwrap_or(true),
             default_project_id: u.default_project_id,
-            language: "en".into(),
+            language: None,
             created_at: micros_to_time(now),
             password_expires_at: None,
         };
@@ -719,7 +719,7 @@ impl IdentityService {
             .bind(user.enabled as i64)
             .bind(user.default_project_id.clone())
             .bind(hash.clone())
-            .bind(user.language.clone())
+            .bind(user.language.clone().unwrap_or_default())
             .bind(now)
             .bind(hash.as_ref().map(|_| now))
             .execute(&mut *tx)
@@ -1424,7 +1424,8 @@ pub(crate) fn user_row(r: &AnyRow) -> std::result::Result<User, sqlx::Error> {
         description: r.try_get("description")?,
         enabled: flag(r, "enabled")?,
         default_project_id: r.try_get("default_project_id")?,
-        language: r.try_get("language")?,
+        // Stored as '' while unchosen (the column is NOT NULL).
+        language: Some(r.try_get::<String, _>("language")?).filter(|l| !l.is_empty()),
         created_at: micros_to_time(r.try_get("created_at")?),
         password_expires_at: None,
     })

@@ -244,7 +244,7 @@ async fn seed_users(state: &AppState, n: usize) {
     let pool = &state.db.pool;
     let mut tx = pool.begin().await.expect("tx");
     for i in 0..n {
-        sqlx::query("INSERT INTO users (id, domain_id, name, email, description, enabled, language, created_at) VALUES (?, 'default', ?, ?, '', 1, 'en', ?)")
+        sqlx::query("INSERT INTO users (id, domain_id, name, email, description, enabled, language, created_at) VALUES (?, 'default', ?, ?, '', 1, '', ?)")
             .bind(uuid::Uuid::new_v4().simple().to_string())
             .bind(format!("user-{i:05}"))
             .bind(format!("user{i}@example.org"))

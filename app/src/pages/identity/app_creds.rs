@@ -64,7 +64,7 @@ pub async fn list_app_creds() -> Result<AppCredList, AppError> {
                 roles: c.roles.into_iter().map(|r| r.name).collect(),
                 expires: c
                     .expires_at
-                    .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    .map(|e| e.format("%Y-%m-%d %H:%M").to_string()),
             })
             .collect(),
     })
@@ -172,7 +172,7 @@ pub fn AppCredsPage() -> impl IntoView {
                                         <td class=TD>{c.roles.iter().map(|r| view! {
                                             <span class="mr-1 inline-flex items-center rounded-full bg-sky-50 px-2 py-0.5 text-xs font-medium text-sky-700 ring-1 ring-inset ring-sky-600/20">{r.clone()}</span>
                                         }).collect_view()}</td>
-                                        <td class=format!("{TD} text-slate-500")>{c.expires.clone().unwrap_or_else(|| t(lang, "ac.never").to_string())}</td>
+                                        <td class=format!("{TD} text-slate-500")>{c.expires.as_deref().map(|e| format!("{} UTC", crate::i18n::date_time(lang, e))).unwrap_or_else(|| t(lang, "ac.never").to_string())}</td>
                                         <td class=format!("{TD} text-right")>
                                             <button type="button" class=BTN_LINK_DANGER on:click=move |_| { delete.clear(); deleting.set(Some(c1.clone())) }>{t(lang, "delete")}</button>
                                         </td>

@@ -285,7 +285,7 @@ pub fn UsersPage() -> impl IntoView {
                         <td class=format!("{TD} font-medium text-slate-900")>{u.name.clone()}</td>
                         <td class=TD>{u.email.clone()}</td>
                         <td class=TD><Badge ok=u.enabled yes=t(lang, "enabled") no=t(lang, "disabled")/></td>
-                        <td class=format!("{TD} text-slate-500")>{u.created.clone()}</td>
+                        <td class=format!("{TD} text-slate-500")>{crate::i18n::date_time(lang, &u.created)}</td>
                         <td class=format!("{TD} font-mono text-xs text-slate-400")>{u.id.clone()}</td>
                         <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
                             <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(u1.clone())) }>{t(lang, "edit")}</button>

@@ -302,8 +302,8 @@ fn Detail(
                     <Item label=t(lang, "images.checksum") field="checksum"><span class="font-mono text-xs">{or_dash(&im.checksum)}</span></Item>
                     <Item label=t(lang, "images.hash_algo") field="os_hash_algo">{hash_algo}</Item>
                     <Item label=t(lang, "images.hash_value") field="os_hash_value"><span class="font-mono text-xs leading-5">{or_dash(&im.os_hash_value)}</span></Item>
-                    <Item label=t(lang, "created") field="created">{format!("{} UTC", im.created)}</Item>
-                    <Item label=t(lang, "images.updated") field="updated">{format!("{} UTC", im.updated)}</Item>
+                    <Item label=t(lang, "created") field="created">{format!("{} UTC", crate::i18n::date_time(lang, &im.created))}</Item>
+                    <Item label=t(lang, "images.updated") field="updated">{format!("{} UTC", crate::i18n::date_time(lang, &im.updated))}</Item>
                 </dl>
             </div>
             <div class="space-y-6">
@@ -350,7 +350,7 @@ fn Members(
                     <td class=format!("{TD} font-medium text-slate-900")>{name}</td>
                     <td class=format!("{TD} font-mono text-xs text-slate-500")>{m.project_id.clone()}</td>
                     <td class=TD><MemberPill status=m.status.clone()/></td>
-                    <td class=format!("{TD} text-slate-500")>{m.updated.clone()}</td>
+                    <td class=format!("{TD} text-slate-500")>{crate::i18n::date_time(lang, &m.updated)}</td>
                     <td class=format!("{TD} text-right")>
                         <button type="button" class=BTN_LINK_DANGER disabled=move || remove.pending().get()
                             on:click=move |_| { remove.clear(); remove.dispatch(RemoveImageMember { image_id: iid.clone(), member: pid.clone() }); }>{t(lang, "remove")}</button>

@@ -1,0 +1,6 @@
+-- An account has no portal language until its user chooses one in Settings
+-- (''), so the portal follows the login page's choice or the browser's
+-- Accept-Language. Every account used to get 'en' by default, which cannot be
+-- told apart from a choice of English: those become unchosen.
+ALTER TABLE users ALTER COLUMN language SET DEFAULT '';
+UPDATE users SET language = '' WHERE language = 'en';
