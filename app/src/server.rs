@@ -83,6 +83,25 @@ pub fn apply_expiry(session: &Session, info: &TokenInfo, idle_secs: i64) {
     session.set_expiry(Some(Expiry::OnInactivity(Duration::seconds(idle_secs))));
 }
 
+/// How often an active session's expiry is pushed forward. Saving the
+/// session on every request would make every page view a database write
+/// (on MariaDB a commit to disk); once a minute keeps the idle timeout
+/// exact to within a minute.
+const EXPIRY_REFRESH_SECS: i64 = 60;
+/// When the session's expiry was last pushed forward (Unix seconds).
+pub const KEY_REFRESHED: &str = "refreshed_at";
+
+/// [`apply_expiry`], at most once per [`EXPIRY_REFRESH_SECS`].
+async fn refresh_expiry(session: &Session, info: &TokenInfo, idle_secs: i64) {
+    let now = chrono::Utc::now().timestamp();
+    let last: Option<i64> = session.get(KEY_REFRESHED).await.ok().flatten();
+    if last.is_some_and(|t| (0..EXPIRY_REFRESH_SECS).contains(&(now - t))) {
+        return;
+    }
+    apply_expiry(session, info, idle_secs);
+    let _ = session.insert(KEY_REFRESHED, now).await;
+}
+
 /// The session's token, validated; `None` (and the session emptied of it)
 /// when there is none or it is no longer valid.
 pub async fn current_token(
@@ -93,7 +112,7 @@ pub async fn current_token(
     let token: String = session.get(KEY_TOKEN).await.ok().flatten()?;
     match identity.validate_token(&token).await {
         Ok(info) => {
-            apply_expiry(session, &info, idle_secs);
+            refresh_expiry(session, &info, idle_secs).await;
             Some((token, info))
         }
         Err(_) => {
@@ -223,6 +242,10 @@ pub async fn store_token(
         .await
         .map_err(sess_err)?;
     apply_expiry(session, info, settings().idle_timeout_secs);
+    session
+        .insert(KEY_REFRESHED, chrono::Utc::now().timestamp())
+        .await
+        .map_err(sess_err)?;
     Ok(())
 }
 
