@@ -872,6 +872,111 @@ each_backend!(lists_filter_sort_and_page, |f| {
     );
 });
 
+// Totals come from the page itself, the triggers' `row_counts` or a
+// COUNT(*), depending on the page and filter; whichever answers, it is the
+// number of matching rows, after creates and deletes alike.
+each_backend!(list_totals_follow_creates_and_deletes, |f| {
+    let users = |offset: i64, limit: i64| {
+        let f = &f;
+        async move {
+            f.svc
+                .list_users(
+                    &f.admin,
+                    &ListFilter {
+                        limit: Some(limit),
+                        offset: Some(offset),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let start = users(0, 1000).await.total;
+    assert_eq!(start, users(0, 1000).await.items.len() as i64);
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let u = f
+            .svc
+            .create_user(
+                &f.admin,
+                NewUser {
+                    name: format!("counted-{i}"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        ids.push(u.id);
+    }
+    let n = start + 7;
+    // Full pages (the count), a short last page, and a page past the end.
+    for (offset, limit) in [(0, 2), (2, 2), (n - 1, 2), (n + 5, 2), (0, 1000)] {
+        let page = users(offset, limit).await;
+        assert_eq!(page.total, n, "offset {offset}, limit {limit}");
+        assert_eq!(
+            page.items.len() as i64,
+            (n - offset).clamp(0, limit),
+            "offset {offset}"
+        );
+    }
+    for id in &ids[..3] {
+        f.svc.delete_user(&f.admin, id).await.unwrap();
+    }
+    assert_eq!(users(0, 2).await.total, n - 3);
+    assert_eq!(users(n + 5, 2).await.total, n - 3);
+    // A filtered list counts its matches, not the table.
+    let counted = f
+        .svc
+        .list_users(
+            &f.admin,
+            &ListFilter {
+                search: Some("counted-".into()),
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted.total, 4);
+    // The other counted tables too.
+    for i in 0..3 {
+        f.svc
+            .create_group(&f.admin, &format!("counted-group-{i}"), None, None)
+            .await
+            .unwrap();
+    }
+    let groups = f
+        .svc
+        .list_groups(
+            &f.admin,
+            &ListFilter {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(groups.total, 3);
+    let projects = f
+        .svc
+        .list_projects(
+            &f.admin,
+            &ListFilter {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let all_projects = f
+        .svc
+        .list_projects(&f.admin, &ListFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(projects.total, all_projects.items.len() as i64);
+});
+
 each_backend!(create_user_with_grant_is_one_transaction, |f| {
     let (_, project) = user_with_role(&f, "someone", "grant-target", "member").await;
     let new = |name: &str| NewUser {

@@ -72,6 +72,9 @@ fn filter_sql(f: &ListFilter, search_cols: &[&str], has_enabled: bool) -> (Strin
     (sql, args)
 }
 
+/// The tables whose rows `row_counts` counts (migration 0006).
+const COUNTED_TABLES: [&str; 5] = ["domains", "projects", "users", "user_groups", "roles"];
+
 fn order_sql(f: &ListFilter, allowed: &[(SortKey, &str)]) -> String {
     let col = allowed
         .iter()
@@ -100,26 +103,63 @@ impl IdentityService {
             crate::page::check_search(q).map_err(IdentityError::Validation)?;
         }
         let (where_sql, args) = filter_sql(f, search_cols, has_enabled);
-        let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{where_sql}");
-        let total: i64 = bind_all(sqlx::query(&count_sql), &args)
-            .fetch_one(&self.db.pool)
-            .await?
-            .try_get("n")?;
+        let limit = clamp_limit(f.limit);
+        let offset = f.offset.unwrap_or(0).max(0);
+        // A deferred join: the page's ids are found on the sort column's
+        // index alone (InnoDB's secondary indexes hold the primary key),
+        // and only those rows are read. Reading whole rows for everything
+        // skipped made page 200 of 10,000 users cost 28 ms on MariaDB
+        // instead of 1.7.
+        let order = order_sql(f, sorts);
         let sql = format!(
-            "SELECT {cols} FROM {table}{where_sql}{order} LIMIT ? OFFSET ?",
-            order = order_sql(f, sorts)
+            "SELECT {cols} FROM {table} JOIN (SELECT id FROM {table}{where_sql}{order} LIMIT ? OFFSET ?) AS page USING (id){order}"
         );
-        let mut args = args;
-        args.push(Arg::I(clamp_limit(f.limit)));
-        args.push(Arg::I(f.offset.unwrap_or(0).max(0)));
-        let rows = bind_all(sqlx::query(&sql), &args)
+        let mut page_args = args.clone();
+        page_args.push(Arg::I(limit));
+        page_args.push(Arg::I(offset));
+        let rows = bind_all(sqlx::query(&sql), &page_args)
             .fetch_all(&self.db.pool)
             .await?;
         let items = rows
             .iter()
             .map(map)
             .collect::<std::result::Result<Vec<_>, _>>()?;
+        let total = self
+            .count_rows(table, &where_sql, &args, offset, limit, items.len())
+            .await?;
         Ok(Page { items, total })
+    }
+
+    /// How many rows of `table` match a list's filter. A page that is not
+    /// full and not past the end tells it by itself; an unfiltered list
+    /// reads the triggers' count (`row_counts`) instead of counting the
+    /// whole table for every page.
+    async fn count_rows(
+        &self,
+        table: &str,
+        where_sql: &str,
+        args: &[Arg],
+        offset: i64,
+        limit: i64,
+        found: usize,
+    ) -> Result<i64> {
+        let found = found as i64;
+        if found < limit && (found > 0 || offset == 0) {
+            return Ok(offset + found);
+        }
+        if where_sql.is_empty() && COUNTED_TABLES.contains(&table) {
+            let n: i64 = sqlx::query("SELECT n FROM row_counts WHERE table_name = ?")
+                .bind(table.to_string())
+                .fetch_one(&self.db.pool)
+                .await?
+                .try_get("n")?;
+            return Ok(n);
+        }
+        let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{where_sql}");
+        Ok(bind_all(sqlx::query(&count_sql), args)
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get("n")?)
     }
 
     /// One row by id, locked until `tx` ends (the read of a read-modify-write).
