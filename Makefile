@@ -64,7 +64,8 @@ css:
 
 ## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s;
 ## then, from wrk in a separate process, token issue and validation rates, a login storm and 500 slow
-## clients (scripts/bench-storm.sh); with FIRST_RUN=1 also the first build from a clean clone
+## clients (scripts/bench-storm.sh), Identity › Users at 10,000 rows on SQLite and MariaDB
+## (scripts/bench-pages.sh); with FIRST_RUN=1 also the first build from a clean clone
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
 # so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
 # default 1024) is written to the system temp directory and removed after.
@@ -75,6 +76,7 @@ bench: deps-build
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --image-size-mib $(BENCH_IMAGE_MIB)
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --image-size-mib $(BENCH_IMAGE_MIB)
 	./scripts/bench-storm.sh
+	./scripts/bench-pages.sh
 	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
 
 deps-build:

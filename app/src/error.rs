@@ -175,7 +175,12 @@ impl FromServerFnError for AppError {
             | ServerFnErrorErr::UnsupportedRequestMethod(detail) => {
                 AppError::portal("error.bad_arguments").arg("detail", &detail)
             }
-            other => AppError::Other(other.to_string()),
+            // The call did not get through (network, server answer not
+            // understood): worded in the user's language, the technical
+            // detail after it.
+            other => AppError::portal("error.request_failed")
+                .with_kind("internal")
+                .arg("detail", &other.to_string()),
         }
     }
 
@@ -197,7 +202,9 @@ impl FromServerFnError for AppError {
 
 impl From<ServerFnError> for AppError {
     fn from(e: ServerFnError) -> Self {
-        AppError::Other(e.to_string())
+        AppError::portal("error.request_failed")
+            .with_kind("internal")
+            .arg("detail", &e.to_string())
     }
 }
 

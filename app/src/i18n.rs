@@ -623,6 +623,11 @@ static TABLE: &[(&str, &str, &str)] = &[
     // errors: the message keys of the services' errors (`cloud::ServiceError::public`)
     ("error.session_ended", "Your session has ended. Please sign in again.", "세션이 종료되었습니다. 다시 로그인하세요."),
     ("error.internal", "An unexpected error prevented the server from fulfilling your request.", "예기치 않은 오류로 요청을 처리하지 못했습니다. 잠시 후 다시 시도하세요."),
+    (
+        "error.request_failed",
+        "The request could not be completed: {detail}",
+        "요청을 완료하지 못했습니다: {detail}",
+    ),
     ("error.unavailable", "The service is temporarily unavailable. Please try again later.", "서비스를 일시적으로 사용할 수 없습니다. 잠시 후 다시 시도하세요."),
     ("error.bad_arguments", "The request could not be read: {detail}", "요청을 읽을 수 없습니다. ({detail})"),
     ("error.quota.over", "Quota exceeded for {resource}: {used} of {limit} in use, {requested} more requested.", "{resource} 할당량을 넘었습니다: 한도 {limit} 중 {used} 사용 중이며 {requested}만큼 더 요청했습니다."),
