@@ -369,6 +369,23 @@ mod tests {
         assert_eq!(w.text, "The whole sentence: 3 extents.");
     }
 
+    #[test]
+    fn a_policy_refusal_has_its_own_key_and_the_same_text() {
+        let d = crate::policy::Denied {
+            rule: "identity:create_grant",
+        };
+        let p = d.public();
+        assert_eq!(p.key, "error.policy.denied");
+        assert_eq!(p.get("rule"), Some("identity:create_grant"));
+        assert_eq!(p.text, d.to_string());
+        assert_eq!(
+            IdentityError::from(d.clone()).to_string(),
+            "You are not authorized to perform the requested action: identity:create_grant."
+        );
+        assert_eq!(ImageError::from(d.clone()).public(), p);
+        assert_eq!(crate::quota::QuotaError::from(d).public(), p);
+    }
+
     // The `?` below must be the recorded location, not error.rs's `From`.
     const IDENTITY_QUERY_LINE: u32 = line!() + 4;
     const IMAGE_QUERY_LINE: u32 = line!() + 8;
