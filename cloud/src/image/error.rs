@@ -115,15 +115,25 @@ impl ImageError {
             },
             FormatError::ExternalDataFile,
             FormatError::VmdkExtent {
-                detail: "FLAT".into(),
+                detail: crate::msg!(
+                    "error.image.format.vmdk.extents",
+                    "{count} extents",
+                    count = 2,
+                ),
             },
             FormatError::Malformed {
                 format: DiskFormat::Vhd,
-                reason: "bad footer".into(),
+                reason: crate::msg!(
+                    "error.image.format.vhd.checksum",
+                    "the footer checksum is wrong"
+                ),
             },
             FormatError::Unsupported {
                 format: DiskFormat::Vmdk,
-                reason: "compressed grains".into(),
+                reason: crate::msg!(
+                    "error.image.format.vmdk.cowd",
+                    "it is in the legacy VMware 3 (COWD) sparse format"
+                ),
             },
             FormatError::RefusedFormat { name: "qed" },
         ];
@@ -205,7 +215,7 @@ impl ServiceError for ImageError {
             ImageError::NotFound(id) => {
                 PublicMessage::new("error.image.not_found", &text).arg("id", id)
             }
-            ImageError::Format(f) => format_message(f, text.clone()),
+            ImageError::Format(f) => f.public(),
             ImageError::OverQuota(o) => o.public(),
             ImageError::NoData(id) => {
                 PublicMessage::new("error.image.no_data", &text).arg("id", id)
@@ -219,44 +229,6 @@ impl ServiceError for ImageError {
             ImageError::Store { .. } | ImageError::Database { .. } | ImageError::Internal(_) => {
                 PublicMessage::internal()
             }
-        }
-    }
-}
-
-/// A refused upload's message: each refusal has its own key, so the portal
-/// explains it in the user's language.
-fn format_message(f: &FormatError, text: String) -> PublicMessage {
-    match f {
-        FormatError::Mismatch { declared, found } => {
-            PublicMessage::new("error.image.format.mismatch", text)
-                .arg("declared", declared.as_str())
-                .arg("found", found.as_str())
-        }
-        FormatError::Ambiguous { formats } => {
-            PublicMessage::new("error.image.format.ambiguous", text).arg("formats", formats)
-        }
-        FormatError::BackingFile { format } => {
-            PublicMessage::new("error.image.format.backing_file", text)
-                .arg("format", format.as_str())
-        }
-        FormatError::ExternalDataFile => {
-            PublicMessage::new("error.image.format.external_data_file", text)
-        }
-        FormatError::VmdkExtent { detail } => {
-            PublicMessage::new("error.image.format.vmdk_extent", text).arg("detail", detail)
-        }
-        FormatError::Malformed { format, reason } => {
-            PublicMessage::new("error.image.format.malformed", text)
-                .arg("format", format.as_str())
-                .arg("reason", reason)
-        }
-        FormatError::Unsupported { format, reason } => {
-            PublicMessage::new("error.image.format.unsupported", text)
-                .arg("format", format.as_str())
-                .arg("reason", reason)
-        }
-        FormatError::RefusedFormat { name } => {
-            PublicMessage::new("error.image.format.refused_format", text).arg("name", name)
         }
     }
 }
@@ -339,6 +311,19 @@ mod tests {
             "The limit for image_count_total must be -1 (unlimited) or more, not -2.",
             "error.quota.invalid_limit",
             &[("resource", "image_count_total"), ("limit", "-2")],
+        );
+        // A refused upload: the reason's key, the whole sentence's text.
+        check(
+            ImageError::Format(FormatError::Malformed {
+                format: super::super::DiskFormat::Vhd,
+                reason: crate::msg!(
+                    "error.image.format.vhd.checksum",
+                    "the footer checksum is wrong"
+                ),
+            }),
+            "The vhd header is malformed: the footer checksum is wrong.",
+            "error.image.format.vhd.checksum",
+            &[("format", "vhd")],
         );
     }
 
