@@ -771,15 +771,27 @@ mod tests {
     #[test]
     fn every_service_error_key_is_translated() {
         use cloud::ServiceError;
-        let errors: Vec<Box<dyn ServiceError>> = cloud::identity::IdentityError::examples()
-            .into_iter()
-            .map(|e| Box::new(e) as Box<dyn ServiceError>)
-            .chain(
-                cloud::image::ImageError::examples()
-                    .into_iter()
-                    .map(|e| Box::new(e) as Box<dyn ServiceError>),
-            )
-            .collect();
+        fn boxed<E: ServiceError>(all: Vec<E>) -> Vec<Box<dyn ServiceError>> {
+            all.into_iter()
+                .map(|e| Box::new(e) as Box<dyn ServiceError>)
+                .collect()
+        }
+        let sources = [
+            boxed(cloud::identity::IdentityError::examples()),
+            boxed(cloud::image::ImageError::examples()),
+            boxed(cloud::quota::QuotaError::examples()),
+        ];
+        // A new error with examples() belongs in the list above.
+        let with_examples = cloud_sources()
+            .iter()
+            .map(|(_, src)| src.matches("pub fn examples()").count())
+            .sum::<usize>();
+        assert_eq!(
+            with_examples,
+            sources.len(),
+            "an error in cloud/src has examples() that this test does not check"
+        );
+        let errors: Vec<Box<dyn ServiceError>> = sources.into_iter().flatten().collect();
         let mut keys = std::collections::BTreeSet::new();
         for e in &errors {
             let public = e.public();
@@ -796,6 +808,10 @@ mod tests {
                 .collect();
             let ko = crate::error::fill(Lang::Ko, t(Lang::Ko, public.key), &args);
             assert!(!ko.contains('{'), "{}: unfilled {ko}", public.key);
+            if let Some(object) = public.get("object") {
+                let key = format!("object.{}", object.replace(' ', "_"));
+                assert!(lookup(Lang::Ko, &key).is_some(), "no text for {key}");
+            }
             keys.insert(public.key);
         }
         for object in cloud::identity::ERROR_KINDS {
@@ -803,5 +819,273 @@ mod tests {
             assert!(lookup(Lang::Ko, &key).is_some(), "no text for {key}");
         }
         assert!(keys.len() >= 25, "only {} keys", keys.len());
+    }
+
+    /// Every `.rs` file under `cloud/src`, with its path (walked, so a new
+    /// file is covered without being listed).
+    #[cfg(feature = "ssr")]
+    fn cloud_sources() -> Vec<(std::path::PathBuf, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+            let entries =
+                std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            for entry in entries {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    let src = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    out.push((path, src));
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cloud/src");
+        let mut out = Vec::new();
+        walk(&root, &mut out);
+        out.sort();
+        assert!(
+            out.len() > 10,
+            "only {} files under {}",
+            out.len(),
+            root.display()
+        );
+        out
+    }
+
+    /// One `msg!(key, template, name = value, …)` call in the cloud sources.
+    #[cfg(feature = "ssr")]
+    #[derive(Debug)]
+    struct MsgCall {
+        at: String,
+        key: String,
+        template: String,
+        names: Vec<String>,
+    }
+
+    /// The `{name}`s of a template, without format specs (`{x:?}` is `x`);
+    /// `{{` and `}}` are literal braces.
+    #[cfg(feature = "ssr")]
+    fn placeholders(template: &str) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        let mut rest = template;
+        while let Some(i) = rest.find(['{', '}']) {
+            let (brace, after) = (&rest[i..i + 1], &rest[i + 1..]);
+            if after.starts_with(brace) {
+                rest = &after[1..];
+                continue;
+            }
+            if brace == "}" {
+                return Err(format!("unmatched }} in {template:?}"));
+            }
+            let end = after
+                .find('}')
+                .ok_or_else(|| format!("unclosed {{ in {template:?}"))?;
+            let name = after[..end].split(':').next().unwrap_or_default().trim();
+            out.push(name.to_string());
+            rest = &after[end + 1..];
+        }
+        Ok(out)
+    }
+
+    /// Reads a `"…"` literal at the start of `s`: its value and the rest.
+    #[cfg(feature = "ssr")]
+    fn string_literal(s: &str) -> Option<(String, &str)> {
+        let mut chars = s.strip_prefix('"')?.char_indices();
+        let mut value = String::new();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Some((value, &s[i + 2..])),
+                '\\' => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    't' => value.push('\t'),
+                    '\n' => {
+                        // A line continuation: skip the next line's indent.
+                        while chars.clone().next().is_some_and(|(_, c)| c.is_whitespace()) {
+                            chars.next();
+                        }
+                    }
+                    other => value.push(other),
+                },
+                c => value.push(c),
+            }
+        }
+        None
+    }
+
+    /// The text of a macro call's arguments after its opening `(`, up to
+    /// the matching `)`, split at top-level commas (strings, chars and
+    /// brackets inside an argument are skipped over).
+    #[cfg(feature = "ssr")]
+    fn call_args(s: &str) -> Option<Vec<&str>> {
+        let bytes = s.as_bytes();
+        let (mut depth, mut start, mut i) = (0usize, 0usize, 0usize);
+        let mut out = Vec::new();
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    let (_, rest) = string_literal(&s[i..])?;
+                    i = s.len() - rest.len();
+                    continue;
+                }
+                // A char literal ('x', '\n', '"'); a lifetime has no closing quote.
+                b'\'' => {
+                    let len = s[i + 1..].chars().next()?.len_utf8();
+                    if bytes.get(i + 1) == Some(&b'\\') {
+                        if let Some(close) = s[i + 2..].find('\'') {
+                            i += close + 3;
+                            continue;
+                        }
+                    } else if bytes.get(i + 1 + len) == Some(&b'\'') {
+                        i += len + 2;
+                        continue;
+                    }
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' if depth == 0 => {
+                    out.push(&s[start..i]);
+                    return Some(out);
+                }
+                b')' | b']' | b'}' => depth -= 1,
+                b',' if depth == 0 => {
+                    out.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Every `msg!(…)` call in the cloud sources, parsed; a call that does
+    /// not parse is a failure naming its file and line.
+    #[cfg(feature = "ssr")]
+    fn msg_calls() -> Vec<MsgCall> {
+        let mut calls = Vec::new();
+        for (path, src) in cloud_sources() {
+            for (offset, _) in src.match_indices("msg!(") {
+                let line_start = src[..offset].rfind('\n').map_or(0, |n| n + 1);
+                let at = format!(
+                    "{}:{}",
+                    path.display(),
+                    src[..offset].matches('\n').count() + 1
+                );
+                // Examples in doc comments are not call sites.
+                if src[line_start..offset].trim_start().starts_with("//") {
+                    continue;
+                }
+                let args = call_args(&src[offset + "msg!(".len()..])
+                    .unwrap_or_else(|| panic!("{at}: cannot find the end of the msg! call"));
+                let literal = |arg: Option<&&str>, what: &str| {
+                    arg.and_then(|a| string_literal(a.trim()))
+                        .filter(|(_, rest)| rest.trim().is_empty())
+                        .map(|(value, _)| value)
+                        .unwrap_or_else(|| panic!("{at}: the {what} is not a plain \"…\" literal"))
+                };
+                let key = literal(args.first(), "key");
+                let template = literal(args.get(1), "English template");
+                let mut names = Vec::new();
+                for arg in args
+                    .iter()
+                    .skip(2)
+                    .map(|a| a.trim())
+                    .filter(|a| !a.is_empty())
+                {
+                    let name = arg
+                        .split_once('=')
+                        .filter(|(_, value)| !value.starts_with('='))
+                        .map(|(name, _)| name.trim())
+                        .filter(|name| {
+                            !name.is_empty()
+                                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        })
+                        .unwrap_or_else(|| panic!("{at}: {arg:?} is not `name = value`"));
+                    names.push(name.to_string());
+                }
+                calls.push(MsgCall {
+                    at,
+                    key,
+                    template,
+                    names,
+                });
+            }
+        }
+        calls
+    }
+
+    /// Every message keyed at a call site (`cloud::msg!`) has Korean text
+    /// whose placeholders are all passed at that call, and the English
+    /// template names only what is passed (no captured variables, which
+    /// the Korean could not use).
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn every_keyed_service_message_is_translated() {
+        let calls = msg_calls();
+        let mut keys = std::collections::BTreeSet::new();
+        for call in &calls {
+            // Reserved for the macro's own tests in cloud/src/error.rs.
+            if call.key.starts_with("error.test.") {
+                continue;
+            }
+            let Some(ko) = lookup(Lang::Ko, &call.key) else {
+                panic!("{}: no Korean text for {:?}", call.at, call.key);
+            };
+            assert!(
+                !ko.trim().is_empty(),
+                "{}: empty Korean for {}",
+                call.at,
+                call.key
+            );
+            let passed = |name: &String| call.names.contains(name);
+            let ko_names = placeholders(ko).unwrap_or_else(|e| panic!("{}: {e}", call.key));
+            if let Some(name) = ko_names.iter().find(|n| !passed(n)) {
+                panic!(
+                    "{}: the Korean text of {} uses {{{name}}}, which the call does not pass (it passes {:?})",
+                    call.at, call.key, call.names
+                );
+            }
+            let en_names =
+                placeholders(&call.template).unwrap_or_else(|e| panic!("{}: {e}", call.at));
+            if let Some(name) = en_names.iter().find(|n| !passed(n)) {
+                panic!(
+                    "{}: the English template uses {{{name}}}; pass it as `{name} = …`",
+                    call.at
+                );
+            }
+            keys.insert(call.key.as_str());
+        }
+        assert!(
+            keys.len() >= 100,
+            "only {} keyed messages found",
+            keys.len()
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_msg_call_parser_reads_what_it_must() {
+        assert_eq!(
+            placeholders("{a} {b:?} {{not}} {c:>4}").as_deref(),
+            Ok(&["a".to_string(), "b".into(), "c".into()][..])
+        );
+        assert!(placeholders("{a").is_err());
+        let args =
+            call_args("\"k\", \"t {x} \\\"q\\\", (y)\", x = f(a, [b, c]), y = '\"', z = ')') rest")
+                .expect("parses");
+        assert_eq!(
+            args,
+            [
+                "\"k\"",
+                " \"t {x} \\\"q\\\", (y)\"",
+                " x = f(a, [b, c])",
+                " y = '\"'",
+                " z = ')'"
+            ]
+        );
+        assert_eq!(
+            string_literal("\"a \\\"b\\\" \\\n      c\", rest"),
+            Some(("a \"b\" c".to_string(), ", rest"))
+        );
+        assert!(call_args("\"never closed").is_none());
     }
 }
