@@ -666,6 +666,125 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("object.application_credential", "application credential", "애플리케이션 자격 증명"),
     ("object.service", "service", "서비스"),
     ("object.endpoint", "endpoint", "엔드포인트"),
+    // service messages (keyed at the call site with cloud::msg!)
+    ("error.policy.denied", "You are not authorized to perform the requested action: {rule}.", "요청한 작업을 수행할 권한이 없습니다. ({rule})"),
+    ("error.search.too_long", "The search text is {length} characters long; at most {max} are allowed.", "검색어가 {length}자입니다. 최대 {max}자까지 입력할 수 있습니다."),
+    ("error.quota.unknown_resource", "Unknown quota resource {resource}.", "알 수 없는 할당량 리소스입니다: {resource}"),
+    ("error.quota.invalid_limit", "The limit for {resource} must be -1 (unlimited) or more, not {limit}.", "{resource}의 한도는 -1(무제한) 이상이어야 합니다. 입력한 값: {limit}"),
+    ("error.quota.invalid_amount", "A quota request must be 0 or more, not {amount} of {resource}.", "할당량 요청은 0 이상이어야 합니다. 요청한 {resource}: {amount}"),
+    ("error.identity.appcred.only_for_self", "Application credentials can only be created for yourself.", "애플리케이션 자격 증명은 자기 자신의 것만 생성할 수 있습니다."),
+    ("error.identity.appcred.no_nesting", "An application credential cannot create another application credential.", "애플리케이션 자격 증명으로는 다른 애플리케이션 자격 증명을 생성할 수 없습니다."),
+    ("error.identity.appcred.needs_project", "Application credentials need a project-scoped token.", "애플리케이션 자격 증명을 생성하려면 프로젝트 범위의 토큰이 필요합니다."),
+    ("error.identity.appcred.expiry_past", "The expiry must be in the future.", "만료 시각은 현재 이후여야 합니다."),
+    ("error.identity.appcred.role_not_held", "You do not hold the role {role} on this project, so you cannot delegate it.", "이 프로젝트에서 {role} 역할을 가지고 있지 않으므로 위임할 수 없습니다."),
+    ("error.identity.appcred.secret_too_long", "The secret must be at most {max} bytes.", "비밀은 {max}바이트 이하여야 합니다."),
+    ("error.identity.appcred.id_or_name", "An application credential is given by id, or by name with its user.", "애플리케이션 자격 증명은 ID로 지정하거나, 이름과 사용자를 함께 지정해야 합니다."),
+    ("error.identity.appcred_token_rescope", "A token created with an application credential cannot be rescoped.", "애플리케이션 자격 증명으로 발급된 토큰은 범위를 다시 지정할 수 없습니다."),
+    ("error.identity.revoke_own_tokens", "You may only revoke your own tokens.", "자신의 토큰만 폐기할 수 있습니다."),
+    ("error.identity.name_empty", "The {object} name must not be empty.", "{object} 이름은 비워 둘 수 없습니다."),
+    ("error.identity.name_too_long", "The {object} name must be at most 255 characters.", "{object} 이름은 255자 이하여야 합니다."),
+    ("error.identity.name_control_char", "The {object} name must not contain control characters (found {code}).", "{object} 이름에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
+    ("error.identity.description_too_long", "The description must be at most 1024 characters.", "설명은 1024자 이하여야 합니다."),
+    ("error.identity.description_control_char", "The description must not contain control characters (found {code}).", "설명에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
+    ("error.identity.domain_enabled", "Cannot delete a domain that is enabled, please disable it first.", "활성화된 도메인은 삭제할 수 없습니다. 먼저 비활성화하세요."),
+    ("error.identity.domain_has_projects", "Conflict occurred attempting to store domain - domain {domain} still owns projects; delete them first.", "도메인 {domain}에 아직 프로젝트가 있습니다. 먼저 프로젝트를 삭제하세요."),
+    ("error.identity.domain_has_users", "Conflict occurred attempting to store domain - domain {domain} still owns users; delete them first.", "도메인 {domain}에 아직 사용자가 있습니다. 먼저 사용자를 삭제하세요."),
+    ("error.identity.domain_has_groups", "Conflict occurred attempting to store domain - domain {domain} still owns {table}; delete them first.", "도메인 {domain}에 아직 그룹이 있습니다. 먼저 그룹을 삭제하세요."),
+    ("error.identity.unsupported_language", "Unsupported language {language}: choose en or ko.", "지원하지 않는 언어입니다: {language}. en 또는 ko를 선택하세요."),
+    ("error.identity.builtin_role", "The built-in role {role} cannot be deleted.", "기본 제공 역할 {role}은(는) 삭제할 수 없습니다."),
+    ("error.identity.role_cycle", "That implication would make a cycle of roles.", "이 역할 함축을 추가하면 역할이 순환하게 됩니다."),
+    ("error.identity.password.too_long", "Password does not meet the requirements: at most 4096 bytes", "비밀번호가 요구 사항을 충족하지 않습니다. 비밀번호는 4096바이트 이하여야 합니다."),
+    ("error.identity.password.regex", "Password does not meet the requirements: {description}", "비밀번호가 요구 사항을 충족하지 않습니다. ({description})"),
+    ("error.identity.password.reused", "Password does not meet the requirements: it must differ from your last {count} passwords", "비밀번호가 요구 사항을 충족하지 않습니다. 최근에 사용한 비밀번호 {count}개와 달라야 합니다."),
+    ("error.identity.own_password_only", "You can only change your own password.", "자신의 비밀번호만 변경할 수 있습니다."),
+    ("error.identity.invalid_email", "{email} is not a valid email address.", "이메일 주소 “{email}”의 형식이 올바르지 않습니다."),
+    ("error.image.create_in_token_project", "Images can only be created in the project of the token.", "이미지는 토큰의 프로젝트에서만 생성할 수 있습니다."),
+    ("error.image.create_for_other_project", "You are not permitted to create images owned by another project.", "다른 프로젝트가 소유하는 이미지를 생성할 권한이 없습니다."),
+    ("error.image.publicize_admin_only", "Only administrators can publish public images.", "공개(public) 이미지는 관리자만 게시할 수 있습니다."),
+    ("error.image.id_not_uuid", "The image id {id} is not a UUID.", "이미지 ID {id}은(는) UUID가 아닙니다."),
+    ("error.image.duplicate_id", "An image with identifier {id} already exists.", "식별자가 {id}인 이미지가 이미 있습니다."),
+    ("error.image.name_too_long", "The image name must be at most 255 characters.", "이미지 이름은 255자 이하여야 합니다."),
+    ("error.image.name_control_char", "The image name must not contain control characters (found {code}).", "이미지 이름에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
+    ("error.image.tag_length", "A tag must be 1 to 255 characters.", "태그는 1~255자여야 합니다."),
+    ("error.image.tag_control_char", "The tag must not contain control characters (found {code}).", "태그에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
+    ("error.image.too_many_tags", "An image may have at most {max} tags.", "이미지 하나에 태그는 최대 {max}개까지 붙일 수 있습니다."),
+    ("error.image.tag_not_found", "Tag {tag} not found on image {id}.", "이미지 {id}에 태그 {tag}이(가) 없습니다."),
+    ("error.image.property_name_length", "A property name must be 1 to 255 characters.", "속성 이름은 1~255자여야 합니다."),
+    ("error.image.property_name_control_char", "The property name must not contain control characters (found {code}).", "속성 이름에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
+    ("error.image.reserved_property", "Attribute '{key}' is reserved.", "'{key}' 속성은 예약되어 있어 사용할 수 없습니다."),
+    ("error.image.property_value_too_long", "The value of property '{key}' must be at most {max} characters.", "'{key}' 속성의 값은 {max}자 이하여야 합니다."),
+    ("error.image.property_value_control_char", "The value of property '{key}' must not contain control characters (found {code}).", "'{key}' 속성의 값에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
+    ("error.image.too_many_properties", "An image may have at most {max} properties.", "이미지 하나에 속성은 최대 {max}개까지 둘 수 있습니다."),
+    ("error.image.no_such_property", "Property {property} does not exist.", "속성 {property}이(가) 없습니다."),
+    ("error.image.negative_min", "{field} must be 0 or more.", "{field} 값은 0 이상이어야 합니다."),
+    ("error.image.marker_not_found", "The marker {marker} could not be found.", "마커 {marker}을(를) 찾을 수 없습니다."),
+    ("error.image.owner_change_unsupported", "Changing the owner of an image is not supported.", "이미지의 소유자는 변경할 수 없습니다."),
+    ("error.image.owner_change_admin_only", "Owner can't be updated by non admin.", "소유자는 관리자만 변경할 수 있습니다."),
+    ("error.image.formats_locked", "The disk and container formats can only be changed while the image is queued.", "디스크 형식과 컨테이너 형식은 이미지가 대기(queued) 상태일 때만 변경할 수 있습니다."),
+    ("error.image.protected", "Image {id} is protected and cannot be deleted.", "이미지 {id}은(는) 보호되어 있어 삭제할 수 없습니다."),
+    ("error.image.reactivate_status", "Not allowed to reactivate an image in status '{status}'.", "상태가 '{status}'인 이미지는 다시 활성화할 수 없습니다."),
+    ("error.image.deactivate_status", "Not allowed to deactivate an image in status '{status}'.", "상태가 '{status}'인 이미지는 비활성화할 수 없습니다."),
+    ("error.image.deactivated", "The requested image has been deactivated. Image data download is forbidden.", "요청한 이미지는 비활성화되었습니다. 이미지 데이터를 다운로드할 수 없습니다."),
+    ("error.image.upload_needs_project", "Uploading an image needs a project-scoped token.", "이미지를 업로드하려면 프로젝트 범위의 토큰이 필요합니다."),
+    ("error.image.negative_size", "The image size must be 0 or more.", "이미지 크기는 0 이상이어야 합니다."),
+    ("error.image.too_large", "The image is larger than the largest image accepted ({max} bytes).", "이미지가 허용되는 최대 크기({max}바이트)보다 큽니다."),
+    ("error.image.upload_not_queued", "Image status transition from {status} to saving is not allowed: data can only be uploaded to a queued image.", "이미지 상태를 {status}에서 saving으로 바꿀 수 없습니다. 데이터는 대기(queued) 상태인 이미지에만 업로드할 수 있습니다."),
+    ("error.image.formats_unset", "Properties disk_format, container_format must be set prior to saving data.", "데이터를 저장하기 전에 disk_format과 container_format 속성을 설정해야 합니다."),
+    ("error.image.upload_busy", "Image {id} is already receiving data.", "이미지 {id}은(는) 이미 데이터를 받는 중입니다."),
+    ("error.image.upload_too_long", "The upload is longer than its declared {size} bytes.", "업로드한 데이터가 선언한 크기({size}바이트)보다 깁니다."),
+    ("error.image.deleted_during_upload", "Image {id} was deleted while its data was uploading.", "데이터를 업로드하는 동안 이미지 {id}이(가) 삭제되었습니다."),
+    ("error.image.members_need_shared", "Only shared images have members; image {id} is {visibility}.", "멤버는 공유(shared) 이미지에만 둘 수 있습니다. 이미지 {id}의 가시성은 {visibility}입니다."),
+    ("error.image.member_id_length", "The member must be a project id of 1 to 64 characters.", "멤버는 1~64자의 프로젝트 ID여야 합니다."),
+    ("error.image.too_many_members", "An image may have at most {max} members.", "이미지 하나에 멤버는 최대 {max}개까지 둘 수 있습니다."),
+    ("error.image.already_member", "Project {member} is already a member of image {id}.", "프로젝트 {member}은(는) 이미 이미지 {id}의 멤버입니다."),
+    ("error.image.member_answers", "Only the member project can accept or reject a shared image.", "공유된 이미지는 멤버 프로젝트만 수락하거나 거절할 수 있습니다."),
+    ("error.image.not_a_member", "Project {member} is not a member of image {id}.", "프로젝트 {member}은(는) 이미지 {id}의 멤버가 아닙니다."),
+    ("error.image.format.truncated", "The {format} header is malformed: the image ends inside its header.", "이미지 헤더가 손상되었습니다. 헤더가 끝나기 전에 이미지가 끝납니다."),
+    ("error.image.format.qcow2.version", "The qcow2 image is refused: its header version is {version}; only versions 2 and 3 are accepted.", "qcow2 이미지가 거부되었습니다. 헤더 버전이 {version}입니다. 버전 2와 3만 허용됩니다."),
+    ("error.image.format.qcow2.cluster_bits", "The qcow2 header is malformed: cluster_bits is {cluster_bits}, outside 9 to 21.", "qcow2 헤더가 손상되었습니다. cluster_bits 값({cluster_bits})이 9~21 범위를 벗어납니다."),
+    ("error.image.format.qcow2.incompatible_features", "The qcow2 image is refused: it sets incompatible feature bits unknown to this service ({bits}).", "qcow2 이미지가 거부되었습니다. 이 서비스가 알지 못하는 비호환 기능 비트({bits})가 설정되어 있습니다."),
+    ("error.image.format.qcow2.header_length", "The qcow2 header is malformed: header_length {header_length} is not between 104 and the cluster size.", "qcow2 헤더가 손상되었습니다. header_length 값({header_length})이 104와 클러스터 크기 사이에 있지 않습니다."),
+    ("error.image.format.qcow2.extension_crosses_cluster", "The qcow2 header is malformed: a header extension crosses the end of the first cluster.", "qcow2 헤더가 손상되었습니다. 헤더 확장이 첫 번째 클러스터의 끝을 넘어갑니다."),
+    ("error.image.format.qcow2.extensions_too_long", "The qcow2 header is malformed: its header extensions continue past the first {kib} KiB.", "qcow2 헤더가 손상되었습니다. 헤더 확장이 처음 {kib} KiB 이후까지 이어집니다."),
+    ("error.image.format.qcow2.extension_too_large", "The qcow2 header is malformed: a header extension is too large.", "qcow2 헤더가 손상되었습니다. 헤더 확장이 너무 큽니다."),
+    ("error.image.format.vmdk.cowd", "The vmdk image is refused: it is in the legacy VMware 3 (COWD) sparse format.", "vmdk 이미지가 거부되었습니다. 예전 VMware 3(COWD) 희소 형식입니다."),
+    ("error.image.format.vmdk.version", "The vmdk image is refused: its header version is {version}; only versions 1 to 3 are accepted.", "vmdk 이미지가 거부되었습니다. 헤더 버전이 {version}입니다. 버전 1~3만 허용됩니다."),
+    ("error.image.format.vmdk.descriptor_offset", "The vmdk header is malformed: the embedded descriptor is not at sector 1, where qemu reads it.", "vmdk 헤더가 손상되었습니다. 내장 디스크립터가 qemu가 읽는 위치인 섹터 1에 있지 않습니다."),
+    ("error.image.format.vmdk.capacity", "The vmdk header is malformed: the capacity is too large.", "vmdk 헤더가 손상되었습니다. 용량이 너무 큽니다."),
+    ("error.image.format.vmdk.no_footer", "The vmdk header is malformed: the header says the real header is in a footer, but there is no valid footer.", "vmdk 헤더가 손상되었습니다. 헤더에는 실제 헤더가 푸터에 있다고 되어 있지만 올바른 푸터가 없습니다."),
+    ("error.image.format.vmdk.descriptor_not_ascii", "The vmdk header is malformed: the embedded descriptor is not ASCII text.", "vmdk 헤더가 손상되었습니다. 내장 디스크립터가 ASCII 텍스트가 아닙니다."),
+    ("error.image.format.vmdk.create_type_twice", "The vmdk header is malformed: the descriptor has more than one createType.", "vmdk 헤더가 손상되었습니다. 디스크립터에 createType이 두 개 이상 있습니다."),
+    ("error.image.format.vmdk.descriptor_line", "The vmdk header is malformed: the descriptor has a line this service does not understand: \"{line}\".", "vmdk 헤더가 손상되었습니다. 디스크립터에 이 서비스가 이해할 수 없는 줄이 있습니다: \"{line}\""),
+    ("error.image.format.vmdk.no_create_type", "The vmdk header is malformed: the descriptor has no createType.", "vmdk 헤더가 손상되었습니다. 디스크립터에 createType이 없습니다."),
+    ("error.image.format.vmdk.no_extent", "The vmdk header is malformed: the descriptor lists no extent.", "vmdk 헤더가 손상되었습니다. 디스크립터에 익스텐트가 없습니다."),
+    ("error.image.format.vmdk.zero_capacity", "The vmdk image has an extent outside the image file (a zero-capacity header that defers to the descriptor's extents); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다(용량이 0이며 디스크립터의 익스텐트를 따르는 헤더). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vmdk.create_type", "The vmdk image has an extent outside the image file (createType \"{create_type}\"); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다(createType \"{create_type}\"). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vmdk.extents", "The vmdk image has an extent outside the image file ({count} extents); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다(익스텐트 {count}개). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vmdk.extent_type", "The vmdk image has an extent outside the image file (a {kind} extent); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다({kind} 익스텐트). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vmdk.extent_file", "The vmdk image has an extent outside the image file (extent file \"{file}\"); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다(익스텐트 파일 \"{file}\"). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vmdk.descriptor_file_type", "The vmdk image has an extent outside the image file (a descriptor-only file, createType \"{create_type}\"); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다(디스크립터만 있는 파일, createType \"{create_type}\"). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vmdk.descriptor_file", "The vmdk image has an extent outside the image file (a descriptor-only file); only monolithicSparse and streamOptimized vmdk are accepted.", "vmdk 이미지의 익스텐트가 이미지 파일 밖에 있습니다(디스크립터만 있는 파일). monolithicSparse와 streamOptimized vmdk만 허용됩니다."),
+    ("error.image.format.vhd.checksum", "The vhd header is malformed: the footer checksum is wrong.", "vhd 헤더가 손상되었습니다. 푸터 체크섬이 올바르지 않습니다."),
+    ("error.image.format.vhd.disk_type", "The vhd header is malformed: disk type {disk_type} is unknown.", "vhd 헤더가 손상되었습니다. 알 수 없는 디스크 유형({disk_type})입니다."),
+    ("error.image.format.vhdx.region_signature", "The vhdx header is malformed: the region table signature is missing.", "vhdx 헤더가 손상되었습니다. 영역 테이블 서명이 없습니다."),
+    ("error.image.format.vhdx.region_entries", "The vhdx header is malformed: the region table has {count} entries.", "vhdx 헤더가 손상되었습니다. 영역 테이블에 항목이 {count}개나 있습니다."),
+    ("error.image.format.vhdx.metadata_regions", "The vhdx header is malformed: it has more than one metadata region.", "vhdx 헤더가 손상되었습니다. 메타데이터 영역이 두 개 이상입니다."),
+    ("error.image.format.vhdx.no_metadata_region", "The vhdx header is malformed: it has no metadata region.", "vhdx 헤더가 손상되었습니다. 메타데이터 영역이 없습니다."),
+    ("error.image.format.vhdx.metadata_signature", "The vhdx header is malformed: the metadata table signature is missing.", "vhdx 헤더가 손상되었습니다. 메타데이터 테이블 서명이 없습니다."),
+    ("error.image.format.vhdx.metadata_entries", "The vhdx header is malformed: the metadata table has {count} entries.", "vhdx 헤더가 손상되었습니다. 메타데이터 테이블에 항목이 {count}개나 있습니다."),
+    ("error.image.format.vhdx.metadata_item_twice", "The vhdx header is malformed: a metadata item appears twice.", "vhdx 헤더가 손상되었습니다. 같은 메타데이터 항목이 두 번 나옵니다."),
+    ("error.image.format.vhdx.no_valid_header", "The vhdx header is malformed: neither header copy is valid.", "vhdx 헤더가 손상되었습니다. 두 헤더 사본이 모두 올바르지 않습니다."),
+    ("error.image.format.vhdx.version", "The vhdx header is malformed: the header version is not 1.", "vhdx 헤더가 손상되었습니다. 헤더 버전이 1이 아닙니다."),
+    ("error.image.format.vhdx.log", "The vhdx image is refused: its log holds changes that were never applied (replay it with `qemu-img check -r all` first).", "vhdx 이미지가 거부되었습니다. 로그에 아직 적용되지 않은 변경 사항이 있습니다. 먼저 `qemu-img check -r all`로 로그를 재생하세요."),
+    ("error.image.format.vhdx.region_checksum", "The vhdx header is malformed: the region table checksum is wrong.", "vhdx 헤더가 손상되었습니다. 영역 테이블 체크섬이 올바르지 않습니다."),
+    ("error.image.format.vhdx.metadata_region_small", "The vhdx header is malformed: the metadata region is too small.", "vhdx 헤더가 손상되었습니다. 메타데이터 영역이 너무 작습니다."),
+    ("error.image.format.vhdx.metadata_beyond_end", "The vhdx header is malformed: the metadata lies beyond the end of the file.", "vhdx 헤더가 손상되었습니다. 메타데이터가 파일 끝을 넘어선 위치에 있습니다."),
+    ("error.image.format.vhdx.metadata_item_missing", "The vhdx header is malformed: the {item} metadata item is missing.", "vhdx 헤더가 손상되었습니다. {item} 메타데이터 항목이 없습니다."),
+    ("error.image.format.vhdx.metadata_item_misplaced", "The vhdx header is malformed: the {item} metadata item is out of place.", "vhdx 헤더가 손상되었습니다. {item} 메타데이터 항목의 위치가 올바르지 않습니다."),
+    ("error.image.format.vdi.version", "The vdi image is refused: its header version is {major}.{minor}; only 1.1 is accepted.", "vdi 이미지가 거부되었습니다. 헤더 버전이 {major}.{minor}입니다. 1.1만 허용됩니다."),
+    ("error.image.format.vdi.image_type", "The vdi header is malformed: image type {image_type} is unknown.", "vdi 헤더가 손상되었습니다. 알 수 없는 이미지 유형({image_type})입니다."),
+    ("error.image.format.iso.no_primary", "The iso header is malformed: there is no primary volume descriptor.", "iso 헤더가 손상되었습니다. 기본 볼륨 디스크립터가 없습니다."),
+    ("error.image.format.iso.block_size", "The iso header is malformed: the logical block size is 0.", "iso 헤더가 손상되었습니다. 논리 블록 크기가 0입니다."),
 ];
 
 #[cfg(test)]
@@ -823,15 +942,27 @@ mod tests {
     #[test]
     fn every_service_error_key_is_translated() {
         use cloud::ServiceError;
-        let errors: Vec<Box<dyn ServiceError>> = cloud::identity::IdentityError::examples()
-            .into_iter()
-            .map(|e| Box::new(e) as Box<dyn ServiceError>)
-            .chain(
-                cloud::image::ImageError::examples()
-                    .into_iter()
-                    .map(|e| Box::new(e) as Box<dyn ServiceError>),
-            )
-            .collect();
+        fn boxed<E: ServiceError>(all: Vec<E>) -> Vec<Box<dyn ServiceError>> {
+            all.into_iter()
+                .map(|e| Box::new(e) as Box<dyn ServiceError>)
+                .collect()
+        }
+        let sources = [
+            boxed(cloud::identity::IdentityError::examples()),
+            boxed(cloud::image::ImageError::examples()),
+            boxed(cloud::quota::QuotaError::examples()),
+        ];
+        // A new error with examples() belongs in the list above.
+        let with_examples = cloud_sources()
+            .iter()
+            .map(|(_, src)| src.matches("pub fn examples()").count())
+            .sum::<usize>();
+        assert_eq!(
+            with_examples,
+            sources.len(),
+            "an error in cloud/src has examples() that this test does not check"
+        );
+        let errors: Vec<Box<dyn ServiceError>> = sources.into_iter().flatten().collect();
         let mut keys = std::collections::BTreeSet::new();
         for e in &errors {
             let public = e.public();
@@ -848,6 +979,10 @@ mod tests {
                 .collect();
             let ko = crate::error::fill(Lang::Ko, t(Lang::Ko, public.key), &args);
             assert!(!ko.contains('{'), "{}: unfilled {ko}", public.key);
+            if let Some(object) = public.get("object") {
+                let key = format!("object.{}", object.replace(' ', "_"));
+                assert!(lookup(Lang::Ko, &key).is_some(), "no text for {key}");
+            }
             keys.insert(public.key);
         }
         for object in cloud::identity::ERROR_KINDS {
@@ -855,5 +990,273 @@ mod tests {
             assert!(lookup(Lang::Ko, &key).is_some(), "no text for {key}");
         }
         assert!(keys.len() >= 25, "only {} keys", keys.len());
+    }
+
+    /// Every `.rs` file under `cloud/src`, with its path (walked, so a new
+    /// file is covered without being listed).
+    #[cfg(feature = "ssr")]
+    fn cloud_sources() -> Vec<(std::path::PathBuf, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+            let entries =
+                std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            for entry in entries {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    let src = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    out.push((path, src));
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cloud/src");
+        let mut out = Vec::new();
+        walk(&root, &mut out);
+        out.sort();
+        assert!(
+            out.len() > 10,
+            "only {} files under {}",
+            out.len(),
+            root.display()
+        );
+        out
+    }
+
+    /// One `msg!(key, template, name = value, …)` call in the cloud sources.
+    #[cfg(feature = "ssr")]
+    #[derive(Debug)]
+    struct MsgCall {
+        at: String,
+        key: String,
+        template: String,
+        names: Vec<String>,
+    }
+
+    /// The `{name}`s of a template, without format specs (`{x:?}` is `x`);
+    /// `{{` and `}}` are literal braces.
+    #[cfg(feature = "ssr")]
+    fn placeholders(template: &str) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        let mut rest = template;
+        while let Some(i) = rest.find(['{', '}']) {
+            let (brace, after) = (&rest[i..i + 1], &rest[i + 1..]);
+            if after.starts_with(brace) {
+                rest = &after[1..];
+                continue;
+            }
+            if brace == "}" {
+                return Err(format!("unmatched }} in {template:?}"));
+            }
+            let end = after
+                .find('}')
+                .ok_or_else(|| format!("unclosed {{ in {template:?}"))?;
+            let name = after[..end].split(':').next().unwrap_or_default().trim();
+            out.push(name.to_string());
+            rest = &after[end + 1..];
+        }
+        Ok(out)
+    }
+
+    /// Reads a `"…"` literal at the start of `s`: its value and the rest.
+    #[cfg(feature = "ssr")]
+    fn string_literal(s: &str) -> Option<(String, &str)> {
+        let mut chars = s.strip_prefix('"')?.char_indices();
+        let mut value = String::new();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return Some((value, &s[i + 2..])),
+                '\\' => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    't' => value.push('\t'),
+                    '\n' => {
+                        // A line continuation: skip the next line's indent.
+                        while chars.clone().next().is_some_and(|(_, c)| c.is_whitespace()) {
+                            chars.next();
+                        }
+                    }
+                    other => value.push(other),
+                },
+                c => value.push(c),
+            }
+        }
+        None
+    }
+
+    /// The text of a macro call's arguments after its opening `(`, up to
+    /// the matching `)`, split at top-level commas (strings, chars and
+    /// brackets inside an argument are skipped over).
+    #[cfg(feature = "ssr")]
+    fn call_args(s: &str) -> Option<Vec<&str>> {
+        let bytes = s.as_bytes();
+        let (mut depth, mut start, mut i) = (0usize, 0usize, 0usize);
+        let mut out = Vec::new();
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    let (_, rest) = string_literal(&s[i..])?;
+                    i = s.len() - rest.len();
+                    continue;
+                }
+                // A char literal ('x', '\n', '"'); a lifetime has no closing quote.
+                b'\'' => {
+                    let len = s[i + 1..].chars().next()?.len_utf8();
+                    if bytes.get(i + 1) == Some(&b'\\') {
+                        if let Some(close) = s[i + 2..].find('\'') {
+                            i += close + 3;
+                            continue;
+                        }
+                    } else if bytes.get(i + 1 + len) == Some(&b'\'') {
+                        i += len + 2;
+                        continue;
+                    }
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' if depth == 0 => {
+                    out.push(&s[start..i]);
+                    return Some(out);
+                }
+                b')' | b']' | b'}' => depth -= 1,
+                b',' if depth == 0 => {
+                    out.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Every `msg!(…)` call in the cloud sources, parsed; a call that does
+    /// not parse is a failure naming its file and line.
+    #[cfg(feature = "ssr")]
+    fn msg_calls() -> Vec<MsgCall> {
+        let mut calls = Vec::new();
+        for (path, src) in cloud_sources() {
+            for (offset, _) in src.match_indices("msg!(") {
+                let line_start = src[..offset].rfind('\n').map_or(0, |n| n + 1);
+                let at = format!(
+                    "{}:{}",
+                    path.display(),
+                    src[..offset].matches('\n').count() + 1
+                );
+                // Examples in doc comments are not call sites.
+                if src[line_start..offset].trim_start().starts_with("//") {
+                    continue;
+                }
+                let args = call_args(&src[offset + "msg!(".len()..])
+                    .unwrap_or_else(|| panic!("{at}: cannot find the end of the msg! call"));
+                let literal = |arg: Option<&&str>, what: &str| {
+                    arg.and_then(|a| string_literal(a.trim()))
+                        .filter(|(_, rest)| rest.trim().is_empty())
+                        .map(|(value, _)| value)
+                        .unwrap_or_else(|| panic!("{at}: the {what} is not a plain \"…\" literal"))
+                };
+                let key = literal(args.first(), "key");
+                let template = literal(args.get(1), "English template");
+                let mut names = Vec::new();
+                for arg in args
+                    .iter()
+                    .skip(2)
+                    .map(|a| a.trim())
+                    .filter(|a| !a.is_empty())
+                {
+                    let name = arg
+                        .split_once('=')
+                        .filter(|(_, value)| !value.starts_with('='))
+                        .map(|(name, _)| name.trim())
+                        .filter(|name| {
+                            !name.is_empty()
+                                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        })
+                        .unwrap_or_else(|| panic!("{at}: {arg:?} is not `name = value`"));
+                    names.push(name.to_string());
+                }
+                calls.push(MsgCall {
+                    at,
+                    key,
+                    template,
+                    names,
+                });
+            }
+        }
+        calls
+    }
+
+    /// Every message keyed at a call site (`cloud::msg!`) has Korean text
+    /// whose placeholders are all passed at that call, and the English
+    /// template names only what is passed (no captured variables, which
+    /// the Korean could not use).
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn every_keyed_service_message_is_translated() {
+        let calls = msg_calls();
+        let mut keys = std::collections::BTreeSet::new();
+        for call in &calls {
+            // Reserved for the macro's own tests in cloud/src/error.rs.
+            if call.key.starts_with("error.test.") {
+                continue;
+            }
+            let Some(ko) = lookup(Lang::Ko, &call.key) else {
+                panic!("{}: no Korean text for {:?}", call.at, call.key);
+            };
+            assert!(
+                !ko.trim().is_empty(),
+                "{}: empty Korean for {}",
+                call.at,
+                call.key
+            );
+            let passed = |name: &String| call.names.contains(name);
+            let ko_names = placeholders(ko).unwrap_or_else(|e| panic!("{}: {e}", call.key));
+            if let Some(name) = ko_names.iter().find(|n| !passed(n)) {
+                panic!(
+                    "{}: the Korean text of {} uses {{{name}}}, which the call does not pass (it passes {:?})",
+                    call.at, call.key, call.names
+                );
+            }
+            let en_names =
+                placeholders(&call.template).unwrap_or_else(|e| panic!("{}: {e}", call.at));
+            if let Some(name) = en_names.iter().find(|n| !passed(n)) {
+                panic!(
+                    "{}: the English template uses {{{name}}}; pass it as `{name} = …`",
+                    call.at
+                );
+            }
+            keys.insert(call.key.as_str());
+        }
+        assert!(
+            keys.len() >= 100,
+            "only {} keyed messages found",
+            keys.len()
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_msg_call_parser_reads_what_it_must() {
+        assert_eq!(
+            placeholders("{a} {b:?} {{not}} {c:>4}").as_deref(),
+            Ok(&["a".to_string(), "b".into(), "c".into()][..])
+        );
+        assert!(placeholders("{a").is_err());
+        let args =
+            call_args("\"k\", \"t {x} \\\"q\\\", (y)\", x = f(a, [b, c]), y = '\"', z = ')') rest")
+                .expect("parses");
+        assert_eq!(
+            args,
+            [
+                "\"k\"",
+                " \"t {x} \\\"q\\\", (y)\"",
+                " x = f(a, [b, c])",
+                " y = '\"'",
+                " z = ')'"
+            ]
+        );
+        assert_eq!(
+            string_literal("\"a \\\"b\\\" \\\n      c\", rest"),
+            Some(("a \"b\" c".to_string(), ", rest"))
+        );
+        assert!(call_args("\"never closed").is_none());
     }
 }

@@ -176,6 +176,65 @@ impl PublicMessage {
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The same key and arguments with another English text: for an error
+    /// whose Display wraps a keyed reason (`Password does not meet the
+    /// requirements: {reason}`), whose key's translation is the whole
+    /// sentence.
+    pub fn with_text(&self, text: impl Into<String>) -> PublicMessage {
+        PublicMessage {
+            key: self.key,
+            args: self.args.clone(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Prints the English text: a variant carrying a message displays as the
+/// REST APIs send it.
+impl fmt::Display for PublicMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A [`PublicMessage`] keyed at the call site:
+///
+/// ```
+/// let max = 255;
+/// let m = cloud::msg!(
+///     "error.example.too_long",
+///     "The name is longer than {max} characters ({name:?}).",
+///     max = max,
+///     name = "x",
+/// );
+/// assert_eq!(m.key, "error.example.too_long");
+/// assert_eq!(m.text, "The name is longer than 255 characters (\"x\").");
+/// assert_eq!(m.get("max"), Some("255"));
+/// assert_eq!(m.get("name"), Some("x"));
+/// ```
+///
+/// The key is looked up in the portal's i18n table; the English text is
+/// `format!(template, name = value, …)` (so a format spec such as `{x:?}`
+/// is fine in English); the arguments are the same names with each value's
+/// `to_string()`, which the Korean template uses as plain `{name}`. Each
+/// value expression is evaluated once. Pass every name the template uses
+/// (`app`'s i18n coverage test checks it, and that the key is translated).
+#[macro_export]
+macro_rules! msg {
+    ($key:literal, $text:literal $(,)?) => {
+        $crate::error::PublicMessage::new($key, ::std::format!($text))
+    };
+    ($key:literal, $text:literal, $($name:ident = $value:expr),+ $(,)?) => {{
+        let ($($name,)+) = ($(&$value,)+);
+        $crate::error::PublicMessage {
+            key: $key,
+            args: ::std::vec![
+                $((::std::stringify!($name), ::std::string::ToString::to_string($name))),+
+            ],
+            text: ::std::format!($text, $($name = $name),+),
+        }
+    }};
 }
 
 /// An error a service returns: its kind and what the user may be told.
@@ -247,6 +306,84 @@ mod tests {
             assert_eq!(ErrorKind::from_status(k.status()), Some(k));
         }
         assert_eq!(ErrorKind::from_status(418), None);
+    }
+
+    #[test]
+    fn msg_formats_the_english_and_keeps_each_arg_once() {
+        let calls = std::cell::Cell::new(0);
+        let next = || {
+            calls.set(calls.get() + 1);
+            calls.get() * 10
+        };
+        let name = String::from("우분투 \"22.04\"");
+        let m = crate::msg!(
+            "error.test.example",
+            "The {what:?} is {n}-{n} of {max:>4}, not {{n}}.",
+            what = name,
+            n = next(),
+            max = next(),
+        );
+        // Each expression ran once, though `{n}` appears twice.
+        assert_eq!(calls.get(), 2);
+        assert_eq!(m.key, "error.test.example");
+        assert_eq!(
+            m.text,
+            format!(
+                "The {what:?} is {n}-{n} of {max:>4}, not {{n}}.",
+                what = name,
+                n = 10,
+                max = 20
+            )
+        );
+        assert_eq!(
+            m.text,
+            "The \"우분투 \\\"22.04\\\"\" is 10-10 of   20, not {n}."
+        );
+        // Args are the plain values (no format spec), in call order.
+        assert_eq!(
+            m.args,
+            [
+                ("what", "우분투 \"22.04\"".to_string()),
+                ("n", "10".to_string()),
+                ("max", "20".to_string()),
+            ]
+        );
+        // `name` was borrowed, not moved.
+        assert_eq!(name.len(), 17);
+        // Display is the English text.
+        assert_eq!(m.to_string(), m.text);
+
+        let plain = crate::msg!("error.test.plain", "Nothing to fill in, {{really}}.");
+        assert_eq!(
+            plain,
+            PublicMessage::new("error.test.plain", "Nothing to fill in, {really}.")
+        );
+        assert!(plain.args.is_empty());
+    }
+
+    #[test]
+    fn with_text_keeps_the_key_and_args() {
+        let m = crate::msg!("error.test.reason", "{count} extents", count = 3);
+        let w = m.with_text("The whole sentence: 3 extents.");
+        assert_eq!((w.key, w.args.clone()), (m.key, m.args.clone()));
+        assert_eq!(w.text, "The whole sentence: 3 extents.");
+    }
+
+    #[test]
+    fn a_policy_refusal_has_its_own_key_and_the_same_text() {
+        let d = crate::policy::Denied {
+            rule: "identity:create_grant",
+        };
+        let p = d.public();
+        assert_eq!(p.key, "error.policy.denied");
+        assert_eq!(p.get("rule"), Some("identity:create_grant"));
+        assert_eq!(p.text, d.to_string());
+        assert_eq!(
+            IdentityError::from(d.clone()).to_string(),
+            "You are not authorized to perform the requested action: identity:create_grant."
+        );
+        assert_eq!(ImageError::from(d.clone()).public(), p);
+        assert_eq!(crate::quota::QuotaError::from(d).public(), p);
     }
 
     // The `?` below must be the recorded location, not error.rs's `From`.

@@ -60,11 +60,14 @@ pub fn clamp_limit(limit: Option<i64>) -> i64 {
 pub const MAX_SEARCH_CHARS: usize = 255;
 
 /// `Err(message)` when a search text is too long to be a real search.
-pub fn check_search(s: &str) -> Result<(), String> {
+pub fn check_search(s: &str) -> Result<(), crate::PublicMessage> {
     let n = s.chars().count();
     if n > MAX_SEARCH_CHARS {
-        Err(format!(
-            "The search text is {n} characters long; at most {MAX_SEARCH_CHARS} are allowed."
+        Err(crate::msg!(
+            "error.search.too_long",
+            "The search text is {length} characters long; at most {max} are allowed.",
+            length = n,
+            max = MAX_SEARCH_CHARS,
         ))
     } else {
         Ok(())
@@ -96,6 +99,11 @@ mod tests {
         assert!(check_search(&"가".repeat(MAX_SEARCH_CHARS)).is_ok());
         let long = "x".repeat(60_000);
         let e = check_search(&long).expect_err("too long");
-        assert!(e.contains("60000"), "{e}");
+        assert_eq!(
+            e.text,
+            "The search text is 60000 characters long; at most 255 are allowed."
+        );
+        assert_eq!(e.key, "error.search.too_long");
+        assert_eq!(e.get("length"), Some("60000"));
     }
 }

@@ -119,6 +119,17 @@ pub struct Denied {
     pub rule: &'static str,
 }
 
+impl Denied {
+    /// What the user is told: the Display text, keyed (the rule is an arg).
+    pub fn public(&self) -> crate::PublicMessage {
+        crate::msg!(
+            "error.policy.denied",
+            "You are not authorized to perform the requested action: {rule}.",
+            rule = self.rule,
+        )
+    }
+}
+
 impl Check {
     pub fn holds(&self, ctx: &RequestContext, t: &Target) -> bool {
         let same = |a: Option<&str>, b: Option<&str>| a.is_some() && a == b;

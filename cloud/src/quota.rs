@@ -27,6 +27,7 @@ use std::time::Duration;
 use sqlx::Row;
 
 use crate::db::{now_micros, WriteTx};
+use crate::error::{ErrorKind, PublicMessage, ServiceError};
 use crate::policy::{quota as rules, Rule, Target};
 use crate::{Backend, Db, RequestContext};
 
@@ -79,12 +80,25 @@ pub struct OverQuota {
     pub requested: i64,
 }
 
+impl OverQuota {
+    /// What the user is told: the resource, its limit, what is taken
+    /// (in use and reserved) and the request; the text is the Display.
+    pub fn public(&self) -> PublicMessage {
+        PublicMessage::new("error.quota.over", self.to_string())
+            .arg("resource", self.resource.name())
+            .arg("limit", self.limit)
+            .arg("used", self.in_use.saturating_add(self.reserved))
+            .arg("requested", self.requested)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QuotaError {
     #[error(transparent)]
     OverQuota(OverQuota),
+    /// A policy refusal (its message names the rule).
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(PublicMessage),
     #[error("Unknown quota resource {0:?}.")]
     UnknownResource(String),
     #[error("The limit for {resource} must be -1 (unlimited) or more, not {limit}.")]
@@ -100,6 +114,80 @@ pub enum QuotaError {
 }
 
 pub type Result<T, E = QuotaError> = std::result::Result<T, E>;
+
+impl QuotaError {
+    /// One value of every variant, for tests that check each message key
+    /// is translated.
+    pub fn examples() -> Vec<QuotaError> {
+        vec![
+            QuotaError::OverQuota(OverQuota {
+                project_id: "p".into(),
+                resource: Resource::IMAGE_SIZE_TOTAL,
+                limit: 10,
+                in_use: 8,
+                reserved: 1,
+                requested: 2,
+            }),
+            QuotaError::from(crate::policy::Denied {
+                rule: "quota:set_limit",
+            }),
+            QuotaError::UnknownResource("cores".into()),
+            QuotaError::InvalidLimit {
+                resource: Resource::IMAGE_COUNT_TOTAL,
+                limit: -2,
+            },
+            QuotaError::InvalidAmount {
+                resource: Resource::IMAGE_COUNT_TOTAL,
+                amount: -1,
+            },
+            QuotaError::Database {
+                op: "reading usage",
+                source: sqlx::Error::RowNotFound,
+            },
+        ]
+    }
+}
+
+impl From<crate::policy::Denied> for QuotaError {
+    fn from(d: crate::policy::Denied) -> Self {
+        QuotaError::Forbidden(d.public())
+    }
+}
+
+impl ServiceError for QuotaError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            QuotaError::OverQuota(_) => ErrorKind::OverLimit,
+            QuotaError::Forbidden(_) => ErrorKind::Forbidden,
+            QuotaError::UnknownResource(_)
+            | QuotaError::InvalidLimit { .. }
+            | QuotaError::InvalidAmount { .. } => ErrorKind::BadRequest,
+            QuotaError::Database { .. } => ErrorKind::Internal,
+        }
+    }
+
+    fn public(&self) -> PublicMessage {
+        let text = self.to_string();
+        match self {
+            QuotaError::OverQuota(o) => o.public(),
+            QuotaError::Forbidden(m) => m.clone(),
+            QuotaError::UnknownResource(name) => {
+                PublicMessage::new("error.quota.unknown_resource", text).arg("resource", name)
+            }
+            QuotaError::InvalidLimit { resource, limit } => {
+                PublicMessage::new("error.quota.invalid_limit", text)
+                    .arg("resource", resource)
+                    .arg("limit", limit)
+            }
+            QuotaError::InvalidAmount { resource, amount } => {
+                PublicMessage::new("error.quota.invalid_amount", text)
+                    .arg("resource", resource)
+                    .arg("amount", amount)
+            }
+            QuotaError::Database { .. } => PublicMessage::internal(),
+        }
+    }
+}
 
 fn db_err(op: &'static str) -> impl FnOnce(sqlx::Error) -> QuotaError {
     move |source| QuotaError::Database { op, source }
@@ -698,5 +786,5 @@ fn sorted(items: &[(Resource, i64)]) -> Result<Vec<(Resource, i64)>> {
 
 /// A policy check with the quota error (the rule is named in its text).
 fn enforce(ctx: &RequestContext, rule: &Rule, target: &Target) -> Result<()> {
-    crate::policy::enforce(ctx, rule, target).map_err(|d| QuotaError::Forbidden(d.to_string()))
+    crate::policy::enforce(ctx, rule, target).map_err(QuotaError::from)
 }

@@ -1039,7 +1039,7 @@ each_backend!(create_user_with_grant_is_one_transaction, |f| {
         .create_user_with_grant(&member, new("orphan-c"), &project.id, "member")
         .await;
     assert!(
-        matches!(&refused, Err(IdentityError::Forbidden(m)) if m.contains("identity:create_grant")),
+        matches!(&refused, Err(IdentityError::Forbidden(m)) if m.text.contains("identity:create_grant")),
         "{refused:?}"
     );
     assert_eq!(users_named("orphan-c").await, 0);

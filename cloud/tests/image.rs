@@ -1132,7 +1132,7 @@ async fn reserved_names_and_owner_rules_hold_for_every_caller(backend: Backend) 
         new.properties.insert(key.into(), "x".into());
         let res = f.svc.create_image(&a, new).await;
         assert!(
-            matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("reserved")),
+            matches!(&res, Err(ImageError::Forbidden(m)) if m.text.contains("reserved")),
             "{key}: {res:?}"
         );
     }
@@ -1147,7 +1147,7 @@ async fn reserved_names_and_owner_rules_hold_for_every_caller(backend: Backend) 
         .insert("os_glance_import_task".into(), "x".into());
     let res = f.svc.update_image(&a, &image.id, u).await;
     assert!(
-        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("reserved")),
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.text.contains("reserved")),
         "{res:?}"
     );
     assert!(f
@@ -1163,14 +1163,14 @@ async fn reserved_names_and_owner_rules_hold_for_every_caller(backend: Backend) 
     new.owner = Some(Some("project-b".into()));
     let res = f.svc.create_image(&a, new).await;
     assert!(
-        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("owned by another project")),
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.text.contains("owned by another project")),
         "{res:?}"
     );
     let mut new = new_image("o", DiskFormat::Raw, Visibility::Private);
     new.owner = Some(Some("project-b".into()));
     let res = f.svc.create_image(&admin(), new).await;
     assert!(
-        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("project of the token")),
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.text.contains("project of the token")),
         "{res:?}"
     );
     let mut new = new_image("o", DiskFormat::Raw, Visibility::Private);
@@ -1191,7 +1191,7 @@ async fn reserved_names_and_owner_rules_hold_for_every_caller(backend: Backend) 
         )
         .await;
     assert!(
-        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("non admin")),
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.text.contains("non admin")),
         "{res:?}"
     );
     // Naming the current owner changes nothing and is allowed.
@@ -1215,7 +1215,7 @@ async fn reserved_names_and_owner_rules_hold_for_every_caller(backend: Backend) 
         )
         .await;
     assert!(
-        matches!(&res, Err(ImageError::Forbidden(m)) if m.contains("image:add_image")),
+        matches!(&res, Err(ImageError::Forbidden(m)) if m.text.contains("image:add_image")),
         "{res:?}"
     );
     f.finish().await;
@@ -1250,7 +1250,7 @@ async fn capabilities_match_what_the_service_allows(backend: Backend) {
         f.svc
             .update_image(&r, &image.id, ImageUpdate::default())
             .await,
-        Err(ImageError::Forbidden(m)) if m.contains("image:modify_image")
+        Err(ImageError::Forbidden(m)) if m.text.contains("image:modify_image")
     ));
 
     f.svc.add_member(&a, &image.id, "project-b").await.unwrap();

@@ -64,7 +64,10 @@ async fn server_functions_answer_the_kinds_status(backend: Backend) {
     let (status, error) = create_project(&c, &member, "p").await;
     assert_eq!(status, 403);
     assert!(
-        matches!(&error, Some(AppError::Service { kind, key, .. }) if kind == "forbidden" && key == "error.forbidden"),
+        matches!(&error, Some(AppError::Service { kind, key, args, .. })
+            if kind == "forbidden"
+                && key == "error.policy.denied"
+                && args == &[("rule".to_string(), "identity:create_project".to_string())]),
         "{error:?}"
     );
 

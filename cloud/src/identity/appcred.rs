@@ -25,29 +25,33 @@ impl IdentityService {
         req: NewAppCredential,
     ) -> Result<CreatedAppCredential> {
         if ctx.user_id != user_id {
-            return Err(IdentityError::Forbidden(
-                "Application credentials can only be created for yourself.".into(),
-            ));
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.appcred.only_for_self",
+                "Application credentials can only be created for yourself."
+            )));
         }
         if ctx.app_cred_id.is_some() {
-            return Err(IdentityError::Forbidden(
-                "An application credential cannot create another application credential.".into(),
-            ));
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.appcred.no_nesting",
+                "An application credential cannot create another application credential."
+            )));
         }
         let project_id = ctx
             .project_id()
             .ok_or_else(|| {
-                IdentityError::Validation(
-                    "Application credentials need a project-scoped token.".into(),
-                )
+                IdentityError::Validation(crate::msg!(
+                    "error.identity.appcred.needs_project",
+                    "Application credentials need a project-scoped token."
+                ))
             })?
             .to_string();
         let name = validate_name("application credential", &req.name)?;
         let description = validate_description(req.description.as_deref().unwrap_or_default())?;
         if req.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
-            return Err(IdentityError::Validation(
-                "The expiry must be in the future.".into(),
-            ));
+            return Err(IdentityError::Validation(crate::msg!(
+                "error.identity.appcred.expiry_past",
+                "The expiry must be in the future."
+            )));
         }
         let held = self
             .effective_roles(user_id, &Target::Project(project_id.clone()))
@@ -59,9 +63,10 @@ impl IdentityService {
             for key in &req.roles {
                 let r = self.role_by_id_or_name(key).await?;
                 if !held.iter().any(|h| h.id == r.id) {
-                    return Err(IdentityError::Forbidden(format!(
-                        "You do not hold the role {} on this project, so you cannot delegate it.",
-                        r.name
+                    return Err(IdentityError::Forbidden(crate::msg!(
+                        "error.identity.appcred.role_not_held",
+                        "You do not hold the role {role} on this project, so you cannot delegate it.",
+                        role = r.name,
                     )));
                 }
                 if !out.iter().any(|o: &Role| o.id == r.id) {
@@ -76,8 +81,10 @@ impl IdentityService {
             .unwrap_or_else(|| Secret::new(random_token(48)));
         // The same bound as a password (Keystone's max_password_length).
         if secret.expose().len() > MAX_SECRET_BYTES {
-            return Err(IdentityError::Validation(format!(
-                "The secret must be at most {MAX_SECRET_BYTES} bytes."
+            return Err(IdentityError::Validation(crate::msg!(
+                "error.identity.appcred.secret_too_long",
+                "The secret must be at most {max} bytes.",
+                max = MAX_SECRET_BYTES,
             )));
         }
         let secret_hash = self.hasher.hash(&secret).await?;
@@ -258,9 +265,10 @@ impl IdentityService {
                 }
             }
             _ => {
-                return Err(IdentityError::Validation(
-                    "An application credential is given by id, or by name with its user.".into(),
-                ))
+                return Err(IdentityError::Validation(crate::msg!(
+                    "error.identity.appcred.id_or_name",
+                    "An application credential is given by id, or by name with its user."
+                )))
             }
         };
         let Some(row) = row else {

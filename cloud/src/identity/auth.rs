@@ -145,9 +145,10 @@ impl IdentityService {
                     .await?
                     .ok_or(IdentityError::Unauthenticated)?;
                 if row.app_cred_id.is_some() {
-                    return Err(IdentityError::Forbidden(
-                        "A token created with an application credential cannot be rescoped.".into(),
-                    ));
+                    return Err(IdentityError::Forbidden(crate::msg!(
+                        "error.identity.appcred_token_rescope",
+                        "A token created with an application credential cannot be rescoped."
+                    )));
                 }
                 let mut methods: Vec<String> = row.methods.split(',').map(str::to_string).collect();
                 if !methods.iter().any(|m| m == "token") {
@@ -504,9 +505,10 @@ impl IdentityService {
             .await?
             .ok_or(IdentityError::TokenNotFound)?;
         if row.user_id != caller.user.id && !caller.roles.iter().any(|r| r.name == "admin") {
-            return Err(IdentityError::Forbidden(
-                "You may only revoke your own tokens.".into(),
-            ));
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.revoke_own_tokens",
+                "You may only revoke your own tokens."
+            )));
         }
         sqlx::query("UPDATE tokens SET revoked = 1 WHERE audit_id = ? OR parent_audit_id = ?")
             .bind(row.audit_id.clone())

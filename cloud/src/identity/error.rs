@@ -16,16 +16,22 @@ pub enum IdentityError {
     #[error("The account is locked for {minutes} more minute(s) after too many failed logins.")]
     Locked { minutes: i64 },
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(PublicMessage),
     #[error("Could not find {kind}: {id}.")]
     NotFound { kind: &'static str, id: String },
-    /// `detail` is [`duplicate_detail`]'s text for a name already taken.
+    /// `detail` says what conflicts (for a name already taken, see
+    /// [`IdentityError::duplicate`]); its key's translation is the whole
+    /// message.
     #[error("Conflict occurred attempting to store {kind} - {detail}.")]
-    Conflict { kind: &'static str, detail: String },
+    Conflict {
+        kind: &'static str,
+        detail: PublicMessage,
+    },
     #[error("{0}")]
-    Validation(String),
+    Validation(PublicMessage),
+    /// The reason's key's translation is the whole message.
     #[error("Password does not meet the requirements: {0}")]
-    PasswordPolicy(String),
+    PasswordPolicy(PublicMessage),
     #[error("The token is invalid, expired or revoked.")]
     TokenNotFound,
     /// The change would leave no enabled user holding the admin role
@@ -60,27 +66,8 @@ impl From<sqlx::Error> for IdentityError {
 
 impl From<Denied> for IdentityError {
     fn from(d: Denied) -> Self {
-        IdentityError::Forbidden(d.to_string())
+        IdentityError::Forbidden(d.public())
     }
-}
-
-const DUPLICATE_PREFIX: &str = "Duplicate entry: a ";
-const DUPLICATE_NAMED: &str = " named \"";
-const DUPLICATE_SUFFIX: &str = "\" already exists";
-
-/// The `detail` of a [`IdentityError::Conflict`] for a name already taken;
-/// [`IdentityError::public`] reads the name back for the portal's message.
-pub fn duplicate_detail(kind: &str, name: &str) -> String {
-    format!("{DUPLICATE_PREFIX}{kind}{DUPLICATE_NAMED}{name}{DUPLICATE_SUFFIX}")
-}
-
-/// The name in a [`duplicate_detail`] text.
-fn duplicate_name<'a>(kind: &str, detail: &'a str) -> Option<&'a str> {
-    detail
-        .strip_prefix(DUPLICATE_PREFIX)?
-        .strip_prefix(kind)?
-        .strip_prefix(DUPLICATE_NAMED)?
-        .strip_suffix(DUPLICATE_SUFFIX)
 }
 
 impl IdentityError {
@@ -95,7 +82,12 @@ impl IdentityError {
     pub fn duplicate(kind: &'static str, name: &str) -> Self {
         IdentityError::Conflict {
             kind,
-            detail: duplicate_detail(kind, name),
+            detail: crate::msg!(
+                "error.identity.duplicate",
+                "Duplicate entry: a {object} named \"{name}\" already exists",
+                object = kind,
+                name = name,
+            ),
         }
     }
 
@@ -105,13 +97,22 @@ impl IdentityError {
         let mut all = vec![
             IdentityError::Unauthenticated,
             IdentityError::Locked { minutes: 5 },
-            IdentityError::Forbidden("no".into()),
-            IdentityError::Conflict {
-                kind: "domain",
-                detail: "domain d still owns projects; delete them first".into(),
-            },
-            IdentityError::Validation("bad".into()),
-            IdentityError::PasswordPolicy("too short".into()),
+            IdentityError::from(Denied {
+                rule: "identity:get_user",
+            }),
+            IdentityError::Forbidden(crate::msg!(
+                "error.identity.revoke_own_tokens",
+                "You may only revoke your own tokens."
+            )),
+            IdentityError::Validation(crate::msg!(
+                "error.identity.name_empty",
+                "The {object} name must not be empty.",
+                object = "project",
+            )),
+            IdentityError::PasswordPolicy(crate::msg!(
+                "error.identity.password.too_long",
+                "at most 4096 bytes"
+            )),
             IdentityError::TokenNotFound,
             IdentityError::Busy,
             IdentityError::LastAdmin,
@@ -163,27 +164,14 @@ impl ServiceError for IdentityError {
             IdentityError::Locked { minutes } => {
                 PublicMessage::new("error.identity.locked", text).arg("minutes", minutes)
             }
-            IdentityError::Forbidden(detail) => {
-                PublicMessage::new("error.forbidden", text).arg("detail", detail)
-            }
+            IdentityError::Forbidden(m) | IdentityError::Validation(m) => m.clone(),
             IdentityError::NotFound { kind, id } => {
                 PublicMessage::new("error.identity.not_found", text)
                     .arg("object", kind)
                     .arg("id", id)
             }
-            IdentityError::Conflict { kind, detail } => match duplicate_name(kind, detail) {
-                Some(name) => PublicMessage::new("error.identity.duplicate", text)
-                    .arg("object", kind)
-                    .arg("name", name),
-                None => PublicMessage::new("error.identity.conflict", text)
-                    .arg("object", kind)
-                    .arg("detail", detail),
-            },
-            IdentityError::Validation(detail) => {
-                PublicMessage::new("error.validation", text).arg("detail", detail)
-            }
-            IdentityError::PasswordPolicy(detail) => {
-                PublicMessage::new("error.identity.password_policy", text).arg("detail", detail)
+            IdentityError::Conflict { detail: m, .. } | IdentityError::PasswordPolicy(m) => {
+                m.with_text(text)
             }
             IdentityError::TokenNotFound => {
                 PublicMessage::new("error.identity.token_not_found", text)
@@ -216,15 +204,55 @@ mod tests {
         assert_eq!(p.get("object"), Some("project"));
         assert_eq!(p.get("name"), Some("a \"quoted\" 이름"));
         assert_eq!(p.text, e.to_string());
-        // Any other conflict keeps its detail.
-        let other = IdentityError::Conflict {
-            kind: "domain",
-            detail: "domain d still owns users".into(),
+    }
+
+    /// The REST text (Display) of a keyed error is what it always was, and
+    /// the portal gets the call site's key and args.
+    #[test]
+    fn keyed_refusals_keep_their_english() {
+        let check = |e: IdentityError, text: &str, key: &str, args: &[(&str, &str)]| {
+            assert_eq!(e.to_string(), text);
+            let p = e.public();
+            assert_eq!((p.key, p.text.as_str()), (key, text));
+            for (name, value) in args {
+                assert_eq!(p.get(name), Some(*value), "{key}: {name}");
+            }
         };
-        assert_eq!(other.public().key, "error.identity.conflict");
-        assert_eq!(
-            other.public().get("detail"),
-            Some("domain d still owns users")
+        check(
+            crate::identity::validate_name("project", "  ").expect_err("empty"),
+            "The project name must not be empty.",
+            "error.identity.name_empty",
+            &[("object", "project")],
+        );
+        check(
+            crate::identity::validate_name("application credential", "a\u{1b}[31m")
+                .expect_err("escape"),
+            "The application credential name must not contain control characters (found U+001B).",
+            "error.identity.name_control_char",
+            &[("object", "application credential"), ("code", "U+001B")],
+        );
+        check(
+            super::super::resources::normalize_email(Some("no-at-sign".into()))
+                .expect_err("not an address"),
+            "\"no-at-sign\" is not a valid email address.",
+            "error.identity.invalid_email",
+            &[("email", "no-at-sign")],
+        );
+        check(
+            super::super::resources::domain_not_empty("acme", "user_groups"),
+            "Conflict occurred attempting to store domain - domain acme still owns user_groups; delete them first.",
+            "error.identity.domain_has_groups",
+            &[("domain", "acme")],
+        );
+        check(
+            IdentityError::PasswordPolicy(crate::msg!(
+                "error.identity.password.reused",
+                "it must differ from your last {count} passwords",
+                count = 3,
+            )),
+            "Password does not meet the requirements: it must differ from your last 3 passwords",
+            "error.identity.password.reused",
+            &[("count", "3")],
         );
     }
 

@@ -267,25 +267,43 @@ fn flag(row: &AnyRow, col: &str) -> std::result::Result<bool, sqlx::Error> {
 fn validate_name(kind: &str, name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(IdentityError::Validation(format!(
-            "The {kind} name must not be empty."
+        return Err(IdentityError::Validation(crate::msg!(
+            "error.identity.name_empty",
+            "The {object} name must not be empty.",
+            object = kind,
         )));
     }
     if name.chars().count() > 255 {
-        return Err(IdentityError::Validation(format!(
-            "The {kind} name must be at most 255 characters."
+        return Err(IdentityError::Validation(crate::msg!(
+            "error.identity.name_too_long",
+            "The {object} name must be at most 255 characters.",
+            object = kind,
         )));
     }
-    crate::text::check_name(&format!("{kind} name"), name).map_err(IdentityError::Validation)?;
+    crate::text::check_name(name).map_err(|code| {
+        IdentityError::Validation(crate::msg!(
+            "error.identity.name_control_char",
+            "The {object} name must not contain control characters (found {code}).",
+            object = kind,
+            code = code,
+        ))
+    })?;
     Ok(name.to_string())
 }
 
 fn validate_description(d: &str) -> Result<String> {
     if d.chars().count() > 1024 {
-        return Err(IdentityError::Validation(
-            "The description must be at most 1024 characters.".into(),
-        ));
+        return Err(IdentityError::Validation(crate::msg!(
+            "error.identity.description_too_long",
+            "The description must be at most 1024 characters."
+        )));
     }
-    crate::text::check_text("description", d).map_err(IdentityError::Validation)?;
+    crate::text::check_text(d).map_err(|code| {
+        IdentityError::Validation(crate::msg!(
+            "error.identity.description_control_char",
+            "The description must not contain control characters (found {code}).",
+            code = code,
+        ))
+    })?;
     Ok(d.to_string())
 }

@@ -408,9 +408,10 @@ impl IdentityService {
         enforce(ctx, &rules::DELETE_DOMAIN, &PolicyTarget::none())?;
         let d = self.domain_by_id(id).await?;
         if d.enabled {
-            return Err(IdentityError::Forbidden(
-                "Cannot delete a domain that is enabled, please disable it first.".into(),
-            ));
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.domain_enabled",
+                "Cannot delete a domain that is enabled, please disable it first."
+            )));
         }
         for table in ["projects", "users", "user_groups"] {
             let n: i64 = sqlx::query(&format!(
@@ -421,10 +422,7 @@ impl IdentityService {
             .await?
             .try_get("n")?;
             if n > 0 {
-                return Err(IdentityError::Conflict {
-                    kind: "domain",
-                    detail: format!("domain {} still owns {table}; delete them first", d.name),
-                });
+                return Err(domain_not_empty(&d.name, table));
             }
         }
         let mut change = self.begin_admin_change().await?;
@@ -876,8 +874,10 @@ impl IdentityService {
     /// The portal's language choice, remembered per user.
     pub async fn set_language(&self, ctx: &RequestContext, language: &str) -> Result<()> {
         if !matches!(language, "en" | "ko") {
-            return Err(IdentityError::Validation(format!(
-                "Unsupported language {language:?}: choose en or ko."
+            return Err(IdentityError::Validation(crate::msg!(
+                "error.identity.unsupported_language",
+                "Unsupported language {language:?}: choose en or ko.",
+                language = language,
             )));
         }
         sqlx::query("UPDATE users SET language = ? WHERE id = ?")
@@ -1219,9 +1219,10 @@ impl IdentityService {
         enforce(ctx, &rules::DELETE_ROLE, &PolicyTarget::none())?;
         let r = self.role_by_id(id).await?;
         if matches!(r.name.as_str(), "admin" | "member" | "reader") {
-            return Err(IdentityError::Forbidden(format!(
-                "The built-in role {} cannot be deleted.",
-                r.name
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.builtin_role",
+                "The built-in role {role} cannot be deleted.",
+                role = r.name,
             )));
         }
         let mut change = self.begin_admin_change().await?;
@@ -1263,9 +1264,10 @@ impl IdentityService {
                 .iter()
                 .any(|r| r == prior)
         {
-            return Err(IdentityError::Validation(
-                "That implication would make a cycle of roles.".into(),
-            ));
+            return Err(IdentityError::Validation(crate::msg!(
+                "error.identity.role_cycle",
+                "That implication would make a cycle of roles."
+            )));
         }
         self.insert_implication(prior, implied).await?;
         self.invalidate_tokens();
@@ -1342,12 +1344,18 @@ impl IdentityService {
 
     pub(crate) fn check_password_policy(&self, pw: &crate::secret::Secret) -> Result<()> {
         if pw.expose().len() > 4096 {
-            return Err(IdentityError::PasswordPolicy("at most 4096 bytes".into()));
+            return Err(IdentityError::PasswordPolicy(crate::msg!(
+                "error.identity.password.too_long",
+                "at most 4096 bytes"
+            )));
         }
         if !self.password_regex.is_match(pw.expose()) {
-            return Err(IdentityError::PasswordPolicy(
-                self.cfg.password_regex_description.clone(),
-            ));
+            // The operator's own wording, shown as configured.
+            return Err(IdentityError::PasswordPolicy(crate::msg!(
+                "error.identity.password.regex",
+                "{description}",
+                description = self.cfg.password_regex_description,
+            )));
         }
         Ok(())
     }
@@ -1387,9 +1395,10 @@ impl IdentityService {
         new: &crate::secret::Secret,
     ) -> Result<()> {
         if ctx.user_id != user_id {
-            return Err(IdentityError::Forbidden(
-                "You can only change your own password.".into(),
-            ));
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.own_password_only",
+                "You can only change your own password."
+            )));
         }
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
             .bind(user_id.to_string())
@@ -1411,8 +1420,10 @@ impl IdentityService {
             for r in recent {
                 let h: String = r.try_get("password_hash")?;
                 if self.hasher.verify(new, Some(&h)).await? {
-                    return Err(IdentityError::PasswordPolicy(format!(
-                        "it must differ from your last {k} passwords"
+                    return Err(IdentityError::PasswordPolicy(crate::msg!(
+                        "error.identity.password.reused",
+                        "it must differ from your last {count} passwords",
+                        count = k,
                     )));
                 }
             }
@@ -1497,7 +1508,7 @@ pub(crate) fn conflict(e: sqlx::Error, kind: &'static str, name: &str) -> Identi
     }
 }
 
-fn normalize_email(e: Option<String>) -> Result<Option<String>> {
+pub(super) fn normalize_email(e: Option<String>) -> Result<Option<String>> {
     match e.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s)
@@ -1505,8 +1516,36 @@ fn normalize_email(e: Option<String>) -> Result<Option<String>> {
         {
             Ok(Some(s))
         }
-        Some(s) => Err(IdentityError::Validation(format!(
-            "{s:?} is not a valid email address."
+        Some(s) => Err(IdentityError::Validation(crate::msg!(
+            "error.identity.invalid_email",
+            "{email:?} is not a valid email address.",
+            email = s,
         ))),
+    }
+}
+
+/// The 409 for deleting a domain that still owns `table` rows.
+pub(super) fn domain_not_empty(domain: &str, table: &str) -> IdentityError {
+    let detail = match table {
+        "projects" => crate::msg!(
+            "error.identity.domain_has_projects",
+            "domain {domain} still owns projects; delete them first",
+            domain = domain,
+        ),
+        "users" => crate::msg!(
+            "error.identity.domain_has_users",
+            "domain {domain} still owns users; delete them first",
+            domain = domain,
+        ),
+        _ => crate::msg!(
+            "error.identity.domain_has_groups",
+            "domain {domain} still owns {table}; delete them first",
+            domain = domain,
+            table = table,
+        ),
+    };
+    IdentityError::Conflict {
+        kind: "domain",
+        detail,
     }
 }

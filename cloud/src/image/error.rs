@@ -12,21 +12,21 @@ use super::inspect::FormatError;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(PublicMessage),
     #[error("No image found with ID {0}")]
     NotFound(String),
     #[error("{0}")]
-    MemberNotFound(String),
+    MemberNotFound(PublicMessage),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(PublicMessage),
     #[error("{0}")]
-    Validation(String),
+    Validation(PublicMessage),
     /// The uploaded bytes are not what they claim, or are unsafe.
     #[error("{0}")]
     Format(#[from] FormatError),
     /// A fixed limit: the maximum image size, tags, properties, members (413).
     #[error("{0}")]
-    LimitExceeded(String),
+    LimitExceeded(PublicMessage),
     /// A project quota (image count, stored bytes) would be exceeded (413,
     /// as Glance): names the resource, its limit, the use and the request.
     #[error(transparent)]
@@ -70,7 +70,7 @@ impl From<sqlx::Error> for ImageError {
 
 impl From<Denied> for ImageError {
     fn from(d: Denied) -> Self {
-        ImageError::Forbidden(d.to_string())
+        ImageError::Forbidden(d.public())
     }
 }
 
@@ -81,7 +81,7 @@ impl From<QuotaError> for ImageError {
             QuotaError::Forbidden(m) => ImageError::Forbidden(m),
             QuotaError::UnknownResource(_)
             | QuotaError::InvalidLimit { .. }
-            | QuotaError::InvalidAmount { .. } => ImageError::Validation(e.to_string()),
+            | QuotaError::InvalidAmount { .. } => ImageError::Validation(e.public()),
             QuotaError::Database { op, source } => {
                 tracing::error!(error = ?source, "image quota: {op}");
                 ImageError::from(source)
@@ -115,25 +115,57 @@ impl ImageError {
             },
             FormatError::ExternalDataFile,
             FormatError::VmdkExtent {
-                detail: "FLAT".into(),
+                detail: crate::msg!(
+                    "error.image.format.vmdk.extents",
+                    "{count} extents",
+                    count = 2,
+                ),
             },
             FormatError::Malformed {
                 format: DiskFormat::Vhd,
-                reason: "bad footer".into(),
+                reason: crate::msg!(
+                    "error.image.format.vhd.checksum",
+                    "the footer checksum is wrong"
+                ),
             },
             FormatError::Unsupported {
                 format: DiskFormat::Vmdk,
-                reason: "compressed grains".into(),
+                reason: crate::msg!(
+                    "error.image.format.vmdk.cowd",
+                    "it is in the legacy VMware 3 (COWD) sparse format"
+                ),
             },
             FormatError::RefusedFormat { name: "qed" },
         ];
         let mut all = vec![
-            ImageError::Forbidden("no".into()),
+            ImageError::from(Denied {
+                rule: "image:get_image",
+            }),
+            ImageError::Forbidden(crate::msg!(
+                "error.image.deactivated",
+                "The requested image has been deactivated. Image data download is forbidden."
+            )),
             ImageError::NotFound("x".into()),
-            ImageError::MemberNotFound("x".into()),
-            ImageError::Conflict("x".into()),
-            ImageError::Validation("x".into()),
-            ImageError::LimitExceeded("x".into()),
+            ImageError::MemberNotFound(crate::msg!(
+                "error.image.tag_not_found",
+                "Tag {tag} not found on image {id}.",
+                tag = "t",
+                id = "x",
+            )),
+            ImageError::Conflict(crate::msg!(
+                "error.image.upload_busy",
+                "Image {id} is already receiving data.",
+                id = "x",
+            )),
+            ImageError::Validation(crate::msg!(
+                "error.image.negative_size",
+                "The image size must be 0 or more."
+            )),
+            ImageError::LimitExceeded(crate::msg!(
+                "error.image.too_large",
+                "The image is larger than the largest image accepted ({max} bytes).",
+                max = 1,
+            )),
             ImageError::OverQuota(crate::quota::OverQuota {
                 project_id: "p".into(),
                 resource: crate::quota::Resource::IMAGE_COUNT_TOTAL,
@@ -174,71 +206,29 @@ impl ServiceError for ImageError {
 
     fn public(&self) -> PublicMessage {
         let text = self.to_string();
-        let with_detail =
-            |key, detail: &String| PublicMessage::new(key, &text).arg("detail", detail);
         match self {
-            ImageError::Forbidden(d) => with_detail("error.forbidden", d),
+            ImageError::Forbidden(m)
+            | ImageError::MemberNotFound(m)
+            | ImageError::Conflict(m)
+            | ImageError::Validation(m)
+            | ImageError::LimitExceeded(m) => m.clone(),
             ImageError::NotFound(id) => {
                 PublicMessage::new("error.image.not_found", &text).arg("id", id)
             }
-            ImageError::MemberNotFound(d) => with_detail("error.image.member_not_found", d),
-            ImageError::Conflict(d) => with_detail("error.image.conflict", d),
-            ImageError::Validation(d) => with_detail("error.validation", d),
-            ImageError::Format(f) => format_message(f, text.clone()),
-            ImageError::LimitExceeded(d) => with_detail("error.image.limit_exceeded", d),
-            ImageError::OverQuota(o) => PublicMessage::new("error.quota.over", &text)
-                .arg("resource", o.resource.name())
-                .arg("limit", o.limit)
-                .arg("used", o.in_use.saturating_add(o.reserved))
-                .arg("requested", o.requested),
+            ImageError::Format(f) => f.public(),
+            ImageError::OverQuota(o) => o.public(),
             ImageError::NoData(id) => {
                 PublicMessage::new("error.image.no_data", &text).arg("id", id)
             }
             ImageError::RangeNotSatisfiable { size } => {
                 PublicMessage::new("error.image.range", &text).arg("size", size)
             }
-            ImageError::UploadInterrupted(d) => with_detail("error.image.upload_interrupted", d),
+            ImageError::UploadInterrupted(d) => {
+                PublicMessage::new("error.image.upload_interrupted", &text).arg("detail", d)
+            }
             ImageError::Store { .. } | ImageError::Database { .. } | ImageError::Internal(_) => {
                 PublicMessage::internal()
             }
-        }
-    }
-}
-
-/// A refused upload's message: each refusal has its own key, so the portal
-/// explains it in the user's language.
-fn format_message(f: &FormatError, text: String) -> PublicMessage {
-    match f {
-        FormatError::Mismatch { declared, found } => {
-            PublicMessage::new("error.image.format.mismatch", text)
-                .arg("declared", declared.as_str())
-                .arg("found", found.as_str())
-        }
-        FormatError::Ambiguous { formats } => {
-            PublicMessage::new("error.image.format.ambiguous", text).arg("formats", formats)
-        }
-        FormatError::BackingFile { format } => {
-            PublicMessage::new("error.image.format.backing_file", text)
-                .arg("format", format.as_str())
-        }
-        FormatError::ExternalDataFile => {
-            PublicMessage::new("error.image.format.external_data_file", text)
-        }
-        FormatError::VmdkExtent { detail } => {
-            PublicMessage::new("error.image.format.vmdk_extent", text).arg("detail", detail)
-        }
-        FormatError::Malformed { format, reason } => {
-            PublicMessage::new("error.image.format.malformed", text)
-                .arg("format", format.as_str())
-                .arg("reason", reason)
-        }
-        FormatError::Unsupported { format, reason } => {
-            PublicMessage::new("error.image.format.unsupported", text)
-                .arg("format", format.as_str())
-                .arg("reason", reason)
-        }
-        FormatError::RefusedFormat { name } => {
-            PublicMessage::new("error.image.format.refused_format", text).arg("name", name)
         }
     }
 }
@@ -253,9 +243,17 @@ mod tests {
     fn kinds_follow_glance() {
         let status = |e: ImageError| e.kind().status();
         assert_eq!(status(ImageError::NoData("i".into())), 204);
-        assert_eq!(status(ImageError::LimitExceeded("l".into())), 413);
+        assert_eq!(status(super::super::too_many_tags()), 413);
         assert_eq!(status(ImageError::RangeNotSatisfiable { size: 3 }), 416);
-        assert_eq!(status(ImageError::MemberNotFound("m".into())), 404);
+        assert_eq!(
+            status(ImageError::MemberNotFound(crate::msg!(
+                "error.image.not_a_member",
+                "Project {member} is not a member of image {id}.",
+                member = "m",
+                id = "i",
+            ))),
+            404
+        );
         assert_eq!(
             status(ImageError::Format(FormatError::ExternalDataFile)),
             400
@@ -263,6 +261,70 @@ mod tests {
         let store = ImageError::store("rename /srv/x", std::io::Error::other("disk full"));
         assert_eq!(store.kind(), ErrorKind::Internal);
         assert!(!store.public().text.contains("/srv/x"));
+    }
+
+    /// The REST text (Display) of a keyed error is what it always was, and
+    /// the portal gets the call site's key and args.
+    #[test]
+    fn keyed_refusals_keep_their_english() {
+        let check = |e: ImageError, text: &str, key: &str, args: &[(&str, &str)]| {
+            assert_eq!(e.to_string(), text);
+            let p = e.public();
+            assert_eq!((p.key, p.text.as_str()), (key, text));
+            for (name, value) in args {
+                assert_eq!(p.get(name), Some(*value), "{key}: {name}");
+            }
+        };
+        check(
+            super::super::validate_property("locations", "x").expect_err("reserved"),
+            "Attribute 'locations' is reserved.",
+            "error.image.reserved_property",
+            &[("key", "locations")],
+        );
+        check(
+            super::super::validate_property("k", "bell\u{7}").expect_err("control"),
+            "The value of property 'k' must not contain control characters (found U+0007).",
+            "error.image.property_value_control_char",
+            &[("key", "k"), ("code", "U+0007")],
+        );
+        let tags: Vec<String> = (0..=super::super::MAX_TAGS)
+            .map(|i| format!("t{i}"))
+            .collect();
+        check(
+            super::super::validate_tags(&tags).expect_err("too many"),
+            "An image may have at most 128 tags.",
+            "error.image.too_many_tags",
+            &[("max", "128")],
+        );
+        check(
+            super::super::members::member_not_found("img-1", "proj-2"),
+            "Project proj-2 is not a member of image img-1.",
+            "error.image.not_a_member",
+            &[("member", "proj-2"), ("id", "img-1")],
+        );
+        // A quota refusal passes its message through.
+        check(
+            ImageError::from(QuotaError::InvalidLimit {
+                resource: crate::quota::Resource::IMAGE_COUNT_TOTAL,
+                limit: -2,
+            }),
+            "The limit for image_count_total must be -1 (unlimited) or more, not -2.",
+            "error.quota.invalid_limit",
+            &[("resource", "image_count_total"), ("limit", "-2")],
+        );
+        // A refused upload: the reason's key, the whole sentence's text.
+        check(
+            ImageError::Format(FormatError::Malformed {
+                format: super::super::DiskFormat::Vhd,
+                reason: crate::msg!(
+                    "error.image.format.vhd.checksum",
+                    "the footer checksum is wrong"
+                ),
+            }),
+            "The vhd header is malformed: the footer checksum is wrong.",
+            "error.image.format.vhd.checksum",
+            &[("format", "vhd")],
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@
 
 use std::fmt;
 
+use crate::PublicMessage;
+
 /// The disk formats Glance knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -112,7 +114,9 @@ pub struct Inspection {
     pub virtual_size: u64,
 }
 
-/// Why an image was refused. The messages are shown to users verbatim.
+/// Why an image was refused. The messages are shown to users verbatim; the
+/// free-form parts (`detail`, `reason`) are keyed at their call site, and
+/// their key's translation is the whole message ([`FormatError::public`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     /// The data is not what the image's disk_format says.
@@ -136,17 +140,58 @@ pub enum FormatError {
     ExternalDataFile,
     /// A vmdk whose data is (or may be) in other files.
     #[error("The vmdk image has an extent outside the image file ({detail}); only monolithicSparse and streamOptimized vmdk are accepted.")]
-    VmdkExtent { detail: String },
+    VmdkExtent { detail: PublicMessage },
     /// The format's structures are truncated or inconsistent.
     #[error("The {format} header is malformed: {reason}.")]
-    Malformed { format: DiskFormat, reason: String },
+    Malformed {
+        format: DiskFormat,
+        reason: PublicMessage,
+    },
     /// Well-formed, but uses something that is refused.
     #[error("The {format} image is refused: {reason}.")]
-    Unsupported { format: DiskFormat, reason: String },
+    Unsupported {
+        format: DiskFormat,
+        reason: PublicMessage,
+    },
     /// A format outside [`DiskFormat`] that qemu would still open (and that
     /// can refer to other files).
     #[error("The image data is in the {name} format, which is not accepted.")]
     RefusedFormat { name: &'static str },
+}
+
+impl FormatError {
+    /// What the user is told: each refusal has its own key (for a malformed
+    /// or refused header and a vmdk extent, the key of the reason, whose
+    /// translation is the whole sentence), so the portal explains it in the
+    /// user's language. The text is the Display.
+    pub fn public(&self) -> PublicMessage {
+        let text = self.to_string();
+        match self {
+            FormatError::Mismatch { declared, found } => {
+                PublicMessage::new("error.image.format.mismatch", text)
+                    .arg("declared", declared.as_str())
+                    .arg("found", found.as_str())
+            }
+            FormatError::Ambiguous { formats } => {
+                PublicMessage::new("error.image.format.ambiguous", text).arg("formats", formats)
+            }
+            FormatError::BackingFile { format } => {
+                PublicMessage::new("error.image.format.backing_file", text)
+                    .arg("format", format.as_str())
+            }
+            FormatError::ExternalDataFile => {
+                PublicMessage::new("error.image.format.external_data_file", text)
+            }
+            FormatError::VmdkExtent { detail } => detail.with_text(text),
+            FormatError::Malformed { format, reason }
+            | FormatError::Unsupported { format, reason } => {
+                reason.with_text(text).arg("format", format.as_str())
+            }
+            FormatError::RefusedFormat { name } => {
+                PublicMessage::new("error.image.format.refused_format", text).arg("name", name)
+            }
+        }
+    }
 }
 
 /// Bytes kept from the start of the stream.
@@ -387,7 +432,10 @@ impl Inspector {
                 Sig::VmdkDescriptor => Err(vmdk_descriptor_file(&self.head)),
                 Sig::VmdkCowd => Err(unsupported(
                     DiskFormat::Vmdk,
-                    "it is in the legacy VMware 3 (COWD) sparse format",
+                    crate::msg!(
+                        "error.image.format.vmdk.cowd",
+                        "it is in the legacy VMware 3 (COWD) sparse format"
+                    ),
                 )),
                 Sig::Vhd => vhd(&view),
                 Sig::Vhdx => vhdx(&view),
@@ -523,22 +571,22 @@ fn be64(b: &[u8], off: usize) -> Option<u64> {
     array(b, off).map(u64::from_be_bytes)
 }
 
-fn malformed(format: DiskFormat, reason: impl Into<String>) -> FormatError {
-    FormatError::Malformed {
-        format,
-        reason: reason.into(),
-    }
+fn malformed(format: DiskFormat, reason: PublicMessage) -> FormatError {
+    FormatError::Malformed { format, reason }
 }
 
-fn unsupported(format: DiskFormat, reason: impl Into<String>) -> FormatError {
-    FormatError::Unsupported {
-        format,
-        reason: reason.into(),
-    }
+fn unsupported(format: DiskFormat, reason: PublicMessage) -> FormatError {
+    FormatError::Unsupported { format, reason }
 }
 
 fn truncated(format: DiskFormat) -> FormatError {
-    malformed(format, "the image ends inside its header")
+    malformed(
+        format,
+        crate::msg!(
+            "error.image.format.truncated",
+            "the image ends inside its header"
+        ),
+    )
 }
 
 /// Text from the image, safe to put in a message: printable ASCII only,
@@ -732,7 +780,11 @@ fn qcow2(view: &View<'_>) -> Result<Inspection, FormatError> {
     if version != 2 && version != 3 {
         return Err(unsupported(
             Qcow2,
-            format!("its header version is {version}; only versions 2 and 3 are accepted"),
+            crate::msg!(
+                "error.image.format.qcow2.version",
+                "its header version is {version}; only versions 2 and 3 are accepted",
+                version = version,
+            ),
         ));
     }
     if h.len() < 72 {
@@ -746,7 +798,11 @@ fn qcow2(view: &View<'_>) -> Result<Inspection, FormatError> {
     if !(9..=21).contains(&cluster_bits) {
         return Err(malformed(
             Qcow2,
-            format!("cluster_bits is {cluster_bits}, outside 9 to 21"),
+            crate::msg!(
+                "error.image.format.qcow2.cluster_bits",
+                "cluster_bits is {cluster_bits}, outside 9 to 21",
+                cluster_bits = cluster_bits,
+            ),
         ));
     }
     let cluster_size = 1usize << cluster_bits;
@@ -760,14 +816,22 @@ fn qcow2(view: &View<'_>) -> Result<Inspection, FormatError> {
         if unknown != 0 {
             return Err(unsupported(
                 Qcow2,
-                format!("it sets incompatible feature bits unknown to this service ({unknown:#x})"),
+                crate::msg!(
+                    "error.image.format.qcow2.incompatible_features",
+                    "it sets incompatible feature bits unknown to this service ({bits})",
+                    bits = format!("{unknown:#x}"),
+                ),
             ));
         }
         let header_length = be32(h, 100).ok_or_else(|| truncated(Qcow2))? as usize;
         if header_length < 104 || header_length > cluster_size {
             return Err(malformed(
                 Qcow2,
-                format!("header_length {header_length} is not between 104 and the cluster size"),
+                crate::msg!(
+                    "error.image.format.qcow2.header_length",
+                    "header_length {header_length} is not between 104 and the cluster size",
+                    header_length = header_length,
+                ),
             ));
         }
         header_length
@@ -783,7 +847,10 @@ fn qcow2(view: &View<'_>) -> Result<Inspection, FormatError> {
         let next = at.checked_add(8).filter(|&n| n <= end).ok_or_else(|| {
             malformed(
                 Qcow2,
-                "a header extension crosses the end of the first cluster",
+                crate::msg!(
+                    "error.image.format.qcow2.extension_crosses_cluster",
+                    "a header extension crosses the end of the first cluster"
+                ),
             )
         })?;
         let (kind, len) = match (be32(h, at), be32(h, at + 4)) {
@@ -793,15 +860,22 @@ fn qcow2(view: &View<'_>) -> Result<Inspection, FormatError> {
             _ => {
                 return Err(malformed(
                     Qcow2,
-                    format!(
-                        "its header extensions continue past the first {} KiB",
-                        HEAD_LEN / 1024
+                    crate::msg!(
+                        "error.image.format.qcow2.extensions_too_long",
+                        "its header extensions continue past the first {kib} KiB",
+                        kib = HEAD_LEN / 1024,
                     ),
                 ))
             }
         };
         if len > end - next {
-            return Err(malformed(Qcow2, "a header extension is too large"));
+            return Err(malformed(
+                Qcow2,
+                crate::msg!(
+                    "error.image.format.qcow2.extension_too_large",
+                    "a header extension is too large"
+                ),
+            ));
         }
         match kind {
             0 => break,
@@ -844,7 +918,11 @@ fn vmdk(view: &View<'_>) -> Result<Inspection, FormatError> {
     if !(1..=3).contains(&version) {
         return Err(unsupported(
             Vmdk,
-            format!("its header version is {version}; only versions 1 to 3 are accepted"),
+            crate::msg!(
+                "error.image.format.vmdk.version",
+                "its header version is {version}; only versions 1 to 3 are accepted",
+                version = version,
+            ),
         ));
     }
     let mut capacity = le64(h, 12).ok_or_else(|| truncated(Vmdk))?;
@@ -857,13 +935,19 @@ fn vmdk(view: &View<'_>) -> Result<Inspection, FormatError> {
         // qemu then reads the embedded descriptor as a descriptor file, with
         // its extents.
         return Err(FormatError::VmdkExtent {
-            detail: "a zero-capacity header that defers to the descriptor's extents".into(),
+            detail: crate::msg!(
+                "error.image.format.vmdk.zero_capacity",
+                "a zero-capacity header that defers to the descriptor's extents"
+            ),
         });
     }
     let Some(desc_len) = vmdk_descriptor_len(h) else {
         return Err(malformed(
             Vmdk,
-            "the embedded descriptor is not at sector 1, where qemu reads it",
+            crate::msg!(
+                "error.image.format.vmdk.descriptor_offset",
+                "the embedded descriptor is not at sector 1, where qemu reads it"
+            ),
         ));
     };
     let desc = view.read_prefix(VMDK_DESC_OFFSET, desc_len);
@@ -874,9 +958,15 @@ fn vmdk(view: &View<'_>) -> Result<Inspection, FormatError> {
         .and_then(|nul| desc.get(..nul))
         .unwrap_or(desc);
     check_vmdk_descriptor(desc)?;
-    let virtual_size = capacity
-        .checked_mul(512)
-        .ok_or_else(|| malformed(Vmdk, "the capacity is too large"))?;
+    let virtual_size = capacity.checked_mul(512).ok_or_else(|| {
+        malformed(
+            Vmdk,
+            crate::msg!(
+                "error.image.format.vmdk.capacity",
+                "the capacity is too large"
+            ),
+        )
+    })?;
     Ok(Inspection {
         format: Vmdk,
         virtual_size,
@@ -890,7 +980,10 @@ fn vmdk_footer_capacity(view: &View<'_>) -> Result<u64, FormatError> {
     let bad = || {
         malformed(
             Vmdk,
-            "the header says the real header is in a footer, but there is no valid footer",
+            crate::msg!(
+                "error.image.format.vmdk.no_footer",
+                "the header says the real header is in a footer, but there is no valid footer"
+            ),
         )
     };
     if view.tail.len() < TAIL_LEN || view.len < (TAIL_LEN + 512) as u64 {
@@ -919,7 +1012,15 @@ fn check_vmdk_descriptor(desc: &[u8]) -> Result<(), FormatError> {
     let text = std::str::from_utf8(desc)
         .ok()
         .filter(|t| t.is_ascii())
-        .ok_or_else(|| malformed(Vmdk, "the embedded descriptor is not ASCII text"))?;
+        .ok_or_else(|| {
+            malformed(
+                Vmdk,
+                crate::msg!(
+                    "error.image.format.vmdk.descriptor_not_ascii",
+                    "the embedded descriptor is not ASCII text"
+                ),
+            )
+        })?;
     if text.to_ascii_lowercase().contains("parentfilenamehint") {
         return Err(FormatError::BackingFile { format: Vmdk });
     }
@@ -939,7 +1040,10 @@ fn check_vmdk_descriptor(desc: &[u8]) -> Result<(), FormatError> {
                 if create_type.is_some() {
                     return Err(malformed(
                         Vmdk,
-                        "the descriptor has more than one createType",
+                        crate::msg!(
+                            "error.image.format.vmdk.create_type_twice",
+                            "the descriptor has more than one createType"
+                        ),
                     ));
                 }
                 create_type = Some(value.trim().trim_matches('"'));
@@ -949,29 +1053,53 @@ fn check_vmdk_descriptor(desc: &[u8]) -> Result<(), FormatError> {
         } else {
             return Err(malformed(
                 Vmdk,
-                format!(
-                    "the descriptor has a line this service does not understand: \"{}\"",
-                    shown(line)
+                crate::msg!(
+                    "error.image.format.vmdk.descriptor_line",
+                    "the descriptor has a line this service does not understand: \"{line}\"",
+                    line = shown(line),
                 ),
             ));
         }
     }
-    let create_type =
-        create_type.ok_or_else(|| malformed(Vmdk, "the descriptor has no createType"))?;
+    let create_type = create_type.ok_or_else(|| {
+        malformed(
+            Vmdk,
+            crate::msg!(
+                "error.image.format.vmdk.no_create_type",
+                "the descriptor has no createType"
+            ),
+        )
+    })?;
     if !["monolithicSparse", "streamOptimized"]
         .iter()
         .any(|ok| create_type.eq_ignore_ascii_case(ok))
     {
         return Err(FormatError::VmdkExtent {
-            detail: format!("createType \"{}\"", shown(create_type)),
+            detail: crate::msg!(
+                "error.image.format.vmdk.create_type",
+                "createType \"{create_type}\"",
+                create_type = shown(create_type),
+            ),
         });
     }
     let extent = match extents.as_slice() {
-        [] => return Err(malformed(Vmdk, "the descriptor lists no extent")),
+        [] => {
+            return Err(malformed(
+                Vmdk,
+                crate::msg!(
+                    "error.image.format.vmdk.no_extent",
+                    "the descriptor lists no extent"
+                ),
+            ))
+        }
         [one] => *one,
         many => {
             return Err(FormatError::VmdkExtent {
-                detail: format!("{} extents", many.len()),
+                detail: crate::msg!(
+                    "error.image.format.vmdk.extents",
+                    "{count} extents",
+                    count = many.len(),
+                ),
             })
         }
     };
@@ -979,13 +1107,21 @@ fn check_vmdk_descriptor(desc: &[u8]) -> Result<(), FormatError> {
     let kind = extent.split_whitespace().nth(2).unwrap_or_default();
     if !kind.eq_ignore_ascii_case("SPARSE") {
         return Err(FormatError::VmdkExtent {
-            detail: format!("a {} extent", shown(kind)),
+            detail: crate::msg!(
+                "error.image.format.vmdk.extent_type",
+                "a {kind} extent",
+                kind = shown(kind),
+            ),
         });
     }
     let file = extent.split('"').nth(1).unwrap_or_default();
     if file.is_empty() || file.contains(['/', '\\']) {
         return Err(FormatError::VmdkExtent {
-            detail: format!("extent file \"{}\"", shown(file)),
+            detail: crate::msg!(
+                "error.image.format.vmdk.extent_file",
+                "extent file \"{file}\"",
+                file = shown(file),
+            ),
         });
     }
     Ok(())
@@ -1002,8 +1138,15 @@ fn vmdk_descriptor_file(head: &[u8]) -> FormatError {
     });
     FormatError::VmdkExtent {
         detail: match create_type {
-            Some(t) => format!("a descriptor-only file, createType \"{}\"", shown(&t)),
-            None => "a descriptor-only file".into(),
+            Some(t) => crate::msg!(
+                "error.image.format.vmdk.descriptor_file_type",
+                "a descriptor-only file, createType \"{create_type}\"",
+                create_type = shown(&t),
+            ),
+            None => crate::msg!(
+                "error.image.format.vmdk.descriptor_file",
+                "a descriptor-only file"
+            ),
         },
     }
 }
@@ -1028,7 +1171,13 @@ fn vhd(view: &View<'_>) -> Result<Inspection, FormatError> {
     let footer = if view.head.starts_with(VHD_COOKIE) {
         let footer = view.head.get(..512).ok_or_else(|| truncated(Vhd))?;
         if !vhd_checksum_ok(footer) {
-            return Err(malformed(Vhd, "the footer checksum is wrong"));
+            return Err(malformed(
+                Vhd,
+                crate::msg!(
+                    "error.image.format.vhd.checksum",
+                    "the footer checksum is wrong"
+                ),
+            ));
         }
         footer
     } else {
@@ -1037,7 +1186,16 @@ fn vhd(view: &View<'_>) -> Result<Inspection, FormatError> {
     match be32(footer, 60) {
         Some(2 | 3) => {}
         Some(4) => return Err(FormatError::BackingFile { format: Vhd }),
-        Some(other) => return Err(malformed(Vhd, format!("disk type {other} is unknown"))),
+        Some(other) => {
+            return Err(malformed(
+                Vhd,
+                crate::msg!(
+                    "error.image.format.vhd.disk_type",
+                    "disk type {disk_type} is unknown",
+                    disk_type = other,
+                ),
+            ))
+        }
         None => return Err(truncated(Vhd)),
     }
     let size = be64(footer, 48).ok_or_else(|| truncated(Vhd))?;
@@ -1103,13 +1261,23 @@ fn vhdx_metadata_region(head: &[u8]) -> Result<VhdxRegion, FormatError> {
         .get(VHDX_REGION_TABLE..VHDX_REGION_TABLE + VHDX_REGION_TABLE_LEN)
         .ok_or_else(|| truncated(Vhdx))?;
     if !table.starts_with(b"regi") {
-        return Err(malformed(Vhdx, "the region table signature is missing"));
+        return Err(malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.region_signature",
+                "the region table signature is missing"
+            ),
+        ));
     }
     let count = le32(table, 8).ok_or_else(|| truncated(Vhdx))? as usize;
     if count > VHDX_MAX_ENTRIES {
         return Err(malformed(
             Vhdx,
-            format!("the region table has {count} entries"),
+            crate::msg!(
+                "error.image.format.vhdx.region_entries",
+                "the region table has {count} entries",
+                count = count,
+            ),
         ));
     }
     let mut found = None;
@@ -1119,7 +1287,13 @@ fn vhdx_metadata_region(head: &[u8]) -> Result<VhdxRegion, FormatError> {
             .ok_or_else(|| truncated(Vhdx))?;
         if entry.get(..16) == Some(&VHDX_METADATA_REGION[..]) {
             if found.is_some() {
-                return Err(malformed(Vhdx, "it has more than one metadata region"));
+                return Err(malformed(
+                    Vhdx,
+                    crate::msg!(
+                        "error.image.format.vhdx.metadata_regions",
+                        "it has more than one metadata region"
+                    ),
+                ));
             }
             found = Some(VhdxRegion {
                 offset: le64(entry, 16).ok_or_else(|| truncated(Vhdx))?,
@@ -1127,7 +1301,15 @@ fn vhdx_metadata_region(head: &[u8]) -> Result<VhdxRegion, FormatError> {
             });
         }
     }
-    found.ok_or_else(|| malformed(Vhdx, "it has no metadata region"))
+    found.ok_or_else(|| {
+        malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.no_metadata_region",
+                "it has no metadata region"
+            ),
+        )
+    })
 }
 
 #[derive(Default)]
@@ -1141,13 +1323,23 @@ struct VhdxItems {
 fn vhdx_metadata_items(table: &[u8]) -> Result<VhdxItems, FormatError> {
     use DiskFormat::Vhdx;
     if !table.starts_with(b"metadata") {
-        return Err(malformed(Vhdx, "the metadata table signature is missing"));
+        return Err(malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.metadata_signature",
+                "the metadata table signature is missing"
+            ),
+        ));
     }
     let count = usize::from(le16(table, 10).ok_or_else(|| truncated(Vhdx))?);
     if count > VHDX_MAX_ENTRIES {
         return Err(malformed(
             Vhdx,
-            format!("the metadata table has {count} entries"),
+            crate::msg!(
+                "error.image.format.vhdx.metadata_entries",
+                "the metadata table has {count} entries",
+                count = count,
+            ),
         ));
     }
     let mut items = VhdxItems::default();
@@ -1173,7 +1365,13 @@ fn vhdx_metadata_items(table: &[u8]) -> Result<VhdxItems, FormatError> {
             continue;
         };
         if slot.is_some() {
-            return Err(malformed(Vhdx, "a metadata item appears twice"));
+            return Err(malformed(
+                Vhdx,
+                crate::msg!(
+                    "error.image.format.vhdx.metadata_item_twice",
+                    "a metadata item appears twice"
+                ),
+            ));
         }
         *slot = Some(place()?);
     }
@@ -1196,9 +1394,23 @@ fn vhdx(view: &View<'_>) -> Result<Inspection, FormatError> {
             current = Some((sequence, header));
         }
     }
-    let (_, header) = current.ok_or_else(|| malformed(Vhdx, "neither header copy is valid"))?;
+    let (_, header) = current.ok_or_else(|| {
+        malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.no_valid_header",
+                "neither header copy is valid"
+            ),
+        )
+    })?;
     if le16(header, 66) != Some(1) {
-        return Err(malformed(Vhdx, "the header version is not 1"));
+        return Err(malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.version",
+                "the header version is not 1"
+            ),
+        ));
     }
     if header
         .get(48..64)
@@ -1206,20 +1418,43 @@ fn vhdx(view: &View<'_>) -> Result<Inspection, FormatError> {
     {
         return Err(unsupported(
             Vhdx,
-            "its log holds changes that were never applied (replay it with `qemu-img check -r all` first)",
+            crate::msg!(
+                "error.image.format.vhdx.log",
+                "its log holds changes that were never applied (replay it with `qemu-img check -r all` first)"
+            ),
         ));
     }
     let table = h
         .get(VHDX_REGION_TABLE..VHDX_REGION_TABLE + VHDX_REGION_TABLE_LEN)
         .ok_or_else(|| truncated(Vhdx))?;
     if le32(table, 4) != crc32c_with_zeroed_field(table, 4) {
-        return Err(malformed(Vhdx, "the region table checksum is wrong"));
+        return Err(malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.region_checksum",
+                "the region table checksum is wrong"
+            ),
+        ));
     }
     let region = vhdx_metadata_region(h)?;
     if region.len < VHDX_TABLE_LEN as u64 {
-        return Err(malformed(Vhdx, "the metadata region is too small"));
+        return Err(malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.metadata_region_small",
+                "the metadata region is too small"
+            ),
+        ));
     }
-    let beyond = || malformed(Vhdx, "the metadata lies beyond the end of the file");
+    let beyond = || {
+        malformed(
+            Vhdx,
+            crate::msg!(
+                "error.image.format.vhdx.metadata_beyond_end",
+                "the metadata lies beyond the end of the file"
+            ),
+        )
+    };
     let items = vhdx_metadata_items(
         view.read(region.offset, VHDX_TABLE_LEN)
             .ok_or_else(beyond)?,
@@ -1228,12 +1463,24 @@ fn vhdx(view: &View<'_>) -> Result<Inspection, FormatError> {
         return Err(FormatError::BackingFile { format: Vhdx });
     }
     let item = |place: Option<(u32, u32)>, name: &str| -> Result<&[u8], FormatError> {
-        let (offset, len) =
-            place.ok_or_else(|| malformed(Vhdx, format!("the {name} metadata item is missing")))?;
+        let (offset, len) = place.ok_or_else(|| {
+            malformed(
+                Vhdx,
+                crate::msg!(
+                    "error.image.format.vhdx.metadata_item_missing",
+                    "the {item} metadata item is missing",
+                    item = name,
+                ),
+            )
+        })?;
         if len < 8 || u64::from(offset) + 8 > region.len {
             return Err(malformed(
                 Vhdx,
-                format!("the {name} metadata item is out of place"),
+                crate::msg!(
+                    "error.image.format.vhdx.metadata_item_misplaced",
+                    "the {item} metadata item is out of place",
+                    item = name,
+                ),
             ));
         }
         view.read(region.offset.saturating_add(offset.into()), 8)
@@ -1263,10 +1510,11 @@ fn vdi(view: &View<'_>) -> Result<Inspection, FormatError> {
     if version != 0x0001_0001 {
         return Err(unsupported(
             Vdi,
-            format!(
-                "its header version is {}.{}; only 1.1 is accepted",
-                version >> 16,
-                version & 0xffff
+            crate::msg!(
+                "error.image.format.vdi.version",
+                "its header version is {major}.{minor}; only 1.1 is accepted",
+                major = version >> 16,
+                minor = version & 0xffff,
             ),
         ));
     }
@@ -1275,7 +1523,16 @@ fn vdi(view: &View<'_>) -> Result<Inspection, FormatError> {
         Some(1 | 2) => {}
         // undo, differencing: both have a parent
         Some(3 | 4) => return Err(FormatError::BackingFile { format: Vdi }),
-        Some(other) => return Err(malformed(Vdi, format!("image type {other} is unknown"))),
+        Some(other) => {
+            return Err(malformed(
+                Vdi,
+                crate::msg!(
+                    "error.image.format.vdi.image_type",
+                    "image type {image_type} is unknown",
+                    image_type = other,
+                ),
+            ))
+        }
         None => return Err(truncated(Vdi)),
     }
     let size = le64(h, 0x170).ok_or_else(|| truncated(Vdi))?;
@@ -1309,11 +1566,25 @@ fn iso(view: &View<'_>) -> Result<Inspection, FormatError> {
             }
         }
     }
-    let primary = primary.ok_or_else(|| malformed(Iso, "there is no primary volume descriptor"))?;
+    let primary = primary.ok_or_else(|| {
+        malformed(
+            Iso,
+            crate::msg!(
+                "error.image.format.iso.no_primary",
+                "there is no primary volume descriptor"
+            ),
+        )
+    })?;
     let blocks = le32(primary, 80).ok_or_else(|| truncated(Iso))?;
     let block_size = le16(primary, 128).ok_or_else(|| truncated(Iso))?;
     if block_size == 0 {
-        return Err(malformed(Iso, "the logical block size is 0"));
+        return Err(malformed(
+            Iso,
+            crate::msg!(
+                "error.image.format.iso.block_size",
+                "the logical block size is 0"
+            ),
+        ));
     }
     Ok(Inspection {
         format: Iso,

@@ -26,9 +26,11 @@ fn require_shared(image: &Image) -> Result<()> {
     if image.visibility == Visibility::Shared {
         Ok(())
     } else {
-        Err(ImageError::Forbidden(format!(
-            "Only shared images have members; image {} is {}.",
-            image.id, image.visibility
+        Err(ImageError::Forbidden(crate::msg!(
+            "error.image.members_need_shared",
+            "Only shared images have members; image {id} is {visibility}.",
+            id = image.id,
+            visibility = image.visibility,
         )))
     }
 }
@@ -109,9 +111,10 @@ impl ImageService {
         require_shared(&image)?;
         let member_id = member_id.trim();
         if member_id.is_empty() || member_id.len() > 64 {
-            return Err(ImageError::Validation(
-                "The member must be a project id of 1 to 64 characters.".into(),
-            ));
+            return Err(ImageError::Validation(crate::msg!(
+                "error.image.member_id_length",
+                "The member must be a project id of 1 to 64 characters."
+            )));
         }
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM image_members WHERE image_id = ?")
             .bind(image.id.as_str())
@@ -119,8 +122,10 @@ impl ImageService {
             .await?
             .try_get("n")?;
         if count >= MAX_MEMBERS {
-            return Err(ImageError::LimitExceeded(format!(
-                "An image may have at most {MAX_MEMBERS} members."
+            return Err(ImageError::LimitExceeded(crate::msg!(
+                "error.image.too_many_members",
+                "An image may have at most {max} members.",
+                max = MAX_MEMBERS,
             )));
         }
         let now = now_micros();
@@ -136,9 +141,11 @@ impl ImageService {
         match res {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                return Err(ImageError::Conflict(format!(
-                    "Project {member_id} is already a member of image {}.",
-                    image.id
+                return Err(ImageError::Conflict(crate::msg!(
+                    "error.image.already_member",
+                    "Project {member} is already a member of image {id}.",
+                    member = member_id,
+                    id = image.id,
                 )))
             }
             Err(e) => return Err(ImageError::from(e)),
@@ -164,9 +171,10 @@ impl ImageService {
         if !allows(ctx, &rules::MODIFY_MEMBER, &target) {
             // The owner may read members but not answer for them.
             existing?;
-            return Err(ImageError::Forbidden(
-                "Only the member project can accept or reject a shared image.".into(),
-            ));
+            return Err(ImageError::Forbidden(crate::msg!(
+                "error.image.member_answers",
+                "Only the member project can accept or reject a shared image."
+            )));
         }
         existing?;
         sqlx::query(
@@ -204,8 +212,11 @@ impl ImageService {
     }
 }
 
-fn member_not_found(image_id: &str, member_id: &str) -> ImageError {
-    ImageError::MemberNotFound(format!(
-        "Project {member_id} is not a member of image {image_id}."
+pub(super) fn member_not_found(image_id: &str, member_id: &str) -> ImageError {
+    ImageError::MemberNotFound(crate::msg!(
+        "error.image.not_a_member",
+        "Project {member} is not a member of image {id}.",
+        member = member_id,
+        id = image_id,
     ))
 }

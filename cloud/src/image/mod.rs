@@ -339,11 +339,16 @@ fn check_new_owner(ctx: &RequestContext, asked: Option<&str>) -> Result<()> {
     }
     Err(ImageError::Forbidden(
         if policy::ADMIN.holds(ctx, &Target::none()) {
-            "Images can only be created in the project of the token."
+            crate::msg!(
+                "error.image.create_in_token_project",
+                "Images can only be created in the project of the token."
+            )
         } else {
-            "You are not permitted to create images owned by another project."
-        }
-        .into(),
+            crate::msg!(
+                "error.image.create_for_other_project",
+                "You are not permitted to create images owned by another project."
+            )
+        },
     ))
 }
 
@@ -356,11 +361,18 @@ const MAX_PROPERTY_VALUE: usize = 4096;
 
 fn validate_name(name: Option<String>) -> Result<Option<String>> {
     match name {
-        Some(n) if n.chars().count() > 255 => Err(ImageError::Validation(
-            "The image name must be at most 255 characters.".into(),
-        )),
+        Some(n) if n.chars().count() > 255 => Err(ImageError::Validation(crate::msg!(
+            "error.image.name_too_long",
+            "The image name must be at most 255 characters."
+        ))),
         Some(n) => {
-            crate::text::check_name("image name", &n).map_err(ImageError::Validation)?;
+            crate::text::check_name(&n).map_err(|code| {
+                ImageError::Validation(crate::msg!(
+                    "error.image.name_control_char",
+                    "The image name must not contain control characters (found {code}).",
+                    code = code,
+                ))
+            })?;
             Ok(Some(n))
         }
         None => Ok(None),
@@ -369,11 +381,18 @@ fn validate_name(name: Option<String>) -> Result<Option<String>> {
 
 fn validate_tag(tag: &str) -> Result<()> {
     if tag.is_empty() || tag.chars().count() > 255 {
-        return Err(ImageError::Validation(
-            "A tag must be 1 to 255 characters.".into(),
-        ));
+        return Err(ImageError::Validation(crate::msg!(
+            "error.image.tag_length",
+            "A tag must be 1 to 255 characters."
+        )));
     }
-    crate::text::check_name("tag", tag).map_err(ImageError::Validation)?;
+    crate::text::check_name(tag).map_err(|code| {
+        ImageError::Validation(crate::msg!(
+            "error.image.tag_control_char",
+            "The tag must not contain control characters (found {code}).",
+            code = code,
+        ))
+    })?;
     Ok(())
 }
 
@@ -386,9 +405,7 @@ fn validate_tags(tags: &[String]) -> Result<Vec<String>> {
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(ImageError::LimitExceeded(format!(
-            "An image may have at most {MAX_TAGS} tags."
-        )));
+        return Err(too_many_tags());
     }
     out.sort();
     Ok(out)
@@ -396,30 +413,68 @@ fn validate_tags(tags: &[String]) -> Result<Vec<String>> {
 
 fn validate_property(key: &str, value: &str) -> Result<()> {
     if key.is_empty() || key.chars().count() > 255 {
-        return Err(ImageError::Validation(
-            "A property name must be 1 to 255 characters.".into(),
-        ));
+        return Err(ImageError::Validation(crate::msg!(
+            "error.image.property_name_length",
+            "A property name must be 1 to 255 characters."
+        )));
     }
-    crate::text::check_name("property name", key).map_err(ImageError::Validation)?;
+    crate::text::check_name(key).map_err(|code| {
+        ImageError::Validation(crate::msg!(
+            "error.image.property_name_control_char",
+            "The property name must not contain control characters (found {code}).",
+            code = code,
+        ))
+    })?;
     if RESERVED_PROPERTIES.contains(&key) || is_reserved_name(key) {
-        return Err(ImageError::Forbidden(format!(
-            "Attribute '{key}' is reserved."
+        return Err(ImageError::Forbidden(crate::msg!(
+            "error.image.reserved_property",
+            "Attribute '{key}' is reserved.",
+            key = key,
         )));
     }
     if value.chars().count() > MAX_PROPERTY_VALUE {
-        return Err(ImageError::Validation(format!(
-            "The value of property '{key}' must be at most {MAX_PROPERTY_VALUE} characters."
+        return Err(ImageError::Validation(crate::msg!(
+            "error.image.property_value_too_long",
+            "The value of property '{key}' must be at most {max} characters.",
+            key = key,
+            max = MAX_PROPERTY_VALUE,
         )));
     }
-    crate::text::check_text(&format!("value of property '{key}'"), value)
-        .map_err(ImageError::Validation)?;
+    crate::text::check_text(value).map_err(|code| {
+        ImageError::Validation(crate::msg!(
+            "error.image.property_value_control_char",
+            "The value of property '{key}' must not contain control characters (found {code}).",
+            key = key,
+            code = code,
+        ))
+    })?;
     Ok(())
+}
+
+/// The 413 for a tag beyond [`MAX_TAGS`].
+fn too_many_tags() -> ImageError {
+    ImageError::LimitExceeded(crate::msg!(
+        "error.image.too_many_tags",
+        "An image may have at most {max} tags.",
+        max = MAX_TAGS,
+    ))
+}
+
+/// The 413 for a property beyond [`MAX_PROPERTIES`].
+fn too_many_properties() -> ImageError {
+    ImageError::LimitExceeded(crate::msg!(
+        "error.image.too_many_properties",
+        "An image may have at most {max} properties.",
+        max = MAX_PROPERTIES,
+    ))
 }
 
 fn validate_min(field: &str, v: i64) -> Result<i64> {
     if v < 0 {
-        return Err(ImageError::Validation(format!(
-            "{field} must be 0 or more."
+        return Err(ImageError::Validation(crate::msg!(
+            "error.image.negative_min",
+            "{field} must be 0 or more.",
+            field = field,
         )));
     }
     Ok(v)

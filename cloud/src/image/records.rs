@@ -70,14 +70,21 @@ impl ImageService {
         if visibility == Visibility::Public
             && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
         {
-            return Err(ImageError::Forbidden(
-                "Only administrators can publish public images.".into(),
-            ));
+            return Err(ImageError::Forbidden(crate::msg!(
+                "error.image.publicize_admin_only",
+                "Only administrators can publish public images."
+            )));
         }
         let id = match &new.id {
             Some(id) => uuid::Uuid::parse_str(id)
                 .map(|u| u.hyphenated().to_string())
-                .map_err(|_| ImageError::Validation(format!("The image id {id} is not a UUID.")))?,
+                .map_err(|_| {
+                    ImageError::Validation(crate::msg!(
+                        "error.image.id_not_uuid",
+                        "The image id {id} is not a UUID.",
+                        id = id,
+                    ))
+                })?,
             None => uuid::Uuid::new_v4().hyphenated().to_string(),
         };
         let name = validate_name(new.name)?;
@@ -88,9 +95,7 @@ impl ImageService {
             validate_property(k, v)?;
         }
         if new.properties.len() > MAX_PROPERTIES {
-            return Err(ImageError::LimitExceeded(format!(
-                "An image may have at most {MAX_PROPERTIES} properties."
-            )));
+            return Err(too_many_properties());
         }
         let now = now_micros();
         // The count is checked and taken in the insert's transaction, under
@@ -120,8 +125,10 @@ impl ImageService {
         .await;
         if let Err(e) = inserted {
             if is_unique_violation(&e) {
-                return Err(ImageError::Conflict(format!(
-                    "An image with identifier {id} already exists."
+                return Err(ImageError::Conflict(crate::msg!(
+                    "error.image.duplicate_id",
+                    "An image with identifier {id} already exists.",
+                    id = id,
                 )));
             }
             return Err(ImageError::from(e));
@@ -396,17 +403,18 @@ impl ImageService {
                 .map(|(i, (k, _))| format!("{} AS k{i}", sort_expr(*k)))
                 .collect();
             let sql = format!("SELECT {} FROM images i WHERE i.id = ?", exprs.join(", "));
-            let marker_id = parse_image_id(marker).map_err(|_| {
-                ImageError::Validation(format!("The marker {marker} could not be found."))
-            })?;
+            let marker_not_found = || {
+                ImageError::Validation(crate::msg!(
+                    "error.image.marker_not_found",
+                    "The marker {marker} could not be found.",
+                    marker = marker,
+                ))
+            };
+            let marker_id = parse_image_id(marker).map_err(|_| marker_not_found())?;
             // Only an image the caller may see can be a marker (Glance: 400),
             // so paging tells nothing about other projects' private images.
             match self.get_image(ctx, &marker_id).await {
-                Err(ImageError::NotFound(_)) => {
-                    return Err(ImageError::Validation(format!(
-                        "The marker {marker} could not be found."
-                    )))
-                }
+                Err(ImageError::NotFound(_)) => return Err(marker_not_found()),
                 Err(e) => return Err(e),
                 Ok(_) => {}
             }
@@ -414,9 +422,7 @@ impl ImageService {
                 .bind(marker_id.as_str())
                 .fetch_optional(&self.db.pool)
                 .await?
-                .ok_or_else(|| {
-                    ImageError::Validation(format!("The marker {marker} could not be found."))
-                })?;
+                .ok_or_else(marker_not_found)?;
             let mut values = Vec::new();
             for (i, (k, _)) in sort.iter().enumerate() {
                 let col = format!("k{i}");
@@ -480,11 +486,16 @@ impl ImageService {
             if asked.as_deref() != image.owner.as_deref() {
                 return Err(ImageError::Forbidden(
                     if policy::ADMIN.holds(ctx, &Target::none()) {
-                        "Changing the owner of an image is not supported."
+                        crate::msg!(
+                            "error.image.owner_change_unsupported",
+                            "Changing the owner of an image is not supported."
+                        )
                     } else {
-                        "Owner can't be updated by non admin."
-                    }
-                    .into(),
+                        crate::msg!(
+                            "error.image.owner_change_admin_only",
+                            "Owner can't be updated by non admin."
+                        )
+                    },
                 ));
             }
         }
@@ -492,19 +503,20 @@ impl ImageService {
             && image.visibility != Visibility::Public
             && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
         {
-            return Err(ImageError::Forbidden(
-                "Only administrators can publish public images.".into(),
-            ));
+            return Err(ImageError::Forbidden(crate::msg!(
+                "error.image.publicize_admin_only",
+                "Only administrators can publish public images."
+            )));
         }
         if (u.disk_format.is_some_and(|d| Some(d) != image.disk_format)
             || u.container_format
                 .is_some_and(|c| Some(c) != image.container_format))
             && image.status != ImageStatus::Queued
         {
-            return Err(ImageError::Forbidden(
+            return Err(ImageError::Forbidden(crate::msg!(
+                "error.image.formats_locked",
                 "The disk and container formats can only be changed while the image is queued."
-                    .into(),
-            ));
+            )));
         }
         let name = match u.name.clone() {
             Some(n) => Some(validate_name(n)?),
@@ -519,8 +531,10 @@ impl ImageService {
         }
         for k in &u.remove_properties {
             if !image.properties.contains_key(k) {
-                return Err(ImageError::Conflict(format!(
-                    "Property {k} does not exist."
+                return Err(ImageError::Conflict(crate::msg!(
+                    "error.image.no_such_property",
+                    "Property {property} does not exist.",
+                    property = k,
                 )));
             }
         }
@@ -530,9 +544,7 @@ impl ImageService {
         }
         props.extend(u.set_properties.clone());
         if props.len() > MAX_PROPERTIES {
-            return Err(ImageError::LimitExceeded(format!(
-                "An image may have at most {MAX_PROPERTIES} properties."
-            )));
+            return Err(too_many_properties());
         }
         let min_disk = u
             .min_disk
@@ -622,9 +634,10 @@ impl ImageService {
     pub async fn delete_image(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         let image = self.image_for_change(ctx, id, &rules::DELETE_IMAGE).await?;
         if image.protected {
-            return Err(ImageError::Forbidden(format!(
-                "Image {} is protected and cannot be deleted.",
-                image.id
+            return Err(ImageError::Forbidden(crate::msg!(
+                "error.image.protected",
+                "Image {id} is protected and cannot be deleted.",
+                id = image.id,
             )));
         }
         self.delete_record(&image.id).await?;
@@ -682,10 +695,10 @@ impl ImageService {
 
     async fn set_active(&self, ctx: &RequestContext, id: &str, active: bool) -> Result<Image> {
         let image = self.get_image(ctx, id).await?;
-        let (action, rule) = if active {
-            ("reactivate", &rules::REACTIVATE)
+        let rule = if active {
+            &rules::REACTIVATE
         } else {
-            ("deactivate", &rules::DEACTIVATE)
+            &rules::DEACTIVATE
         };
         enforce(ctx, rule, &Target::owned_by(image.owner.as_deref()))?;
         let (from, to) = if active {
@@ -697,10 +710,19 @@ impl ImageService {
             return Ok(image);
         }
         if image.status != from {
-            return Err(ImageError::Forbidden(format!(
-                "Not allowed to {action} an image in status '{}'.",
-                image.status
-            )));
+            return Err(ImageError::Forbidden(if active {
+                crate::msg!(
+                    "error.image.reactivate_status",
+                    "Not allowed to reactivate an image in status '{status}'.",
+                    status = image.status,
+                )
+            } else {
+                crate::msg!(
+                    "error.image.deactivate_status",
+                    "Not allowed to deactivate an image in status '{status}'.",
+                    status = image.status,
+                )
+            }));
         }
         sqlx::query("UPDATE images SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
             .bind(to.as_str())
@@ -719,9 +741,7 @@ impl ImageService {
             return Ok(());
         }
         if image.tags.len() >= MAX_TAGS {
-            return Err(ImageError::LimitExceeded(format!(
-                "An image may have at most {MAX_TAGS} tags."
-            )));
+            return Err(too_many_tags());
         }
         let res = sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES (?, ?)")
             .bind(image.id.as_str())
@@ -744,9 +764,11 @@ impl ImageService {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(ImageError::MemberNotFound(format!(
-                "Tag {tag} not found on image {}.",
-                image.id
+            return Err(ImageError::MemberNotFound(crate::msg!(
+                "error.image.tag_not_found",
+                "Tag {tag} not found on image {id}.",
+                tag = tag,
+                id = image.id,
             )));
         }
         self.touch(&image.id).await
@@ -788,15 +810,17 @@ impl ImageService {
     /// reserves for real.
     pub async fn check_upload_fits(&self, ctx: &RequestContext, size: i64) -> Result<()> {
         let Some(project) = ctx.project_id().map(str::to_string) else {
-            return Err(ImageError::Forbidden(
-                "Uploading an image needs a project-scoped token.".into(),
-            ));
+            return Err(ImageError::Forbidden(crate::msg!(
+                "error.image.upload_needs_project",
+                "Uploading an image needs a project-scoped token."
+            )));
         };
         enforce(ctx, &rules::UPLOAD_IMAGE, &Target::project(&project))?;
         if size < 0 {
-            return Err(ImageError::Validation(
-                "The image size must be 0 or more.".into(),
-            ));
+            return Err(ImageError::Validation(crate::msg!(
+                "error.image.negative_size",
+                "The image size must be 0 or more."
+            )));
         }
         check_max_image_size(&self.cfg, u64::try_from(size).unwrap_or(0))?;
         self.quota
@@ -813,8 +837,10 @@ impl ImageService {
 pub(super) fn check_max_image_size(cfg: &ImageConfig, bytes: u64) -> Result<()> {
     let max = u64::try_from(cfg.max_image_size).unwrap_or(u64::MAX);
     if bytes > max {
-        return Err(ImageError::LimitExceeded(format!(
-            "The image is larger than the largest image accepted ({max} bytes)."
+        return Err(ImageError::LimitExceeded(crate::msg!(
+            "error.image.too_large",
+            "The image is larger than the largest image accepted ({max} bytes).",
+            max = max,
         )));
     }
     Ok(())

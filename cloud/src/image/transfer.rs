@@ -116,15 +116,17 @@ impl ImageService {
             .image_for_change(ctx, image_id, &rules::UPLOAD_IMAGE)
             .await?;
         if image.status != ImageStatus::Queued {
-            return Err(ImageError::Conflict(format!(
-                "Image status transition from {} to saving is not allowed: data can only be uploaded to a queued image.",
-                image.status
+            return Err(ImageError::Conflict(crate::msg!(
+                "error.image.upload_not_queued",
+                "Image status transition from {status} to saving is not allowed: data can only be uploaded to a queued image.",
+                status = image.status,
             )));
         }
         let (Some(disk_format), Some(_)) = (image.disk_format, image.container_format) else {
-            return Err(ImageError::Validation(
-                "Properties disk_format, container_format must be set prior to saving data.".into(),
-            ));
+            return Err(ImageError::Validation(crate::msg!(
+                "error.image.formats_unset",
+                "Properties disk_format, container_format must be set prior to saving data."
+            )));
         };
         let owner = image.owner.clone().unwrap_or_default();
         if let Some(n) = declared_len {
@@ -145,9 +147,10 @@ impl ImageService {
         .await?
         .rows_affected();
         if moved == 0 {
-            return Err(ImageError::Conflict(format!(
-                "Image {} is already receiving data.",
-                image.id
+            return Err(ImageError::Conflict(crate::msg!(
+                "error.image.upload_busy",
+                "Image {id} is already receiving data.",
+                id = image.id,
             )));
         }
         let reservation = self
@@ -210,8 +213,10 @@ impl ImageService {
             check_max_image_size(&self.cfg, seen)?;
             if let Some(n) = declared_len {
                 if seen > n {
-                    return Err(ImageError::Validation(format!(
-                        "The upload is longer than its declared {n} bytes."
+                    return Err(ImageError::Validation(crate::msg!(
+                        "error.image.upload_too_long",
+                        "The upload is longer than its declared {size} bytes.",
+                        size = n,
                     )));
                 }
             }
@@ -275,8 +280,10 @@ impl ImageService {
                     tracing::error!(image = %id, error = %e, "could not remove orphaned image data");
                 }
                 other?;
-                Err(ImageError::Conflict(format!(
-                    "Image {id} was deleted while its data was uploading."
+                Err(ImageError::Conflict(crate::msg!(
+                    "error.image.deleted_during_upload",
+                    "Image {id} was deleted while its data was uploading.",
+                    id = id,
                 )))
             }
         }
@@ -419,10 +426,10 @@ impl ImageService {
             ImageStatus::Deactivated
                 if allows(ctx, &rules::DOWNLOAD_DEACTIVATED, &Target::none()) => {}
             ImageStatus::Deactivated => {
-                return Err(ImageError::Forbidden(
+                return Err(ImageError::Forbidden(crate::msg!(
+                    "error.image.deactivated",
                     "The requested image has been deactivated. Image data download is forbidden."
-                        .into(),
-                ))
+                )))
             }
             _ => return Err(ImageError::NoData(image.id.clone())),
         }

@@ -160,7 +160,11 @@ mod tests {
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
         assert!(body(res).await.is_empty());
 
-        let over = ApiError::from(ImageError::LimitExceeded("too big".into()));
+        let over = ApiError::from(ImageError::LimitExceeded(cloud::msg!(
+            "error.image.too_large",
+            "The image is larger than the largest image accepted ({max} bytes).",
+            max = 1,
+        )));
         assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(title(over.status), "Request Entity Too Large");
 

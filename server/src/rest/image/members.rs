@@ -50,7 +50,7 @@ pub async fn show(
     match state.image.get_member(&caller.ctx, &id, &member_id).await {
         Ok(m) => Ok(Json(member_json(&m))),
         // As Glance: a refusal here reads as "not found", telling nothing.
-        Err(ImageError::Forbidden(msg)) => Err(ApiError::not_found(msg)),
+        Err(ImageError::Forbidden(msg)) => Err(ApiError::not_found(msg.text)),
         Err(e) => Err(e.into()),
     }
 }
