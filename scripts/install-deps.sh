@@ -38,7 +38,10 @@ have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [[ "$have" != "$want" ]]; then
     say "cargo install wasm-bindgen-cli $want (matches Cargo.lock; a few minutes, once)"
     # Without --locked: the tool's own lock file wants a crate this index lacks.
-    cargo install wasm-bindgen-cli --version "$want" --force
+    # Built at opt-level 1 without debug info: it runs for a second per
+    # build and writes the same bytes as at opt-level 3, for less compiling.
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+        cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
 stamp=node_modules/.gureum-stamp
