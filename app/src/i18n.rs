@@ -784,7 +784,10 @@ mod tests {
     #[test]
     fn dates_and_numbers_are_written_for_the_language() {
         assert_eq!(date_time(Lang::En, "2026-12-02 15:04"), "Dec 2, 2026 15:04");
-        assert_eq!(date_time(Lang::Ko, "2026-12-02 15:04"), "2026. 12. 2. 15:04");
+        assert_eq!(
+            date_time(Lang::Ko, "2026-12-02 15:04"),
+            "2026. 12. 2. 15:04"
+        );
         assert_eq!(
             date_time(Lang::Ko, "2026-01-09 08:00:59"),
             "2026. 1. 9. 08:00:59"
@@ -923,7 +926,11 @@ mod tests {
                 }
             }
         }
-        assert!(found.is_empty(), "untranslated text in views:\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "untranslated text in views:\n{}",
+            found.join("\n")
+        );
     }
 
     /// Every message key a service error can carry (one value of each

@@ -133,7 +133,10 @@ async fn page_views_do_not_rewrite_the_session(backend: Backend) {
     }
     // Still signed in: a server function call works.
     post(&c, &b, "set_language", &[("lang", "en")]).await;
-    assert_eq!(page(&c, &b, "/identity/users", KOREAN_BROWSER).await.0, "en");
+    assert_eq!(
+        page(&c, &b, "/identity/users", KOREAN_BROWSER).await.0,
+        "en"
+    );
 }
 
 per_backend!(

@@ -62,9 +62,7 @@ pub async fn list_app_creds() -> Result<AppCredList, AppError> {
                 name: c.name,
                 description: c.description,
                 roles: c.roles.into_iter().map(|r| r.name).collect(),
-                expires: c
-                    .expires_at
-                    .map(|e| e.format("%Y-%m-%d %H:%M").to_string()),
+                expires: c.expires_at.map(|e| e.format("%Y-%m-%d %H:%M").to_string()),
             })
             .collect(),
     })
