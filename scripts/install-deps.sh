@@ -59,6 +59,17 @@ if [[ "$mode" == bench ]]; then
     exit 0
 fi
 
+if [[ "$mode" == tempest ]]; then
+    # OpenStack's API suite, pinned, in the venv the CLI tests use.
+    venv="${VENV:-$HOME/.cache/gureum/venv}"
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    if [[ "$("$venv/bin/tempest" --version 2>/dev/null | awk '{print $2}')" != 47.0.0 ]]; then
+        say "pip install tempest==47.0.0 into $venv"
+        "$venv/bin/pip" install -q tempest==47.0.0
+    fi
+    exit 0
+fi
+
 if [[ "$mode" == test ]]; then
     # Browser tests drive Debian's Chromium; CLI tests the stock openstack client.
     apt_install chromium

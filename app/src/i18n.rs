@@ -82,7 +82,7 @@ pub fn number(_lang: Lang, n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -656,6 +656,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("object.application_credential", "application credential", "애플리케이션 자격 증명"),
     ("object.service", "service", "서비스"),
     ("object.endpoint", "endpoint", "엔드포인트"),
+    ("object.implied_role", "implied role", "함축 역할"),
     // service messages (keyed at the call site with cloud::msg!)
     ("error.policy.denied", "You are not authorized to perform the requested action: {rule}.", "요청한 작업을 수행할 권한이 없습니다. ({rule})"),
     ("error.search.too_long", "The search text is {length} characters long; at most {max} are allowed.", "검색어가 {length}자입니다. 최대 {max}자까지 입력할 수 있습니다."),
@@ -672,7 +673,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("error.identity.appcred_token_rescope", "A token created with an application credential cannot be rescoped.", "애플리케이션 자격 증명으로 발급된 토큰은 범위를 다시 지정할 수 없습니다."),
     ("error.identity.revoke_own_tokens", "You may only revoke your own tokens.", "자신의 토큰만 폐기할 수 있습니다."),
     ("error.identity.name_empty", "The {object} name must not be empty.", "{object} 이름은 비워 둘 수 없습니다."),
-    ("error.identity.name_too_long", "The {object} name must be at most 255 characters.", "{object} 이름은 255자 이하여야 합니다."),
+    ("error.identity.name_too_long", "The {object} name must be at most {max} characters.", "{object} 이름은 {max}자 이하여야 합니다."),
     ("error.identity.name_control_char", "The {object} name must not contain control characters (found {code}).", "{object} 이름에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),
     ("error.identity.description_too_long", "The description must be at most 1024 characters.", "설명은 1024자 이하여야 합니다."),
     ("error.identity.description_control_char", "The description must not contain control characters (found {code}).", "설명에는 제어 문자를 넣을 수 없습니다. ({code} 발견)"),

@@ -129,7 +129,7 @@ impl IdentityError {
 
 /// Every `kind` the identity service names in NotFound and Conflict; the
 /// portal translates each (`object.<name>`).
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "domain",
     "project",
     "user",
@@ -138,6 +138,7 @@ pub const KINDS: [&str; 8] = [
     "application credential",
     "service",
     "endpoint",
+    "implied role",
 ];
 
 impl ServiceError for IdentityError {
@@ -223,6 +224,23 @@ mod tests {
             "The project name must not be empty.",
             "error.identity.name_empty",
             &[("object", "project")],
+        );
+        // Keystone's lengths: 64 for projects and domains, 255 for the rest.
+        let name = crate::identity::validate_name;
+        assert!(name("project", &"p".repeat(64)).is_ok());
+        check(
+            name("project", &"p".repeat(65)).expect_err("65"),
+            "The project name must be at most 64 characters.",
+            "error.identity.name_too_long",
+            &[("object", "project"), ("max", "64")],
+        );
+        assert!(name("domain", &"d".repeat(65)).is_err());
+        assert!(name("user", &"u".repeat(255)).is_ok());
+        check(
+            name("user", &"u".repeat(256)).expect_err("256"),
+            "The user name must be at most 255 characters.",
+            "error.identity.name_too_long",
+            &[("object", "user"), ("max", "255")],
         );
         check(
             crate::identity::validate_name("application credential", "a\u{1b}[31m")

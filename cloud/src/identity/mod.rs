@@ -273,11 +273,18 @@ fn validate_name(kind: &str, name: &str) -> Result<String> {
             object = kind,
         )));
     }
-    if name.chars().count() > 255 {
+    // Keystone's limits: 64 for projects and domains, 255 for the rest.
+    let max = if matches!(kind, "project" | "domain") {
+        64
+    } else {
+        255
+    };
+    if name.chars().count() > max {
         return Err(IdentityError::Validation(crate::msg!(
             "error.identity.name_too_long",
-            "The {object} name must be at most 255 characters.",
+            "The {object} name must be at most {max} characters.",
             object = kind,
+            max = max,
         )));
     }
     crate::text::check_name(name).map_err(|code| {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ListLinks;
-use super::{base, parse_time, ts_opt, JsonBody};
+use super::{base, parse_time, JsonBody};
 use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -23,12 +23,24 @@ fn cred_json(state: &AppState, c: &AppCredential) -> Value {
         "description": c.description,
         "user_id": c.user_id,
         "project_id": c.project_id,
-        "expires_at": ts_opt(&c.expires_at),
+        "expires_at": c.expires_at.map(|t| Value::String(naive_iso(&t))),
         "unrestricted": c.unrestricted,
         "roles": c.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null})).collect::<Vec<_>>(),
         "access_rules": [],
         "links": {"self": format!("{}/users/{}/application_credentials/{}", base(state), c.user_id, c.id)},
     })
+}
+
+/// An application credential's expiry as Keystone sends it: Python's
+/// `isoformat()` of a naive UTC time — no zone, microseconds only when
+/// there are any (`2026-12-02T05:14:38.797088`, `2099-01-01T00:00:00`), so
+/// a client reads back exactly what it sent.
+fn naive_iso(t: &chrono::DateTime<chrono::Utc>) -> String {
+    if t.timestamp_subsec_micros() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    }
 }
 
 #[derive(Deserialize)]

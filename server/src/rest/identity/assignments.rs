@@ -364,18 +364,38 @@ pub async fn delete_implied(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET`/`HEAD /v3/roles/{prior}/implies/{implied}`.
+/// `GET /v3/roles/{prior}/implies/{implied}`.
 pub async fn get_implied(
     State(state): State<AppState>,
     caller: Caller,
     Path((prior, implied)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let pairs = state.identity.list_implied_roles(&caller.ctx).await?;
-    let (p, i) = pairs
+    let (p, i) = find_implied(&pairs, &prior, &implied)?;
+    Ok(Json(inference_json(&state, p, i)))
+}
+
+/// `HEAD /v3/roles/{prior}/implies/{implied}`: Keystone's check, 204.
+pub async fn check_implied(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let pairs = state.identity.list_implied_roles(&caller.ctx).await?;
+    find_implied(&pairs, &prior, &implied)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn find_implied<'a>(
+    pairs: &'a [(cloud::identity::Role, cloud::identity::Role)],
+    prior: &str,
+    implied: &str,
+) -> Result<(&'a cloud::identity::Role, &'a cloud::identity::Role), IdentityError> {
+    pairs
         .iter()
         .find(|(p, i)| p.id == prior && i.id == implied)
+        .map(|(p, i)| (p, i))
         .ok_or_else(|| {
             IdentityError::not_found("implied role", format!("{prior} implies {implied}"))
-        })?;
-    Ok(Json(inference_json(&state, p, i)))
+        })
 }

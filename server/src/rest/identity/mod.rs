@@ -125,7 +125,7 @@ pub fn table() -> RouteTable {
             "/v3/roles/{id}/implies/{implied}",
             put(assignments::create_implied)
                 .get(assignments::get_implied)
-                .head(assignments::get_implied)
+                .head(assignments::check_implied)
                 .delete(assignments::delete_implied),
         )
         .route("/v3/role_inferences", get(assignments::list_inferences))
