@@ -645,9 +645,13 @@ async fn crud_of_each_resource(backend: Backend) {
     c.head(a, &format!("/roles/{rid}/implies/{reader}"))
         .await
         .expect(204);
-    c.head(a, &format!("/roles/{reader}/implies/{rid}"))
-        .await
-        .expect(404);
+    // (A HEAD answer has no body to carry the fault.)
+    assert_eq!(
+        c.head(a, &format!("/roles/{reader}/implies/{rid}"))
+            .await
+            .status,
+        404
+    );
     let inf = c.get(a, "/role_inferences").await.expect(200);
     let rules = inf.body["role_inferences"].as_array().unwrap();
     assert!(
@@ -1277,7 +1281,7 @@ async fn implied_roles_create_list_refuse_cycles_delete(backend: Backend) {
     assert_eq!(names(&list.body["role_inference"]["implies"]), ["member"]);
     c.head(&tok, &format!("/roles/{ops}/implies/{member}"))
         .await
-        .expect(200);
+        .expect(204);
     c.delete(&tok, &format!("/roles/{ops}/implies/{member}"))
         .await
         .expect(204);
