@@ -31,7 +31,8 @@ for _ in $(seq 200); do
     sleep 0.1
 done
 
-"$venv/bin/tempest" init "$work/tempest" >/dev/null
+# Its workspace registry stays in the scratch directory, not ~/.tempest.
+"$venv/bin/tempest" init --workspace-path "$work/workspace.yaml" "$work/tempest" >/dev/null
 sed -e "s|@BASE@|$base|g" -e "s|@PASSWORD@|$password|g" scripts/tempest.conf.in >"$work/tempest/etc/tempest.conf"
 cd "$work/tempest"
 set +e
