@@ -12,6 +12,7 @@ port="${GUREUM_BENCH_PORT:-3391}"
 base="http://127.0.0.1:$port"
 password=bench-admin-password
 users="${BENCH_USERS:-10000}"
+source scripts/serve.sh
 command -v wrk >/dev/null || { echo "wrk is missing (scripts/install-deps.sh bench installs it)" >&2; exit 1; }
 
 rate() {
@@ -23,14 +24,8 @@ rate() {
 bench_backend() {
     local label=$1 url=$2 work pid
     work=$(mktemp -d)
-    GUREUM_DATABASE_URL="$url" GUREUM_LISTEN="127.0.0.1:$port" GUREUM_PUBLIC_URL="$base" \
-        GUREUM_ADMIN_PASSWORD="$password" GUREUM_IMAGE__STORE_DIR="$work/images" GUREUM_LOG=warn \
-        "$server" serve --bootstrap >"$work/server.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 200); do
-        curl -fs "$base/identity/v3" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
+    start_server "$url" "$work"
+    pid=$server_pid
     # Users without passwords: the page is measured, not argon2.
     local secs
     secs=$(python3 - "$base" "$password" "$users" <<'EOF'

@@ -21,17 +21,11 @@ password=bench-admin-password
 
 command -v wrk >/dev/null || { echo "wrk is missing (scripts/install-deps.sh bench installs it)" >&2; exit 1; }
 work=$(mktemp -d)
-export GUREUM_DATABASE_URL="sqlite:$work/gureum.db" GUREUM_LISTEN="127.0.0.1:$port" \
-       GUREUM_PUBLIC_URL="$base" GUREUM_ADMIN_PASSWORD="$password" \
-       GUREUM_IMAGE__STORE_DIR="$work/images" GUREUM_LOG=warn \
-       GUREUM_IDENTITY__LOCKOUT_FAILURE_ATTEMPTS=0
-"$server" serve --bootstrap >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-    curl -fs "$base/identity/v3" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+source scripts/serve.sh
+trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+# The storm is 64 logins a second for one account: no lockout.
+GUREUM_IDENTITY__LOCKOUT_FAILURE_ATTEMPTS=0 start_server "sqlite:$work/gureum.db" "$work"
+pid=$server_pid
 mem() { awk -v k="$1:" '$1 == k {print int($2 / 1024) " MB"}' "/proc/$pid/status"; }
 
 login_body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$password")

@@ -19,17 +19,11 @@ exclude="${TEMPEST_EXCLUDE:-\.test_oauth_consumers\.}"
 base="http://127.0.0.1:$port"
 password=tempest-admin-password
 
-[[ -x "$venv/bin/tempest" ]] || { echo "tempest is missing from $venv (scripts/install-deps.sh test installs it)" >&2; exit 1; }
+[[ -x "$venv/bin/tempest" ]] || { echo "tempest is missing from $venv (scripts/install-deps.sh tempest installs it)" >&2; exit 1; }
 work=$(mktemp -d)
-GUREUM_DATABASE_URL="sqlite:$work/gureum.db" GUREUM_LISTEN="127.0.0.1:$port" GUREUM_PUBLIC_URL="$base" \
-    GUREUM_ADMIN_PASSWORD="$password" GUREUM_IMAGE__STORE_DIR="$work/images" GUREUM_LOG=warn \
-    "$server" serve --bootstrap >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; [[ -n "${TEMPEST_KEEP:-}" ]] || rm -rf "$work"' EXIT
-for _ in $(seq 200); do
-    curl -fs "$base/identity/v3" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+source scripts/serve.sh
+trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; [[ -n "${TEMPEST_KEEP:-}" ]] || rm -rf "$work"' EXIT
+start_server "sqlite:$work/gureum.db" "$work"
 
 # Its workspace registry stays in the scratch directory, not ~/.tempest.
 "$venv/bin/tempest" init --workspace-path "$work/workspace.yaml" "$work/tempest" >/dev/null
