@@ -53,9 +53,14 @@ pub fn browser_lang(headers: &http::HeaderMap) -> crate::i18n::Lang {
 /// account's stored choice, copied in at sign-in, or else the choice made
 /// on the login page), and before any choice the browser's.
 pub async fn ui_lang(session: &Session, headers: &http::HeaderMap) -> crate::i18n::Lang {
+    session_lang_or(session, browser_lang(headers)).await
+}
+
+/// The session's language, else `browser` (no choice made yet).
+async fn session_lang_or(session: &Session, browser: crate::i18n::Lang) -> crate::i18n::Lang {
     match session.get::<String>(KEY_LANG).await.ok().flatten() {
         Some(code) => crate::i18n::Lang::parse(&code),
-        None => browser_lang(headers),
+        None => browser,
     }
 }
 
@@ -177,10 +182,7 @@ impl Auth {
     /// The language of this call, as [`ui_lang`] decides it, read from this
     /// call's own session (no reactive context needed).
     pub async fn lang(&self) -> crate::i18n::Lang {
-        match self.session.get::<String>(KEY_LANG).await.ok().flatten() {
-            Some(code) => crate::i18n::Lang::parse(&code),
-            None => self.browser_lang,
-        }
+        session_lang_or(&self.session, self.browser_lang).await
     }
 
     /// One of the portal's own messages (an i18n key, `{name}` filled in);
