@@ -235,7 +235,7 @@ pub async fn change_password(
     }
     match a
         .identity
-        .change_own_password(
+        .change_password(
             &a.ctx,
             &a.ctx.user_id,
             &Secret::new(old_password),

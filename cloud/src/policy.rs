@@ -291,6 +291,15 @@ pub mod identity {
     /// Listing everyone's assignments; a user may list its own.
     pub const LIST_ROLE_ASSIGNMENTS: Rule = rule("identity:list_role_assignments", ADMIN_OR_SELF);
 
+    /// OS-TRUST. Only the trustor makes a trust (the target's user is the
+    /// trustor); the trustor, the trustee (the service checks each as the
+    /// target's user) or an admin reads one; the trustor or an admin
+    /// deletes it. Listing without naming oneself is an admin's.
+    pub const CREATE_TRUST: Rule = rule("identity:create_trust", Check::OwnUser);
+    pub const GET_TRUST: Rule = rule("identity:get_trust", ADMIN_OR_SELF);
+    pub const LIST_TRUSTS: Rule = rule("identity:list_trusts", ADMIN_OR_SELF);
+    pub const DELETE_TRUST: Rule = rule("identity:delete_trust", ADMIN_OR_SELF);
+
     /// Another token: its own user, an admin or a service may look.
     pub const VALIDATE_TOKEN: Rule = rule(
         "identity:validate_token",

@@ -461,25 +461,25 @@ each_backend!(own_password_change_checks_old_policy_and_history, |f| {
     let old = Secret::new("pw-password");
     assert!(matches!(
         f.svc
-            .change_own_password(&ctx, &u.id, &"wrong-old-pw".into(), &"brand-new-pw".into())
+            .change_password(&ctx, &u.id, &"wrong-old-pw".into(), &"brand-new-pw".into())
             .await,
         Err(IdentityError::Unauthenticated)
     ));
     assert!(matches!(
         f.svc
-            .change_own_password(&ctx, &u.id, &old, &"short".into())
+            .change_password(&ctx, &u.id, &old, &"short".into())
             .await,
         Err(IdentityError::PasswordPolicy(_))
     ));
     assert!(
         matches!(
-            f.svc.change_own_password(&ctx, &u.id, &old, &old).await,
+            f.svc.change_password(&ctx, &u.id, &old, &old).await,
             Err(IdentityError::PasswordPolicy(_))
         ),
         "reuse refused"
     );
     f.svc
-        .change_own_password(&ctx, &u.id, &old, &"brand-new-pw".into())
+        .change_password(&ctx, &u.id, &old, &"brand-new-pw".into())
         .await
         .unwrap();
     assert!(
@@ -490,18 +490,42 @@ each_backend!(own_password_change_checks_old_policy_and_history, |f| {
     let tok2 = login(&f.svc, "pw", "brand-new-pw", Some("proj-p"))
         .await
         .unwrap();
-    // Another user cannot change it.
+    // Another caller needs the original password, as with Keystone: a wrong
+    // one is refused; the right one is the authority.
     assert!(matches!(
         f.svc
-            .change_own_password(
+            .change_password(
                 &f.admin,
                 &u.id,
-                &"brand-new-pw".into(),
+                &"not-the-password".into(),
                 &"another-new-pw".into()
             )
             .await,
-        Err(IdentityError::Forbidden(_))
+        Err(IdentityError::Unauthenticated)
     ));
+    f.svc
+        .change_password(
+            &f.admin,
+            &u.id,
+            &"brand-new-pw".into(),
+            &"another-new-pw".into(),
+        )
+        .await
+        .unwrap();
+    assert!(login(&f.svc, "pw", "another-new-pw", None).await.is_ok());
+    // Wrong originals count toward the lockout, as failed logins do.
+    for _ in 0..2 {
+        let r = f
+            .svc
+            .change_password(&f.admin, &u.id, &"guess".into(), &"guessed-new-pw".into())
+            .await;
+        assert!(matches!(r, Err(IdentityError::Unauthenticated)), "{r:?}");
+    }
+    let r = f
+        .svc
+        .change_password(&f.admin, &u.id, &"guess".into(), &"guessed-new-pw".into())
+        .await;
+    assert!(matches!(r, Err(IdentityError::Locked { .. })), "{r:?}");
     drop(tok2);
 });
 

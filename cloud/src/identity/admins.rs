@@ -18,9 +18,9 @@ SELECT COUNT(*) AS n FROM users u JOIN domains d ON d.id = u.domain_id \
 WHERE u.enabled = 1 AND d.enabled = 1 AND EXISTS ( \
   SELECT 1 FROM role_assignments ra \
   WHERE ra.role_id IN ( \
-      SELECT id FROM roles WHERE name = 'admin' \
+      SELECT id FROM roles WHERE name = 'admin' AND domain_id = '' \
       UNION SELECT ir.prior_role_id FROM implied_roles ir \
-        JOIN roles r ON r.id = ir.implied_role_id WHERE r.name = 'admin') \
+        JOIN roles r ON r.id = ir.implied_role_id WHERE r.name = 'admin' AND r.domain_id = '') \
     AND ((ra.actor_type = 'user' AND ra.actor_id = u.id) \
       OR (ra.actor_type = 'group' AND ra.actor_id IN \
           (SELECT gm.group_id FROM group_members gm WHERE gm.user_id = u.id))) \
@@ -45,7 +45,7 @@ impl IdentityService {
         sqlx::query(
             &self
                 .db
-                .for_update("SELECT id FROM roles WHERE name = 'admin'"),
+                .for_update("SELECT id FROM roles WHERE name = 'admin' AND domain_id = ''"),
         )
         .fetch_optional(&mut *tx)
         .await?;

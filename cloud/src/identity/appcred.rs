@@ -205,7 +205,7 @@ impl IdentityService {
         else {
             return Ok(None);
         };
-        let roles = sqlx::query("SELECT r.id, r.name, r.description FROM app_credential_roles a JOIN roles r ON r.id = a.role_id WHERE a.app_cred_id = ? ORDER BY r.name")
+        let roles = sqlx::query(&format!("SELECT {} FROM app_credential_roles a JOIN roles r ON r.id = a.role_id WHERE a.app_cred_id = ? ORDER BY r.name", super::resources::ROLE_COLS_R))
             .bind(id.to_string())
             .fetch_all(&self.db.pool)
             .await?;

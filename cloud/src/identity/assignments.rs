@@ -39,7 +39,10 @@ impl IdentityService {
         Ok(())
     }
 
-    /// `PUT /v3/{projects|domains|system}/…/{users|groups}/…/roles/{role}`.
+    /// `PUT /v3/{projects|domains|system}/…/{users|groups}/…/roles/{role}`;
+    /// `inherited` is OS-INHERIT's `…/inherited_to_projects`: the role then
+    /// applies to the target's projects (a domain's, or a project's
+    /// subtree) and not to the target itself.
     pub async fn grant_role(
         &self,
         ctx: &RequestContext,
@@ -47,12 +50,19 @@ impl IdentityService {
         actor_id: &str,
         target: &Target,
         role: &str,
+        inherited: bool,
     ) -> Result<()> {
         enforce(ctx, &rules::CREATE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         self.check_actor_and_target(actor_type, actor_id, target)
             .await?;
-        self.insert_grant(actor_type, actor_id, target, &role.id)
+        if inherited && *target == Target::System {
+            return Err(IdentityError::Validation(crate::msg!(
+                "error.identity.inherited_system",
+                "Only a domain's or a project's roles can be inherited."
+            )));
+        }
+        self.insert_grant_as(actor_type, actor_id, target, &role.id, inherited)
             .await?;
         self.invalidate_tokens();
         Ok(())
@@ -65,24 +75,38 @@ impl IdentityService {
         target: &Target,
         role_id: &str,
     ) -> Result<()> {
-        let exists = sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
+        self.insert_grant_as(actor_type, actor_id, target, role_id, false)
+            .await
+    }
+
+    async fn insert_grant_as(
+        &self,
+        actor_type: ActorType,
+        actor_id: &str,
+        target: &Target,
+        role_id: &str,
+        inherited: bool,
+    ) -> Result<()> {
+        let exists = sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ? AND inherited = ?")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
             .bind(target.type_str())
             .bind(target.id().to_string())
             .bind(role_id.to_string())
+            .bind(inherited as i64)
             .fetch_optional(&self.db.pool)
             .await?
             .is_some();
         if exists {
             return Ok(());
         }
-        let res = sqlx::query("INSERT INTO role_assignments (actor_type, actor_id, target_type, target_id, role_id) VALUES (?, ?, ?, ?, ?)")
+        let res = sqlx::query("INSERT INTO role_assignments (actor_type, actor_id, target_type, target_id, role_id, inherited) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
             .bind(target.type_str())
             .bind(target.id().to_string())
             .bind(role_id.to_string())
+            .bind(inherited as i64)
             .execute(&self.db.pool)
             .await;
         match res {
@@ -98,16 +122,18 @@ impl IdentityService {
         actor_id: &str,
         target: &Target,
         role: &str,
+        inherited: bool,
     ) -> Result<()> {
         enforce(ctx, &rules::REVOKE_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
         let mut change = self.begin_admin_change().await?;
-        let n = sqlx::query("DELETE FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
+        let n = sqlx::query("DELETE FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ? AND inherited = ?")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
             .bind(target.type_str())
             .bind(target.id().to_string())
             .bind(role.id.clone())
+            .bind(inherited as i64)
             .execute(&mut *change.tx)
             .await?
             .rows_affected();
@@ -136,15 +162,17 @@ impl IdentityService {
         actor_id: &str,
         target: &Target,
         role: &str,
+        inherited: bool,
     ) -> Result<bool> {
         enforce(ctx, &rules::CHECK_GRANT, &PolicyTarget::none())?;
         let role = self.role_by_id_or_name(role).await?;
-        Ok(sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ?")
+        Ok(sqlx::query("SELECT 1 FROM role_assignments WHERE actor_type = ? AND actor_id = ? AND target_type = ? AND target_id = ? AND role_id = ? AND inherited = ?")
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
             .bind(target.type_str())
             .bind(target.id().to_string())
             .bind(role.id)
+            .bind(inherited as i64)
             .fetch_optional(&self.db.pool)
             .await?
             .is_some())
@@ -157,15 +185,17 @@ impl IdentityService {
         actor_type: ActorType,
         actor_id: &str,
         target: &Target,
+        inherited: bool,
     ) -> Result<Vec<Role>> {
         enforce(ctx, &rules::LIST_GRANTS, &PolicyTarget::none())?;
         self.check_actor_and_target(actor_type, actor_id, target)
             .await?;
-        let rows = sqlx::query("SELECT r.id, r.name, r.description FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.actor_type = ? AND a.actor_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name")
+        let rows = sqlx::query(&format!("SELECT {} FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.actor_type = ? AND a.actor_id = ? AND a.target_type = ? AND a.target_id = ? AND a.inherited = ? ORDER BY r.name", super::resources::ROLE_COLS_R))
             .bind(actor_type.as_str())
             .bind(actor_id.to_string())
             .bind(target.type_str())
             .bind(target.id().to_string())
+            .bind(inherited as i64)
             .fetch_all(&self.db.pool)
             .await?;
         Ok(rows
@@ -199,17 +229,24 @@ impl IdentityService {
     }
 
     /// The user's effective roles on a target: direct and group grants, with
-    /// implied roles, sorted by name.
+    /// implied roles, sorted by name. On a project, the inherited grants of
+    /// its domain and of its ancestors count too.
     pub(crate) async fn effective_roles(
         &self,
         user_id: &str,
         target: &Target,
     ) -> Result<Vec<Role>> {
-        let rows = sqlx::query("SELECT DISTINCT a.role_id FROM role_assignments a WHERE a.target_type = ? AND a.target_id = ? AND ((a.actor_type = 'user' AND a.actor_id = ?) OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))")
-            .bind(target.type_str())
-            .bind(target.id().to_string())
-            .bind(user_id.to_string())
-            .bind(user_id.to_string())
+        let mut clauses = vec!["(a.target_type = ? AND a.target_id = ? AND a.inherited = 0)".to_string()];
+        let mut args = vec![Arg::S(target.type_str().into()), Arg::S(target.id().into())];
+        if let Target::Project(p) = target {
+            let (sql, more) = self.inherited_sources_sql(p).await?;
+            clauses.push(sql);
+            args.extend(more);
+        }
+        args.push(Arg::S(user_id.into()));
+        args.push(Arg::S(user_id.into()));
+        let sql = format!("SELECT DISTINCT a.role_id FROM role_assignments a WHERE ({}) AND ((a.actor_type = 'user' AND a.actor_id = ?) OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))", clauses.join(" OR "));
+        let rows = bind_all(sqlx::query(&sql), &args)
             .fetch_all(&self.db.pool)
             .await?;
         let direct = rows
@@ -220,7 +257,48 @@ impl IdentityService {
             return Ok(Vec::new());
         }
         let ids = self.implied_closure(&direct).await?;
-        self.roles_by_ids(&ids).await
+        let mut roles = self.roles_by_ids(&ids).await?;
+        // A domain-specific role only carries the global roles it implies.
+        roles.retain(|r| r.domain_id.is_none());
+        Ok(roles)
+    }
+
+    /// The SQL condition (over `a`, a `role_assignments` row) for the
+    /// inherited grants that reach project `p`: on its domain, or on one of
+    /// its ancestors.
+    async fn inherited_sources_sql(&self, p: &str) -> Result<(String, Vec<Arg>)> {
+        let project = self.project_by_id(p).await?;
+        let ancestors = self.project_ancestors(p).await?;
+        let mut sql = "(a.inherited = 1 AND ((a.target_type = 'domain' AND a.target_id = ?)".to_string();
+        let mut args = vec![Arg::S(project.domain_id)];
+        if !ancestors.is_empty() {
+            let marks = vec!["?"; ancestors.len()].join(", ");
+            sql.push_str(&format!(" OR (a.target_type = 'project' AND a.target_id IN ({marks}))"));
+            args.extend(ancestors.into_iter().map(|a| Arg::S(a.id)));
+        }
+        sql.push_str("))");
+        Ok((sql, args))
+    }
+
+    /// Every project an inherited grant reaches: a domain's projects, or a
+    /// project's subtree.
+    pub(crate) async fn inherited_reach(&self, target: &Target) -> Result<Vec<String>> {
+        Ok(match target {
+            Target::Domain(d) => sqlx::query("SELECT id FROM projects WHERE domain_id = ?")
+                .bind(d.clone())
+                .fetch_all(&self.db.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<std::result::Result<_, _>>()?,
+            Target::Project(p) => self
+                .project_subtree(p)
+                .await?
+                .into_iter()
+                .map(|p| p.id)
+                .collect(),
+            Target::System => Vec::new(),
+        })
     }
 
     pub(crate) async fn roles_by_ids(&self, ids: &BTreeSet<String>) -> Result<Vec<Role>> {
@@ -229,8 +307,10 @@ impl IdentityService {
         }
         let marks = vec!["?"; ids.len()].join(", ");
         let args: Vec<Arg> = ids.iter().map(|i| Arg::S(i.clone())).collect();
-        let sql =
-            format!("SELECT id, name, description FROM roles WHERE id IN ({marks}) ORDER BY name");
+        let sql = format!(
+            "SELECT {} FROM roles WHERE id IN ({marks}) ORDER BY name",
+            super::resources::ROLE_COLS
+        );
         let rows = bind_all(sqlx::query(&sql), &args)
             .fetch_all(&self.db.pool)
             .await?;
@@ -252,30 +332,43 @@ impl IdentityService {
             ..Default::default()
         };
         enforce(ctx, &rules::LIST_ROLE_ASSIGNMENTS, &target)?;
-        let mut clauses = Vec::new();
+        let mut clauses: Vec<String> = Vec::new();
         let mut args = Vec::new();
         if let Some(p) = &f.project_id {
-            clauses.push("target_type = 'project' AND target_id = ?");
-            args.push(Arg::S(p.clone()));
+            if f.effective {
+                // What reaches the project: its own grants and the inherited
+                // ones of its domain and ancestors.
+                let (inh, more) = self.inherited_sources_sql(p).await?;
+                clauses.push(format!("((a.target_type = 'project' AND a.target_id = ? AND a.inherited = 0) OR {inh})"));
+                args.push(Arg::S(p.clone()));
+                args.extend(more);
+            } else {
+                clauses.push("a.target_type = 'project' AND a.target_id = ?".into());
+                args.push(Arg::S(p.clone()));
+            }
         }
         if let Some(d) = &f.domain_id {
-            clauses.push("target_type = 'domain' AND target_id = ?");
+            clauses.push("a.target_type = 'domain' AND a.target_id = ?".into());
             args.push(Arg::S(d.clone()));
+            if f.effective {
+                // Inherited grants apply to the domain's projects, not to it.
+                clauses.push("a.inherited = 0".into());
+            }
         }
         if f.system {
-            clauses.push("target_type = 'system'");
+            clauses.push("a.target_type = 'system'".into());
         }
         if let Some(g) = &f.group_id {
-            clauses.push("actor_type = 'group' AND actor_id = ?");
+            clauses.push("a.actor_type = 'group' AND a.actor_id = ?".into());
             args.push(Arg::S(g.clone()));
         }
         if let Some(u) = &f.user_id {
             if f.effective {
-                clauses.push("((actor_type = 'user' AND actor_id = ?) OR (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))");
+                clauses.push("((a.actor_type = 'user' AND a.actor_id = ?) OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))".into());
                 args.push(Arg::S(u.clone()));
                 args.push(Arg::S(u.clone()));
             } else {
-                clauses.push("actor_type = 'user' AND actor_id = ?");
+                clauses.push("a.actor_type = 'user' AND a.actor_id = ?".into());
                 args.push(Arg::S(u.clone()));
             }
         }
@@ -284,11 +377,11 @@ impl IdentityService {
         } else {
             format!(" WHERE {}", clauses.join(" AND "))
         };
-        let sql = format!("SELECT actor_type, actor_id, target_type, target_id, role_id FROM role_assignments{where_sql} ORDER BY target_type, target_id, actor_type, actor_id, role_id");
+        let sql = format!("SELECT a.actor_type, a.actor_id, a.target_type, a.target_id, a.role_id, a.inherited FROM role_assignments a{where_sql} ORDER BY a.target_type, a.target_id, a.actor_type, a.actor_id, a.role_id");
         let rows = bind_all(sqlx::query(&sql), &args)
             .fetch_all(&self.db.pool)
             .await?;
-        let mut out: Vec<RoleAssignment> = Vec::new();
+        let mut found: Vec<RoleAssignment> = Vec::new();
         for r in rows {
             let actor_type = if r.try_get::<String, _>("actor_type")? == "group" {
                 ActorType::Group
@@ -312,7 +405,27 @@ impl IdentityService {
                 role_id: r.try_get("role_id")?,
                 role_name: None,
                 via_group_id: None,
+                inherited: r.try_get::<i64, _>("inherited")? != 0,
             };
+            if !(f.effective && a.inherited) {
+                found.push(a);
+                continue;
+            }
+            // Effective: an inherited grant is a grant on each project it reaches.
+            let reach = match &f.project_id {
+                Some(p) => vec![p.clone()],
+                None => self.inherited_reach(&a.target).await?,
+            };
+            for p in reach {
+                found.push(RoleAssignment {
+                    target: Target::Project(p),
+                    inherited: false,
+                    ..a.clone()
+                });
+            }
+        }
+        let mut out: Vec<RoleAssignment> = Vec::new();
+        for a in found {
             if f.effective && a.actor_type == ActorType::Group {
                 // Expand the group to its members (only the asked-for user, if one was).
                 let members = sqlx::query("SELECT user_id FROM group_members WHERE group_id = ?")
@@ -355,6 +468,17 @@ impl IdentityService {
                     && x.role_id == y.role_id
                     && x.via_group_id == y.via_group_id
             });
+            // Domain-specific roles are not effective themselves (only what
+            // they imply), as in Keystone.
+            let ids: BTreeSet<String> = expanded.iter().map(|a| a.role_id.clone()).collect();
+            let global: BTreeSet<String> = self
+                .roles_by_ids(&ids)
+                .await?
+                .into_iter()
+                .filter(|r| r.domain_id.is_none())
+                .map(|r| r.id)
+                .collect();
+            expanded.retain(|a| global.contains(&a.role_id));
             out = expanded;
         }
         if let Some(role) = &f.role_id {

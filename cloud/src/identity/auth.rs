@@ -34,6 +34,7 @@ struct TokenRow {
     audit_id: String,
     parent_audit_id: Option<String>,
     app_cred_id: Option<String>,
+    trust_id: Option<String>,
     issued_at: i64,
     expires_at: i64,
 }
@@ -68,7 +69,26 @@ impl IdentityService {
             return Err(IdentityError::Unauthenticated);
         }
         let mut cred_expires_at: Option<i64> = None;
-        let (scope_type, scope_id) = if let Some((cred_id, _)) = &auth.app_cred {
+        let mut token_user = user.id.clone();
+        let mut trust_id = None;
+        let (scope_type, scope_id) = if let ScopeRequest::Trust(id) = &scope {
+            if auth.app_cred.is_some() {
+                return Err(IdentityError::Forbidden(crate::msg!(
+                    "error.identity.appcred_trust",
+                    "An application credential cannot use a trust."
+                )));
+            }
+            let t = self.redeem_trust(id, &user.id).await?;
+            if t.impersonation {
+                token_user = t.trustor_user_id.clone();
+            }
+            cred_expires_at = t.expires_at.map(|e| e.timestamp_micros());
+            trust_id = Some(t.id.clone());
+            match t.project_id {
+                Some(p) => ("project".to_string(), Some(p)),
+                None => ("unscoped".to_string(), None),
+            }
+        } else if let Some((cred_id, _)) = &auth.app_cred {
             // An application credential always scopes to its own project.
             let row =
                 sqlx::query("SELECT project_id, expires_at FROM app_credentials WHERE id = ?")
@@ -94,13 +114,14 @@ impl IdentityService {
             expires_at = expires_at.min(cred_exp);
         }
         let row = TokenRow {
-            user_id: user.id.clone(),
+            user_id: token_user,
             scope_type,
             scope_id,
             methods: auth.methods.join(","),
             audit_id: random_token(16),
             parent_audit_id: auth.parent.map(|(a, _)| a),
             app_cred_id: auth.app_cred.map(|(id, _)| id),
+            trust_id,
             issued_at: now,
             expires_at,
         };
@@ -109,7 +130,7 @@ impl IdentityService {
             .await?
             .ok_or(IdentityError::Unauthenticated)?;
         let id = random_token(32);
-        sqlx::query("INSERT INTO tokens (id_hash, user_id, scope_type, scope_id, methods, audit_id, parent_audit_id, app_cred_id, issued_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")
+        sqlx::query("INSERT INTO tokens (id_hash, user_id, scope_type, scope_id, methods, audit_id, parent_audit_id, app_cred_id, trust_id, issued_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")
             .bind(token_hash(&id))
             .bind(row.user_id.clone())
             .bind(row.scope_type.clone())
@@ -118,6 +139,7 @@ impl IdentityService {
             .bind(row.audit_id.clone())
             .bind(row.parent_audit_id.clone())
             .bind(row.app_cred_id.clone())
+            .bind(row.trust_id.clone())
             .bind(row.issued_at)
             .bind(row.expires_at)
             .execute(&self.db.pool)
@@ -150,6 +172,12 @@ impl IdentityService {
                         "A token created with an application credential cannot be rescoped."
                     )));
                 }
+                if row.trust_id.is_some() {
+                    return Err(IdentityError::Forbidden(crate::msg!(
+                        "error.identity.trust_token_rescope",
+                        "A trust-scoped token cannot be rescoped."
+                    )));
+                }
                 let mut methods: Vec<String> = row.methods.split(',').map(str::to_string).collect();
                 if !methods.iter().any(|m| m == "token") {
                     methods.push("token".into());
@@ -179,7 +207,7 @@ impl IdentityService {
     }
 
     /// Verifies a password, counting failures toward the lockout.
-    async fn check_password(&self, user: &UserRef, password: &Secret) -> Result<String> {
+    pub(crate) async fn check_password(&self, user: &UserRef, password: &Secret) -> Result<String> {
         let row = match user {
             UserRef::Id(id) => sqlx::query(
                 "SELECT id, password_hash, failed_auth_count, locked_until FROM users WHERE id = ?",
@@ -319,6 +347,8 @@ impl IdentityService {
                 }
                 Ok(("system".into(), Some("all".into())))
             }
+            // `issue_token` redeems a trust before it resolves a scope.
+            ScopeRequest::Trust(id) => Err(unauthorized(format!("Trust {id} is not valid."))),
         }
     }
 
@@ -369,7 +399,7 @@ impl IdentityService {
 
     async fn live_token_row(&self, token: &str) -> Result<Option<(TokenRow, String)>> {
         let hash = token_hash(token);
-        let row = sqlx::query("SELECT user_id, scope_type, scope_id, methods, audit_id, parent_audit_id, app_cred_id, issued_at, expires_at FROM tokens WHERE id_hash = ? AND revoked = 0 AND expires_at > ?")
+        let row = sqlx::query("SELECT user_id, scope_type, scope_id, methods, audit_id, parent_audit_id, app_cred_id, trust_id, issued_at, expires_at FROM tokens WHERE id_hash = ? AND revoked = 0 AND expires_at > ?")
             .bind(hash.clone())
             .bind(now_micros())
             .fetch_optional(&self.db.pool)
@@ -384,6 +414,7 @@ impl IdentityService {
                 audit_id: r.try_get("audit_id")?,
                 parent_audit_id: r.try_get("parent_audit_id")?,
                 app_cred_id: r.try_get("app_cred_id")?,
+                trust_id: r.try_get("trust_id")?,
                 issued_at: r.try_get("issued_at")?,
                 expires_at: r.try_get("expires_at")?,
             },
@@ -425,6 +456,7 @@ impl IdentityService {
             issued_at: micros_to_time(row.issued_at),
             expires_at: micros_to_time(row.expires_at),
             app_cred: None,
+            trust: None,
         };
         let target = match (row.scope_type.as_str(), &row.scope_id) {
             ("project", Some(pid)) => {
@@ -465,6 +497,27 @@ impl IdentityService {
             }
             _ => None,
         };
+        if let Some(trust_id) = &row.trust_id {
+            // A trust's token holds the trust's roles, while the trust lives
+            // and its trustor still holds them.
+            let Some((t, roles)) = self.trust_token_roles(trust_id).await? else {
+                return Ok(None);
+            };
+            info.trust = Some(TrustRef {
+                id: t.id,
+                impersonation: t.impersonation,
+                trustor_user_id: t.trustor_user_id,
+                trustee_user_id: t.trustee_user_id,
+            });
+            info.roles = roles
+                .into_iter()
+                .map(|r| NamedRef {
+                    id: r.id,
+                    name: r.name,
+                })
+                .collect();
+            return Ok(Some(info));
+        }
         if let Some(target) = target {
             let mut roles = self.effective_roles(&user.id, &target).await?;
             if let Some(cred_id) = &row.app_cred_id {
@@ -549,23 +602,13 @@ impl IdentityService {
     /// The projects a token's user can scope to (`GET /v3/auth/projects`):
     /// enabled projects in enabled domains where the user has a role.
     pub async fn auth_projects(&self, info: &TokenInfo) -> Result<Vec<Project>> {
-        let rows = sqlx::query(&format!(
-            "SELECT p.id, p.domain_id, p.name, p.description, p.enabled FROM projects p JOIN domains d ON d.id = p.domain_id WHERE p.enabled = 1 AND d.enabled = 1 AND p.id IN ({}) ORDER BY p.name, p.id",
-            super::resources::USER_PROJECT_IDS_SQL
-        ))
-        .bind(info.user.id.clone())
-        .bind(info.user.id.clone())
-        .fetch_all(&self.db.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(super::resources::project_row)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        let ids = self.user_project_ids(&info.user.id).await?;
+        self.projects_by_ids(&ids, true).await
     }
 
     /// `GET /v3/auth/domains`.
     pub async fn auth_domains(&self, info: &TokenInfo) -> Result<Vec<Domain>> {
-        let rows = sqlx::query("SELECT d.id, d.name, d.description, d.enabled FROM domains d WHERE d.enabled = 1 AND d.id IN (SELECT target_id FROM role_assignments WHERE target_type = 'domain' AND ((actor_type = 'user' AND actor_id = ?) OR (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))) ORDER BY d.name")
+        let rows = sqlx::query("SELECT d.id, d.name, d.description, d.enabled FROM domains d WHERE d.enabled = 1 AND d.id IN (SELECT target_id FROM role_assignments WHERE target_type = 'domain' AND inherited = 0 AND ((actor_type = 'user' AND actor_id = ?) OR (actor_type = 'group' AND actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))) ORDER BY d.name")
             .bind(info.user.id.clone())
             .bind(info.user.id.clone())
             .fetch_all(&self.db.pool)

@@ -62,6 +62,7 @@ impl IdentityService {
                         domain_id: Some(DEFAULT_DOMAIN_ID.into()),
                         description: Some("Bootstrap project for initializing the cloud.".into()),
                         enabled: Some(true),
+                        ..Default::default()
                     },
                 )
                 .await?

@@ -257,12 +257,6 @@ mod tests {
             &[("email", "no-at-sign")],
         );
         check(
-            super::super::resources::domain_not_empty("acme", "user_groups"),
-            "Conflict occurred attempting to store domain - domain acme still owns user_groups; delete them first.",
-            "error.identity.domain_has_groups",
-            &[("domain", "acme")],
-        );
-        check(
             IdentityError::PasswordPolicy(crate::msg!(
                 "error.identity.password.reused",
                 "it must differ from your last {count} passwords",

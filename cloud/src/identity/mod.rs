@@ -12,6 +12,7 @@ mod error;
 pub mod model;
 mod password;
 mod resources;
+pub mod trusts;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -28,6 +29,7 @@ pub use catalog::{CatalogSpec, IDENTITY_CATALOG};
 pub use config::IdentityConfig;
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
+pub use trusts::{NewTrust, Trust, TrustFilter};
 
 use crate::lifecycle::{ProjectLifecycle, SweepReport};
 use crate::Db;

@@ -16,10 +16,17 @@ pub struct Domain {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     pub id: String,
+    /// Empty for a domain seen as a project (`is_domain`).
     pub domain_id: String,
     pub name: String,
     pub description: String,
     pub enabled: bool,
+    /// The parent project; `None` when the parent is the domain itself.
+    pub parent_id: Option<String>,
+    /// Keystone's "project acting as a domain": a domain seen through the
+    /// projects API (Gureum keeps domains in their own table).
+    pub is_domain: bool,
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +44,13 @@ pub struct User {
     pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub password_expires_at: Option<DateTime<Utc>>,
+    /// Attributes a client set that Gureum has no column for; Keystone keeps
+    /// and returns them (`project_id` is a common one).
+    pub extra: Extra,
 }
+
+/// A record's extra attributes: a JSON object.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
@@ -52,6 +65,10 @@ pub struct Role {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// A domain-specific role's domain; `None` for a global role. Domain
+    /// roles never appear in tokens themselves, only the global roles they
+    /// imply.
+    pub domain_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +124,8 @@ pub struct RoleAssignment {
     pub role_name: Option<String>,
     /// For effective listings of a group's grant: the group it came through.
     pub via_group_id: Option<String>,
+    /// OS-INHERIT: the grant applies to the target's projects, not to it.
+    pub inherited: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +195,17 @@ pub struct TokenInfo {
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub app_cred: Option<NamedRef>,
+    /// A trust-scoped token's trust (`OS-TRUST:trust`).
+    pub trust: Option<TrustRef>,
+}
+
+/// What a trust-scoped token says of its trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustRef {
+    pub id: String,
+    pub impersonation: bool,
+    pub trustor_user_id: String,
+    pub trustee_user_id: String,
 }
 
 impl TokenInfo {
@@ -247,6 +277,8 @@ pub enum ScopeRequest {
     Project(ProjectRef),
     Domain(DomainRef),
     System,
+    /// OS-TRUST: a token under a trust the authenticated user is trustee of.
+    Trust(String),
 }
 
 #[derive(Debug, Clone)]
@@ -272,6 +304,11 @@ pub struct NewProject {
     pub domain_id: Option<String>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
+    /// A project (or the domain's id, meaning top level).
+    pub parent_id: Option<String>,
+    /// Create a domain instead (Keystone's `is_domain: true`).
+    pub is_domain: bool,
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -279,6 +316,11 @@ pub struct ProjectUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
+    /// Replaces every tag.
+    pub tags: Option<Vec<String>>,
+    /// Neither can change (Keystone refuses a move); given, they must match.
+    pub parent_id: Option<String>,
+    pub domain_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -290,6 +332,7 @@ pub struct NewUser {
     pub enabled: Option<bool>,
     pub default_project_id: Option<String>,
     pub password: Option<Secret>,
+    pub extra: Extra,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -302,6 +345,8 @@ pub struct UserUpdate {
     pub default_project_id: Option<Option<String>>,
     /// Admin reset; skips the old-password check but not the password policy.
     pub password: Option<Secret>,
+    /// Merged into the user's extra attributes.
+    pub extra: Extra,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -349,6 +394,14 @@ pub struct ListFilter {
     /// Case-sensitive substring over name (and email for users), for the portal's filter box.
     pub search: Option<String>,
     pub enabled: Option<bool>,
+    /// Projects only: Keystone's `?parent_id=`, `?is_domain=` and the tag
+    /// filters (`tags` all of, `tags-any`, `not-tags`, `not-tags-any`).
+    pub parent_id: Option<String>,
+    pub is_domain: Option<bool>,
+    pub tags: Vec<String>,
+    pub tags_any: Vec<String>,
+    pub not_tags: Vec<String>,
+    pub not_tags_any: Vec<String>,
     pub sort: SortKey,
     pub dir: crate::SortDir,
     pub limit: Option<i64>,

@@ -64,6 +64,34 @@ fn filter_sql(f: &ListFilter, search_cols: &[&str], has_enabled: bool) -> (Strin
         clauses.push("enabled = ?".to_string());
         args.push(Arg::I(e as i64));
     }
+    if let Some(p) = &f.parent_id {
+        // A top-level project's parent is its domain (stored as NULL).
+        clauses.push("(parent_id = ? OR (parent_id IS NULL AND domain_id = ?))".to_string());
+        args.push(Arg::S(p.clone()));
+        args.push(Arg::S(p.clone()));
+    }
+    // Tag filters (projects only): "all of" counts the matching tags.
+    for (tags, all, negate) in [
+        (&f.tags, true, false),
+        (&f.tags_any, false, false),
+        (&f.not_tags, true, true),
+        (&f.not_tags_any, false, true),
+    ] {
+        if tags.is_empty() {
+            continue;
+        }
+        let marks = vec!["?"; tags.len()].join(", ");
+        let having = if all {
+            format!(" GROUP BY project_id HAVING COUNT(*) = {}", tags.len())
+        } else {
+            String::new()
+        };
+        let not = if negate { "NOT " } else { "" };
+        clauses.push(format!(
+            "id {not}IN (SELECT project_id FROM project_tags WHERE name IN ({marks}){having})"
+        ));
+        args.extend(tags.iter().cloned().map(Arg::S));
+    }
     let sql = if clauses.is_empty() {
         String::new()
     } else {
@@ -418,20 +446,33 @@ impl IdentityService {
                 "Cannot delete a domain that is enabled, please disable it first."
             )));
         }
+        // Keystone deletes what the domain holds with it, in one change.
+        let mut change = self.begin_admin_change().await?;
+        let mut projects = Vec::new();
         for table in ["projects", "users", "user_groups"] {
-            let n: i64 = sqlx::query(&format!(
-                "SELECT COUNT(*) AS n FROM {table} WHERE domain_id = ?"
-            ))
-            .bind(id.to_string())
-            .fetch_one(&self.db.pool)
-            .await?
-            .try_get("n")?;
-            if n > 0 {
-                return Err(domain_not_empty(&d.name, table));
+            let ids: Vec<String> = sqlx::query(&format!("SELECT id FROM {table} WHERE domain_id = ?"))
+                .bind(id.to_string())
+                .fetch_all(&mut *change.tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<std::result::Result<_, _>>()?;
+            for member in &ids {
+                match table {
+                    "projects" => purge_project(&mut change.tx, member).await?,
+                    "users" => purge_user(&mut change.tx, member).await?,
+                    _ => purge_group(&mut change.tx, member).await?,
+                }
+            }
+            if table == "projects" {
+                projects = ids;
             }
         }
-        let mut change = self.begin_admin_change().await?;
         sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *change.tx)
+            .await?;
+        sqlx::query("UPDATE tokens SET revoked = 1 WHERE scope_type = 'domain' AND scope_id = ?")
             .bind(id.to_string())
             .execute(&mut *change.tx)
             .await?;
@@ -441,6 +482,9 @@ impl IdentityService {
             .await?;
         self.commit_admin_change(change).await?;
         self.invalidate_tokens();
+        for p in &projects {
+            self.notify_project_deleted(p).await;
+        }
         Ok(())
     }
 
@@ -452,27 +496,53 @@ impl IdentityService {
         f: &ListFilter,
     ) -> Result<Page<Project>> {
         enforce(ctx, &rules::LIST_PROJECTS, &PolicyTarget::none())?;
-        self.list_rows(
-            "projects",
-            PROJECT_COLS,
-            f,
-            &["name", "description"],
-            &[
-                (SortKey::Name, "name"),
-                (SortKey::Id, "id"),
-                (SortKey::Enabled, "enabled"),
-                (SortKey::Created, "created_at"),
-            ],
-            true,
-            project_row,
-        )
-        .await
+        for t in f.tags.iter().chain(&f.tags_any).chain(&f.not_tags).chain(&f.not_tags_any) {
+            validate_tag(t)?;
+        }
+        if f.is_domain == Some(true) {
+            // Keystone's projects acting as domains: the domains.
+            let mut df = f.clone();
+            df.domain_id = None;
+            let page = self
+                .list_rows(
+                    "domains",
+                    DOMAIN_COLS,
+                    &df,
+                    &["name"],
+                    &[(SortKey::Name, "name"), (SortKey::Id, "id")],
+                    true,
+                    domain_row,
+                )
+                .await?;
+            return Ok(Page {
+                items: page.items.into_iter().map(domain_as_project).collect(),
+                total: page.total,
+            });
+        }
+        let mut page = self
+            .list_rows(
+                "projects",
+                PROJECT_COLS,
+                f,
+                &["name", "description"],
+                &[
+                    (SortKey::Name, "name"),
+                    (SortKey::Id, "id"),
+                    (SortKey::Enabled, "enabled"),
+                    (SortKey::Created, "created_at"),
+                ],
+                true,
+                project_row,
+            )
+            .await?;
+        self.attach_tags(&mut page.items).await?;
+        Ok(page)
     }
 
     pub async fn get_project(&self, ctx: &RequestContext, id: &str) -> Result<Project> {
         // The target is loaded before the policy check, as Keystone does, so
         // an unknown id is a 404 (the CLI then falls back to a name lookup).
-        let project = self.project_by_id(id).await?;
+        let project = self.project_or_domain(id).await?;
         let target = PolicyTarget::project(id);
         if !policy::allows(ctx, &rules::GET_PROJECT, &target) {
             // Only now is the caller's own assignment worth a query.
@@ -490,6 +560,22 @@ impl IdentityService {
         Ok(project)
     }
 
+    /// A project with its tags, or a domain seen as a project.
+    async fn project_or_domain(&self, id: &str) -> Result<Project> {
+        match self.project_by_id(id).await {
+            Ok(mut p) => {
+                self.attach_tags(std::slice::from_mut(&mut p)).await?;
+                Ok(p)
+            }
+            Err(IdentityError::NotFound { .. }) => match self.domain_by_id(id).await {
+                Ok(d) => Ok(domain_as_project(d)),
+                Err(IdentityError::NotFound { .. }) => Err(IdentityError::not_found("project", id)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     pub(crate) async fn project_by_id(&self, id: &str) -> Result<Project> {
         let row = sqlx::query(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = ?"))
             .bind(id.to_string())
@@ -497,6 +583,32 @@ impl IdentityService {
             .await?
             .ok_or_else(|| IdentityError::not_found("project", id))?;
         Ok(project_row(&row)?)
+    }
+
+    /// Fills in the tags of `projects`, in one query per chunk.
+    async fn attach_tags(&self, projects: &mut [Project]) -> Result<()> {
+        let mut by_id: HashMap<String, Vec<String>> = HashMap::new();
+        let ids: Vec<&str> = projects.iter().map(|p| p.id.as_str()).collect();
+        for chunk in ids.chunks(NAME_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT project_id, name FROM project_tags WHERE project_id IN ({marks}) ORDER BY name"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for r in q.fetch_all(&self.db.pool).await? {
+                by_id
+                    .entry(r.try_get("project_id")?)
+                    .or_default()
+                    .push(r.try_get("name")?);
+            }
+        }
+        for p in projects {
+            p.tags = by_id.remove(&p.id).unwrap_or_default();
+        }
+        Ok(())
     }
 
     pub(crate) async fn resolve_project(&self, p: &ProjectRef) -> Result<Project> {
@@ -517,11 +629,106 @@ impl IdentityService {
         }
     }
 
+    /// The ancestors of `id`, nearest first (the domain not included).
+    pub(crate) async fn project_ancestors(&self, id: &str) -> Result<Vec<Project>> {
+        let mut out: Vec<Project> = Vec::new();
+        let mut next = self.project_by_id(id).await?.parent_id;
+        while let Some(pid) = next {
+            // A cycle cannot be made through the API; this bounds a broken row.
+            if out.len() > MAX_PROJECT_DEPTH || out.iter().any(|p| p.id == pid) {
+                break;
+            }
+            let p = self.project_by_id(&pid).await?;
+            next = p.parent_id.clone();
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// Every project below `id`, breadth first.
+    pub(crate) async fn project_subtree(&self, id: &str) -> Result<Vec<Project>> {
+        let mut out: Vec<Project> = Vec::new();
+        let mut level = vec![id.to_string()];
+        while !level.is_empty() && out.len() < 100_000 {
+            let marks = vec!["?"; level.len()].join(", ");
+            let sql = format!("SELECT {PROJECT_COLS} FROM projects WHERE parent_id IN ({marks}) ORDER BY name, id");
+            let mut q = sqlx::query(&sql);
+            for id in &level {
+                q = q.bind(id.clone());
+            }
+            let children = q
+                .fetch_all(&self.db.pool)
+                .await?
+                .iter()
+                .map(project_row)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            level = children.iter().map(|c| c.id.clone()).collect();
+            out.extend(children);
+        }
+        Ok(out)
+    }
+
     pub async fn create_project(&self, ctx: &RequestContext, p: NewProject) -> Result<Project> {
         enforce(ctx, &rules::CREATE_PROJECT, &PolicyTarget::none())?;
+        let tags = validate_tags(&p.tags)?;
+        if p.is_domain {
+            // Keystone makes a domain of it; Gureum's domains have no tags.
+            enforce(ctx, &rules::CREATE_DOMAIN, &PolicyTarget::none())?;
+            let d = self
+                .insert_domain(
+                    &new_id(),
+                    &p.name,
+                    p.description.as_deref().unwrap_or_default(),
+                    p.enabled.unwrap_or(true),
+                )
+                .await?;
+            return Ok(domain_as_project(d));
+        }
         let name = validate_name("project", &p.name)?;
         let description = validate_description(p.description.as_deref().unwrap_or_default())?;
-        let domain_id = p.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone());
+        // The parent decides the domain when none is given; a parent that
+        // is a domain means "top level in that domain", as in Keystone.
+        let (domain_id, parent_id) = match p.parent_id.as_deref().filter(|s| !s.is_empty()) {
+            None => (p.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone()), None),
+            Some(pid) => match self.project_by_id(pid).await {
+                Ok(parent) => {
+                    if p.domain_id.as_deref().is_some_and(|d| d != parent.domain_id) {
+                        return Err(IdentityError::Validation(crate::msg!(
+                            "error.identity.parent_other_domain",
+                            "The parent project {parent} is in another domain.",
+                            parent = pid,
+                        )));
+                    }
+                    if self.project_ancestors(pid).await?.len() + 2 > MAX_PROJECT_DEPTH {
+                        return Err(IdentityError::Forbidden(crate::msg!(
+                            "error.identity.project_too_deep",
+                            "Projects nest at most {depth} deep.",
+                            depth = MAX_PROJECT_DEPTH,
+                        )));
+                    }
+                    (parent.domain_id, Some(parent.id))
+                }
+                Err(IdentityError::NotFound { .. }) => {
+                    let d = self.domain_by_id(pid).await.map_err(|e| match e {
+                        IdentityError::NotFound { .. } => IdentityError::Validation(crate::msg!(
+                            "error.identity.no_parent",
+                            "There is no project or domain {parent} to be the parent.",
+                            parent = pid,
+                        )),
+                        e => e,
+                    })?;
+                    if p.domain_id.as_deref().is_some_and(|x| x != d.id) {
+                        return Err(IdentityError::Validation(crate::msg!(
+                            "error.identity.parent_other_domain",
+                            "The parent project {parent} is in another domain.",
+                            parent = pid,
+                        )));
+                    }
+                    (d.id, None)
+                }
+                Err(e) => return Err(e),
+            },
+        };
         self.domain_by_id(&domain_id).await?;
         let project = Project {
             id: new_id(),
@@ -529,17 +736,24 @@ impl IdentityService {
             name,
             description,
             enabled: p.enabled.unwrap_or(true),
+            parent_id,
+            is_domain: false,
+            tags,
         };
-        sqlx::query("INSERT INTO projects (id, domain_id, name, description, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("INSERT INTO projects (id, domain_id, name, description, enabled, parent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(project.id.clone())
             .bind(project.domain_id.clone())
             .bind(project.name.clone())
             .bind(project.description.clone())
             .bind(project.enabled as i64)
+            .bind(project.parent_id.clone())
             .bind(now_micros())
-            .execute(&self.db.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "project", &project.name))?;
+        insert_tags(&mut tx, &project.id, &project.tags).await?;
+        tx.commit().await?;
         Ok(project)
     }
 
@@ -550,6 +764,22 @@ impl IdentityService {
         u: ProjectUpdate,
     ) -> Result<Project> {
         enforce(ctx, &rules::UPDATE_PROJECT, &PolicyTarget::none())?;
+        let tags = u.tags.as_deref().map(validate_tags).transpose()?;
+        if self.project_by_id(id).await.is_err() && self.domain_by_id(id).await.is_ok() {
+            // A project acting as a domain: the domain is what changes.
+            let d = self
+                .update_domain(
+                    ctx,
+                    id,
+                    DomainUpdate {
+                        name: u.name,
+                        description: u.description,
+                        enabled: u.enabled,
+                    },
+                )
+                .await?;
+            return Ok(domain_as_project(d));
+        }
         let mut change = self.begin_admin_change().await?;
         let mut p = self
             .locked_row(
@@ -561,6 +791,15 @@ impl IdentityService {
                 project_row,
             )
             .await?;
+        let parent = p.parent_id.as_deref().unwrap_or(&p.domain_id);
+        if u.parent_id.as_deref().is_some_and(|x| x != parent)
+            || u.domain_id.as_deref().is_some_and(|x| x != p.domain_id)
+        {
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.project_move",
+                "A project cannot move: its parent_id and domain_id cannot change."
+            )));
+        }
         if let Some(n) = &u.name {
             p.name = validate_name("project", n)?;
         }
@@ -578,37 +817,100 @@ impl IdentityService {
             .execute(&mut *change.tx)
             .await
             .map_err(|e| conflict(e, "project", &p.name))?;
+        if let Some(tags) = tags {
+            sqlx::query("DELETE FROM project_tags WHERE project_id = ?")
+                .bind(id.to_string())
+                .execute(&mut *change.tx)
+                .await?;
+            insert_tags(&mut change.tx, id, &tags).await?;
+        }
         self.commit_admin_change(change).await?;
         self.invalidate_tokens();
+        self.attach_tags(std::slice::from_mut(&mut p)).await?;
         Ok(p)
     }
 
     pub async fn delete_project(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         enforce(ctx, &rules::DELETE_PROJECT, &PolicyTarget::none())?;
-        self.project_by_id(id).await?;
+        match self.project_by_id(id).await {
+            Ok(_) => {}
+            Err(IdentityError::NotFound { .. }) if self.domain_by_id(id).await.is_ok() => {
+                return self.delete_domain(ctx, id).await;
+            }
+            Err(e) => return Err(e),
+        }
         let mut change = self.begin_admin_change().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?")
+        let children: i64 = sqlx::query("SELECT COUNT(*) AS n FROM projects WHERE parent_id = ?")
             .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)").bind(id.to_string()).execute(&mut *change.tx).await?;
-        sqlx::query("DELETE FROM app_credentials WHERE project_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("UPDATE tokens SET revoked = 1 WHERE scope_type = 'project' AND scope_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM projects WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
+            .fetch_one(&mut *change.tx)
+            .await?
+            .try_get("n")?;
+        if children > 0 {
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.project_has_children",
+                "Cannot delete project {id}: it has child projects; delete them first.",
+                id = id,
+            )));
+        }
+        purge_project(&mut change.tx, id).await?;
         self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         // After the commit: a hook never cleans up after a project that
         // still exists (the delete could have failed).
         self.notify_project_deleted(id).await;
+        Ok(())
+    }
+
+    // ----------------------------------------------------------- project tags
+
+    /// A project's tags (`identity:get_project` decides who may read them).
+    pub async fn list_project_tags(&self, ctx: &RequestContext, id: &str) -> Result<Vec<String>> {
+        Ok(self.get_project(ctx, id).await?.tags)
+    }
+
+    /// Whether a project has `tag`: `NotFound` when it does not.
+    pub async fn check_project_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
+        if self.list_project_tags(ctx, id).await?.iter().any(|t| t == tag) {
+            Ok(())
+        } else {
+            Err(IdentityError::not_found("project tag", tag))
+        }
+    }
+
+    /// Replaces a project's tags.
+    pub async fn set_project_tags(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        tags: Vec<String>,
+    ) -> Result<Vec<String>> {
+        let u = ProjectUpdate {
+            tags: Some(tags),
+            ..Default::default()
+        };
+        Ok(self.update_project(ctx, id, u).await?.tags)
+    }
+
+    /// Adds one tag (adding one it has is no change).
+    pub async fn add_project_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
+        enforce(ctx, &rules::UPDATE_PROJECT, &PolicyTarget::none())?;
+        let mut tags = self.project_or_domain(id).await?.tags;
+        if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_string());
+            self.set_project_tags(ctx, id, tags).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn remove_project_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
+        enforce(ctx, &rules::UPDATE_PROJECT, &PolicyTarget::none())?;
+        let mut tags = self.project_or_domain(id).await?.tags;
+        let before = tags.len();
+        tags.retain(|t| t != tag);
+        if tags.len() == before {
+            return Err(IdentityError::not_found("project tag", tag));
+        }
+        self.set_project_tags(ctx, id, tags).await?;
         Ok(())
     }
 
@@ -625,30 +927,54 @@ impl IdentityService {
         )?;
         // An unknown user is 404, as Keystone (not an empty list).
         self.user_by_id(user_id).await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {PROJECT_COLS} FROM projects WHERE id IN ({}) ORDER BY name, id",
-            USER_PROJECT_IDS_SQL
-        ))
-        .bind(user_id.to_string())
-        .bind(user_id.to_string())
-        .fetch_all(&self.db.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(project_row)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        let ids = self.user_project_ids(user_id).await?;
+        self.projects_by_ids(&ids, false).await
     }
 
+    /// The projects the user has a role on, directly, through a group, or
+    /// through an inherited grant (on a domain, or an ancestor project).
     pub(crate) async fn user_project_ids(&self, user_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query(USER_PROJECT_IDS_SQL)
+        let rows = sqlx::query(USER_GRANT_TARGETS_SQL)
             .bind(user_id.to_string())
             .bind(user_id.to_string())
             .fetch_all(&self.db.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        let mut ids = Vec::new();
+        for r in rows {
+            let id: String = r.try_get("target_id")?;
+            let target = match r.try_get::<String, _>("target_type")?.as_str() {
+                "domain" => Target::Domain(id),
+                _ => Target::Project(id),
+            };
+            match (flag(&r, "inherited")?, target) {
+                (false, Target::Project(p)) => ids.push(p),
+                (false, _) => {}
+                (true, t) => ids.extend(self.inherited_reach(&t).await?),
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// The projects among `ids`, by name; `usable`: only enabled projects
+    /// in enabled domains.
+    pub(crate) async fn projects_by_ids(&self, ids: &[String], usable: bool) -> Result<Vec<Project>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(NAME_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let only = if usable { " AND p.enabled = 1 AND d.enabled = 1" } else { "" };
+            let sql = format!("SELECT {PROJECT_COLS_P} FROM projects p JOIN domains d ON d.id = p.domain_id WHERE p.id IN ({marks}){only}");
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(&self.db.pool).await? {
+                out.push(project_row(&r)?);
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
     }
 
     // ------------------------------------------------------------------ users
@@ -751,9 +1077,10 @@ impl IdentityService {
             language: None,
             created_at: micros_to_time(now),
             password_expires_at: None,
+            extra: validate_extra(u.extra)?,
         };
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("INSERT INTO users (id, domain_id, name, email, description, enabled, default_project_id, password_hash, language, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO users (id, domain_id, name, email, description, enabled, default_project_id, password_hash, language, created_at, password_changed_at, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(user.id.clone())
             .bind(user.domain_id.clone())
             .bind(user.name.clone())
@@ -765,6 +1092,7 @@ impl IdentityService {
             .bind(user.language.clone().unwrap_or_default())
             .bind(now)
             .bind(hash.as_ref().map(|_| now))
+            .bind(serde_json::Value::Object(user.extra.clone()).to_string())
             .execute(&mut *tx)
             .await
             .map_err(|e| conflict(e, "user", &user.name))?;
@@ -818,12 +1146,18 @@ impl IdentityService {
         if let Some(p) = u.default_project_id {
             user.default_project_id = p;
         }
-        sqlx::query("UPDATE users SET name = ?, email = ?, description = ?, enabled = ?, default_project_id = ? WHERE id = ?")
+        if !u.extra.is_empty() {
+            let mut merged = user.extra.clone();
+            merged.extend(u.extra);
+            user.extra = validate_extra(merged)?;
+        }
+        sqlx::query("UPDATE users SET name = ?, email = ?, description = ?, enabled = ?, default_project_id = ?, extra = ? WHERE id = ?")
             .bind(user.name.clone())
             .bind(user.email.clone())
             .bind(user.description.clone())
             .bind(user.enabled as i64)
             .bind(user.default_project_id.clone())
+            .bind(serde_json::Value::Object(user.extra.clone()).to_string())
             .bind(id.to_string())
             .execute(&mut *change.tx)
             .await
@@ -846,31 +1180,7 @@ impl IdentityService {
         enforce(ctx, &rules::DELETE_USER, &PolicyTarget::none())?;
         self.user_by_id(id).await?;
         let mut change = self.begin_admin_change().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM group_members WHERE user_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)").bind(id.to_string()).execute(&mut *change.tx).await?;
-        sqlx::query("DELETE FROM app_credentials WHERE user_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM password_history WHERE user_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
+        purge_user(&mut change.tx, id).await?;
         self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
@@ -986,18 +1296,7 @@ impl IdentityService {
         enforce(ctx, &rules::DELETE_GROUP, &PolicyTarget::none())?;
         self.group_by_id(id).await?;
         let mut change = self.begin_admin_change().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM group_members WHERE group_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
-        sqlx::query("DELETE FROM user_groups WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *change.tx)
-            .await?;
+        purge_group(&mut change.tx, id).await?;
         self.commit_admin_change(change).await?;
         self.invalidate_tokens();
         Ok(())
@@ -1117,8 +1416,9 @@ impl IdentityService {
 
     pub async fn list_roles(&self, ctx: &RequestContext, f: &ListFilter) -> Result<Page<Role>> {
         enforce(ctx, &rules::LIST_ROLES, &PolicyTarget::none())?;
+        // Without a domain, the global roles (Keystone's `domain_id` null).
         let mut f = f.clone();
-        f.domain_id = None;
+        f.domain_id.get_or_insert_with(String::new);
         self.list_rows(
             "roles",
             ROLE_COLS,
@@ -1147,7 +1447,7 @@ impl IdentityService {
 
     /// A role by id, or else by name (the CLI sends either).
     pub(crate) async fn role_by_id_or_name(&self, key: &str) -> Result<Role> {
-        let row = sqlx::query(&format!("SELECT {ROLE_COLS} FROM roles WHERE id = ? OR name = ? ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END"))
+        let row = sqlx::query(&format!("SELECT {ROLE_COLS} FROM roles WHERE id = ? OR (name = ? AND domain_id = '') ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END"))
             .bind(key.to_string())
             .bind(key.to_string())
             .bind(key.to_string())
@@ -1162,10 +1462,29 @@ impl IdentityService {
         ctx: &RequestContext,
         name: &str,
         description: Option<String>,
+        domain_id: Option<String>,
     ) -> Result<Role> {
         enforce(ctx, &rules::CREATE_ROLE, &PolicyTarget::none())?;
-        self.insert_role(&new_id(), name, description.as_deref().unwrap_or_default())
+        let domain_id = domain_id.filter(|d| !d.is_empty());
+        if let Some(d) = &domain_id {
+            self.domain_by_id(d).await?;
+        }
+        let r = Role {
+            id: new_id(),
+            name: validate_name("role", name)?,
+            description: validate_description(description.as_deref().unwrap_or_default())?,
+            domain_id,
+        };
+        sqlx::query("INSERT INTO roles (id, name, description, domain_id, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(r.id.clone())
+            .bind(r.name.clone())
+            .bind(r.description.clone())
+            .bind(r.domain_id.clone().unwrap_or_default())
+            .bind(now_micros())
+            .execute(&self.db.pool)
             .await
+            .map_err(|e| conflict(e, "role", &r.name))?;
+        Ok(r)
     }
 
     pub(crate) async fn insert_role(
@@ -1178,6 +1497,7 @@ impl IdentityService {
             id: id.to_string(),
             name: validate_name("role", name)?,
             description: validate_description(description)?,
+            domain_id: None,
         };
         sqlx::query("INSERT INTO roles (id, name, description, created_at) VALUES (?, ?, ?, ?)")
             .bind(r.id.clone())
@@ -1223,7 +1543,7 @@ impl IdentityService {
     pub async fn delete_role(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         enforce(ctx, &rules::DELETE_ROLE, &PolicyTarget::none())?;
         let r = self.role_by_id(id).await?;
-        if matches!(r.name.as_str(), "admin" | "member" | "reader") {
+        if r.domain_id.is_none() && matches!(r.name.as_str(), "admin" | "member" | "reader") {
             return Err(IdentityError::Forbidden(crate::msg!(
                 "error.identity.builtin_role",
                 "The built-in role {role} cannot be deleted.",
@@ -1260,8 +1580,16 @@ impl IdentityService {
         implied: &str,
     ) -> Result<()> {
         enforce(ctx, &rules::CREATE_IMPLIED_ROLE, &PolicyTarget::none())?;
-        self.role_by_id(prior).await?;
-        self.role_by_id(implied).await?;
+        let prior_role = self.role_by_id(prior).await?;
+        let implied_role = self.role_by_id(implied).await?;
+        if prior_role.domain_id.is_none() && implied_role.domain_id.is_some() {
+            // Keystone's rule: a global role would hand a domain's role to
+            // every domain.
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.global_implies_domain_role",
+                "A global role cannot imply a domain-specific role."
+            )));
+        }
         if prior == implied
             || self
                 .implied_closure(&[implied.to_string()])
@@ -1324,7 +1652,7 @@ impl IdentityService {
             &rules::LIST_ROLE_INFERENCE_RULES,
             &PolicyTarget::none(),
         )?;
-        let rows = sqlx::query("SELECT p.id AS pid, p.name AS pname, p.description AS pdesc, i.id AS iid, i.name AS iname, i.description AS idesc FROM implied_roles ir JOIN roles p ON p.id = ir.prior_role_id JOIN roles i ON i.id = ir.implied_role_id ORDER BY p.name, i.name")
+        let rows = sqlx::query("SELECT p.id AS pid, p.name AS pname, p.description AS pdesc, p.domain_id AS pdom, i.id AS iid, i.name AS iname, i.description AS idesc, i.domain_id AS idom FROM implied_roles ir JOIN roles p ON p.id = ir.prior_role_id JOIN roles i ON i.id = ir.implied_role_id ORDER BY p.name, i.name")
             .fetch_all(&self.db.pool)
             .await?;
         let mut out = Vec::new();
@@ -1334,11 +1662,13 @@ impl IdentityService {
                     id: r.try_get("pid")?,
                     name: r.try_get("pname")?,
                     description: r.try_get("pdesc")?,
+                    domain_id: Some(r.try_get::<String, _>("pdom")?).filter(|d| !d.is_empty()),
                 },
                 Role {
                     id: r.try_get("iid")?,
                     name: r.try_get("iname")?,
                     description: r.try_get("idesc")?,
+                    domain_id: Some(r.try_get::<String, _>("idom")?).filter(|d| !d.is_empty()),
                 },
             ));
         }
@@ -1389,31 +1719,22 @@ impl IdentityService {
         Ok(())
     }
 
-    /// Changes the caller's own password: the old one is required, the new
-    /// one must meet the policy and differ from the last N; every token of
-    /// the user (and so every portal session) is revoked.
-    pub async fn change_own_password(
+    /// Changes a user's password, as Keystone's `POST /v3/users/{id}/password`:
+    /// the original password is the authority (no policy rule, so an admin
+    /// who knows it may change it too, and a wrong one counts toward the
+    /// lockout like a failed login); the new one must meet the policy and
+    /// differ from the last N; every token of the user (and so every portal
+    /// session) is revoked.
+    pub async fn change_password(
         &self,
-        ctx: &RequestContext,
+        _ctx: &RequestContext,
         user_id: &str,
         old: &crate::secret::Secret,
         new: &crate::secret::Secret,
     ) -> Result<()> {
-        if ctx.user_id != user_id {
-            return Err(IdentityError::Forbidden(crate::msg!(
-                "error.identity.own_password_only",
-                "You can only change your own password."
-            )));
-        }
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = ?")
-            .bind(user_id.to_string())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| IdentityError::not_found("user", user_id))?;
-        let hash: Option<String> = row.try_get("password_hash")?;
-        if !self.hasher.verify(old, hash.as_deref()).await? {
-            return Err(IdentityError::Unauthenticated);
-        }
+        self.user_by_id(user_id).await?;
+        self.check_password(&UserRef::Id(user_id.to_string()), old)
+            .await?;
         self.check_password_policy(new)?;
         let k = self.cfg.unique_last_password_count.max(0);
         if k > 0 {
@@ -1446,13 +1767,46 @@ impl IdentityService {
     }
 }
 
-pub(crate) const USER_PROJECT_IDS_SQL: &str = "SELECT DISTINCT a.target_id FROM role_assignments a WHERE a.target_type = 'project' AND ((a.actor_type = 'user' AND a.actor_id = ?) OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))";
+/// The projects and domains the user (or one of its groups) has grants on.
+const USER_GRANT_TARGETS_SQL: &str = "SELECT DISTINCT a.target_type, a.target_id, a.inherited FROM role_assignments a WHERE a.target_type IN ('project', 'domain') AND ((a.actor_type = 'user' AND a.actor_id = ?) OR (a.actor_type = 'group' AND a.actor_id IN (SELECT group_id FROM group_members WHERE user_id = ?)))";
 
 pub(crate) const DOMAIN_COLS: &str = "id, name, description, enabled";
-pub(crate) const PROJECT_COLS: &str = "id, domain_id, name, description, enabled";
-pub(crate) const USER_COLS: &str = "id, domain_id, name, email, description, enabled, default_project_id, language, created_at, password_changed_at";
+pub(crate) const PROJECT_COLS: &str = "id, domain_id, name, description, enabled, parent_id";
+/// [`PROJECT_COLS`] of a `projects` table joined as `p`.
+const PROJECT_COLS_P: &str = "p.id, p.domain_id, p.name, p.description, p.enabled, p.parent_id";
+
+/// Keystone's default `max_project_tree_depth`: a domain's projects nest at
+/// most this deep (a top-level project is depth 1).
+pub const MAX_PROJECT_DEPTH: usize = 5;
+/// Keystone's limit on a project's tags.
+const MAX_TAGS: usize = 80;
+pub(crate) const USER_COLS: &str = "id, domain_id, name, email, description, enabled, default_project_id, language, created_at, password_changed_at, extra";
+
+/// The most a record's extra attributes may take, as JSON.
+const MAX_EXTRA_BYTES: usize = 16 * 1024;
+
+/// Attribute names a client cannot set as extras: Keystone's own, which
+/// Gureum computes or keeps in columns.
+const RESERVED_EXTRA: [&str; 9] = [
+    "id", "links", "name", "domain_id", "enabled", "description", "email",
+    "default_project_id", "password",
+];
+
+fn validate_extra(mut extra: Extra) -> Result<Extra> {
+    extra.retain(|k, _| !RESERVED_EXTRA.contains(&k.as_str()) && k != "options" && k != "password_expires_at");
+    if serde_json::Value::Object(extra.clone()).to_string().len() > MAX_EXTRA_BYTES {
+        return Err(IdentityError::Validation(crate::msg!(
+            "error.identity.extra_too_large",
+            "Extra attributes take at most {max} bytes.",
+            max = MAX_EXTRA_BYTES,
+        )));
+    }
+    Ok(extra)
+}
 pub(crate) const GROUP_COLS: &str = "id, domain_id, name, description";
-pub(crate) const ROLE_COLS: &str = "id, name, description";
+pub(crate) const ROLE_COLS: &str = "id, name, description, domain_id";
+/// [`ROLE_COLS`] of a `roles` table joined as `r`.
+pub(crate) const ROLE_COLS_R: &str = "r.id, r.name, r.description, r.domain_id";
 
 pub(crate) fn domain_row(r: &AnyRow) -> std::result::Result<Domain, sqlx::Error> {
     Ok(Domain {
@@ -1469,7 +1823,130 @@ pub(crate) fn project_row(r: &AnyRow) -> std::result::Result<Project, sqlx::Erro
         name: r.try_get("name")?,
         description: r.try_get("description")?,
         enabled: flag(r, "enabled")?,
+        parent_id: r.try_get("parent_id")?,
+        is_domain: false,
+        tags: Vec::new(),
     })
+}
+
+/// A domain as Keystone's projects API shows it (`is_domain: true`).
+pub(crate) fn domain_as_project(d: Domain) -> Project {
+    Project {
+        id: d.id,
+        domain_id: String::new(),
+        name: d.name,
+        description: d.description,
+        enabled: d.enabled,
+        parent_id: None,
+        is_domain: true,
+        tags: Vec::new(),
+    }
+}
+
+/// Keystone's rule for a tag: 1–255 characters, no `/` or `,`.
+fn validate_tag(t: &str) -> Result<()> {
+    if t.is_empty() || t.chars().count() > 255 || t.contains('/') || t.contains(',') {
+        return Err(IdentityError::Validation(crate::msg!(
+            "error.identity.bad_tag",
+            "Tag {tag:?} is not valid: tags have 1 to 255 characters and no '/' or ','.",
+            tag = t,
+        )));
+    }
+    Ok(())
+}
+
+fn validate_tags(tags: &[String]) -> Result<Vec<String>> {
+    if tags.len() > MAX_TAGS {
+        return Err(IdentityError::Validation(crate::msg!(
+            "error.identity.too_many_tags",
+            "A project has at most {max} tags.",
+            max = MAX_TAGS,
+        )));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        validate_tag(t)?;
+        if tags[..i].contains(t) {
+            return Err(IdentityError::Validation(crate::msg!(
+                "error.identity.duplicate_tag",
+                "Tag {tag:?} is given twice.",
+                tag = t,
+            )));
+        }
+    }
+    Ok(tags.to_vec())
+}
+
+async fn insert_tags(tx: &mut WriteTx, project_id: &str, tags: &[String]) -> Result<()> {
+    for t in tags {
+        sqlx::query("INSERT INTO project_tags (project_id, name) VALUES (?, ?)")
+            .bind(project_id.to_string())
+            .bind(t.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes a project and what hangs off it (assignments on it, application
+/// credentials for it, its tags), revoking tokens scoped to it.
+async fn purge_project(tx: &mut WriteTx, id: &str) -> Result<()> {
+    purge_trusts_where(tx, "project_id = ?", &[id]).await?;
+    for sql in [
+        "DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?",
+        "DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)",
+        "DELETE FROM app_credentials WHERE project_id = ?",
+        "UPDATE tokens SET revoked = 1 WHERE scope_type = 'project' AND scope_id = ?",
+        "DELETE FROM project_tags WHERE project_id = ?",
+        "DELETE FROM projects WHERE id = ?",
+    ] {
+        sqlx::query(sql).bind(id.to_string()).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Removes a user with its assignments, memberships, application
+/// credentials and password history, revoking its tokens.
+async fn purge_user(tx: &mut WriteTx, id: &str) -> Result<()> {
+    purge_trusts_where(tx, "trustor_user_id = ? OR trustee_user_id = ?", &[id, id]).await?;
+    for sql in [
+        "DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?",
+        "DELETE FROM group_members WHERE user_id = ?",
+        "DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)",
+        "DELETE FROM app_credentials WHERE user_id = ?",
+        "DELETE FROM password_history WHERE user_id = ?",
+        "UPDATE tokens SET revoked = 1 WHERE user_id = ?",
+        "DELETE FROM users WHERE id = ?",
+    ] {
+        sqlx::query(sql).bind(id.to_string()).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Removes the trusts matching `cond` (a trust is void without its trustor,
+/// trustee or project).
+async fn purge_trusts_where(tx: &mut WriteTx, cond: &str, args: &[&str]) -> Result<()> {
+    let sql = format!("SELECT id FROM trusts WHERE {cond}");
+    let mut q = sqlx::query_scalar::<_, String>(&sql);
+    for a in args {
+        q = q.bind(a.to_string());
+    }
+    let ids = q.fetch_all(&mut **tx).await?;
+    for t in ids {
+        super::trusts::purge_trust(tx, &t).await?;
+    }
+    Ok(())
+}
+
+/// Removes a group with its assignments and memberships.
+async fn purge_group(tx: &mut WriteTx, id: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM role_assignments WHERE actor_type = 'group' AND actor_id = ?",
+        "DELETE FROM group_members WHERE group_id = ?",
+        "DELETE FROM user_groups WHERE id = ?",
+    ] {
+        sqlx::query(sql).bind(id.to_string()).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 pub(crate) fn user_row(r: &AnyRow) -> std::result::Result<User, sqlx::Error> {
     Ok(User {
@@ -1484,6 +1961,8 @@ pub(crate) fn user_row(r: &AnyRow) -> std::result::Result<User, sqlx::Error> {
         language: Some(r.try_get::<String, _>("language")?).filter(|l| !l.is_empty()),
         created_at: micros_to_time(r.try_get("created_at")?),
         password_expires_at: None,
+        // Written only by this service, always an object.
+        extra: serde_json::from_str(&r.try_get::<String, _>("extra")?).unwrap_or_default(),
     })
 }
 pub(crate) fn group_row(r: &AnyRow) -> std::result::Result<Group, sqlx::Error> {
@@ -1499,6 +1978,7 @@ pub(crate) fn role_row(r: &AnyRow) -> std::result::Result<Role, sqlx::Error> {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
         description: r.try_get("description")?,
+        domain_id: Some(r.try_get::<String, _>("domain_id")?).filter(|d| !d.is_empty()),
     })
 }
 
@@ -1526,31 +2006,5 @@ pub(super) fn normalize_email(e: Option<String>) -> Result<Option<String>> {
             "{email:?} is not a valid email address.",
             email = s,
         ))),
-    }
-}
-
-/// The 409 for deleting a domain that still owns `table` rows.
-pub(super) fn domain_not_empty(domain: &str, table: &str) -> IdentityError {
-    let detail = match table {
-        "projects" => crate::msg!(
-            "error.identity.domain_has_projects",
-            "domain {domain} still owns projects; delete them first",
-            domain = domain,
-        ),
-        "users" => crate::msg!(
-            "error.identity.domain_has_users",
-            "domain {domain} still owns users; delete them first",
-            domain = domain,
-        ),
-        _ => crate::msg!(
-            "error.identity.domain_has_groups",
-            "domain {domain} still owns {table}; delete them first",
-            domain = domain,
-            table = table,
-        ),
-    };
-    IdentityError::Conflict {
-        kind: "domain",
-        detail,
     }
 }

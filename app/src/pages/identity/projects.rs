@@ -78,6 +78,7 @@ pub async fn create_project(name: String, description: String) -> Result<(), App
                 domain_id: None,
                 description: Some(description),
                 enabled: Some(true),
+                ..Default::default()
             },
         )
         .await?;
@@ -94,7 +95,7 @@ pub async fn update_project(id: String, name: String, description: String) -> Re
             cloud::identity::ProjectUpdate {
                 name: Some(name),
                 description: Some(description),
-                enabled: None,
+                ..Default::default()
             },
         )
         .await?;
@@ -209,6 +210,7 @@ pub async fn grant_project_role(
             &user_id,
             &Target::Project(project_id),
             &role,
+            false,
         )
         .await?;
     Ok(())
@@ -229,6 +231,7 @@ pub async fn revoke_project_role(
             &user_id,
             &Target::Project(project_id),
             &role_id,
+            false,
         )
         .await?;
     Ok(())

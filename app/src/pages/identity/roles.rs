@@ -50,7 +50,7 @@ pub async fn list_roles(
 pub async fn create_role(name: String, description: String) -> Result<(), AppError> {
     let a = server::auth().await?;
     a.identity
-        .create_role(&a.ctx, &name, Some(description))
+        .create_role(&a.ctx, &name, Some(description), None)
         .await?;
     Ok(())
 }

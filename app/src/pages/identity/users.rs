@@ -91,6 +91,7 @@ pub async fn create_user(
         enabled: Some(true),
         default_project_id: project_id.clone(),
         password: (!password.is_empty()).then(|| cloud::secret::Secret::new(password)),
+        ..Default::default()
     };
     // With a project, the user and its grant are one service call (one
     // transaction): a refused grant leaves no user.

@@ -47,11 +47,12 @@ async fn list_grants(
     links: ListLinks,
     t: TargetKind,
     a: ActorType,
+    inherited: bool,
     p: HashMap<String, String>,
 ) -> ApiResult<Json<Value>> {
     let roles = state
         .identity
-        .list_grants(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p))
+        .list_grants(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p), inherited)
         .await?;
     Ok(Json(
         json!({"roles": roles.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()}),
@@ -63,6 +64,7 @@ async fn grant(
     caller: Caller,
     t: TargetKind,
     a: ActorType,
+    inherited: bool,
     p: HashMap<String, String>,
 ) -> ApiResult<StatusCode> {
     state
@@ -73,6 +75,7 @@ async fn grant(
             &param(&p, "actor_id"),
             &t.target(&p),
             &param(&p, "role_id"),
+            inherited,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -83,12 +86,13 @@ async fn check(
     caller: Caller,
     t: TargetKind,
     a: ActorType,
+    inherited: bool,
     p: HashMap<String, String>,
 ) -> ApiResult<StatusCode> {
     let (actor, role) = (param(&p, "actor_id"), param(&p, "role_id"));
     if state
         .identity
-        .check_grant(&caller.ctx, a, &actor, &t.target(&p), &role)
+        .check_grant(&caller.ctx, a, &actor, &t.target(&p), &role, inherited)
         .await?
     {
         Ok(StatusCode::NO_CONTENT)
@@ -106,6 +110,7 @@ async fn revoke(
     caller: Caller,
     t: TargetKind,
     a: ActorType,
+    inherited: bool,
     p: HashMap<String, String>,
 ) -> ApiResult<StatusCode> {
     state
@@ -116,44 +121,54 @@ async fn revoke(
             &param(&p, "actor_id"),
             &t.target(&p),
             &param(&p, "role_id"),
+            inherited,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `…/{projects|domains}/{target_id}/{users|groups}/{actor_id}/roles[/{role_id}]`
-/// and `/v3/system/{users|groups}/{actor_id}/roles[/{role_id}]`.
+/// `…/{projects|domains}/{target_id}/{users|groups}/{actor_id}/roles[/{role_id}]`,
+/// `/v3/system/{users|groups}/{actor_id}/roles[/{role_id}]`, and OS-INHERIT's
+/// `/v3/OS-INHERIT/{domains|projects}/…/roles[/{role_id}]/inherited_to_projects`.
 pub(super) fn grant_routes(mut r: RouteTable) -> RouteTable {
     let targets = [
-        ("/v3/projects/{target_id}", TargetKind::Project),
-        ("/v3/domains/{target_id}", TargetKind::Domain),
-        ("/v3/system", TargetKind::System),
+        ("/v3/projects/{target_id}", TargetKind::Project, false),
+        ("/v3/domains/{target_id}", TargetKind::Domain, false),
+        ("/v3/system", TargetKind::System, false),
+        ("/v3/OS-INHERIT/projects/{target_id}", TargetKind::Project, true),
+        ("/v3/OS-INHERIT/domains/{target_id}", TargetKind::Domain, true),
     ];
     let actors = [("users", ActorType::User), ("groups", ActorType::Group)];
-    for (prefix, t) in targets {
+    for (prefix, t, inh) in targets {
+        let tail = if inh { "/inherited_to_projects" } else { "" };
         for (seg, a) in actors {
             let list = format!("{prefix}/{seg}/{{actor_id}}/roles");
-            let one = format!("{list}/{{role_id}}");
-            r = r.route(
-                &list,
-                get(
-                    move |State(s): State<AppState>, c: Caller, l: ListLinks, Path(p): P| {
-                        list_grants(s, c, l, t, a, p)
-                    },
-                ),
-            );
+            let one = format!("{list}/{{role_id}}{tail}");
+            // Keystone lists inherited grants on domains only.
+            if !inh || matches!(t, TargetKind::Domain) {
+                r = r.route(
+                    &format!("{list}{tail}"),
+                    get(
+                        move |State(s): State<AppState>, c: Caller, l: ListLinks, Path(p): P| {
+                            list_grants(s, c, l, t, a, inh, p)
+                        },
+                    ),
+                );
+            }
             r = r.route(
                 &one,
-                get(move |State(s): State<AppState>, c: Caller, Path(p): P| check(s, c, t, a, p))
-                    .head(move |State(s): State<AppState>, c: Caller, Path(p): P| {
-                        check(s, c, t, a, p)
-                    })
-                    .put(move |State(s): State<AppState>, c: Caller, Path(p): P| {
-                        grant(s, c, t, a, p)
-                    })
-                    .delete(move |State(s): State<AppState>, c: Caller, Path(p): P| {
-                        revoke(s, c, t, a, p)
-                    }),
+                get(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                    check(s, c, t, a, inh, p)
+                })
+                .head(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                    check(s, c, t, a, inh, p)
+                })
+                .put(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                    grant(s, c, t, a, inh, p)
+                })
+                .delete(move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                    revoke(s, c, t, a, inh, p)
+                }),
             );
         }
     }
@@ -214,14 +229,22 @@ fn assignment_json(
         ),
         Target::System => (json!({"system": {"all": true}}), "/system".to_string()),
     };
+    let (scope, target_path) = if a.inherited {
+        let mut scope = scope;
+        scope["OS-INHERIT:inherited_to"] = json!("projects");
+        (scope, format!("/OS-INHERIT{target_path}"))
+    } else {
+        (scope, target_path)
+    };
+    let tail = if a.inherited { "/inherited_to_projects" } else { "" };
     row["scope"] = scope;
     row["links"] = match &a.via_group_id {
         Some(g) => json!({
-            "assignment": format!("{b}{target_path}/groups/{g}/roles/{}", a.role_id),
+            "assignment": format!("{b}{target_path}/groups/{g}/roles/{}{tail}", a.role_id),
             "membership": format!("{b}/groups/{g}/users/{}", a.actor_id),
         }),
         None => {
-            json!({"assignment": format!("{b}{target_path}/{}s/{}/roles/{}", a.actor_type.as_str(), a.actor_id, a.role_id)})
+            json!({"assignment": format!("{b}{target_path}/{}s/{}/roles/{}{tail}", a.actor_type.as_str(), a.actor_id, a.role_id)})
         }
     };
     row
@@ -247,20 +270,14 @@ pub async fn list_assignments(
         effective: flag("effective"),
         include_names: flag("include_names"),
     };
-    if q.contains_key("scope.OS-INHERIT:inherited_to") {
-        // Nothing is ever inherited here.
-        state
-            .identity
-            .list_role_assignments(&caller.ctx, &f)
-            .await?;
-        return Ok(Json(
-            json!({"role_assignments": [], "links": links.0.clone()}),
-        ));
-    }
-    let rows = state
+    let mut rows = state
         .identity
         .list_role_assignments(&caller.ctx, &f)
         .await?;
+    if q.contains_key("scope.OS-INHERIT:inherited_to") {
+        // Only the inherited grants (`projects` is the one value Keystone has).
+        rows.retain(|a| a.inherited);
+    }
     let names = if f.include_names {
         let ids: Vec<&str> = rows
             .iter()

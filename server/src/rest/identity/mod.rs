@@ -9,6 +9,7 @@ mod assignments;
 mod catalog;
 mod resources;
 mod tokens;
+mod trusts;
 pub use tokens::TokenBodies;
 mod version;
 
@@ -67,6 +68,34 @@ pub fn table() -> RouteTable {
             get(resources::get_project)
                 .patch(resources::update_project)
                 .delete(resources::delete_project),
+        )
+        .route(
+            "/v3/projects/{id}/tags",
+            get(resources::list_project_tags)
+                .put(resources::set_project_tags)
+                .delete(resources::clear_project_tags),
+        )
+        .route(
+            "/v3/projects/{id}/tags/{tag}",
+            get(resources::check_project_tag)
+                .head(resources::check_project_tag)
+                .put(resources::add_project_tag)
+                .delete(resources::remove_project_tag),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts",
+            get(trusts::list).post(trusts::create),
+        )
+        // Tempest's client lists with a trailing slash.
+        .route("/v3/OS-TRUST/trusts/", get(trusts::list))
+        .route(
+            "/v3/OS-TRUST/trusts/{id}",
+            get(trusts::show).delete(trusts::delete),
+        )
+        .route("/v3/OS-TRUST/trusts/{id}/roles", get(trusts::roles))
+        .route(
+            "/v3/OS-TRUST/trusts/{id}/roles/{role_id}",
+            get(trusts::role).head(trusts::check_role),
         )
         .route(
             "/v3/users",

@@ -34,22 +34,33 @@ pub(crate) fn domain_json(state: &AppState, d: &Domain) -> Value {
 }
 
 pub(crate) fn project_json(state: &AppState, p: &Project) -> Value {
+    // A domain seen as a project has neither domain nor parent, as in Keystone.
+    let (domain_id, parent_id) = if p.is_domain {
+        (Value::Null, Value::Null)
+    } else {
+        (
+            json!(p.domain_id),
+            json!(p.parent_id.as_deref().unwrap_or(&p.domain_id)),
+        )
+    };
     json!({
         "id": p.id,
         "name": p.name,
-        "domain_id": p.domain_id,
+        "domain_id": domain_id,
         "description": p.description,
         "enabled": p.enabled,
-        "parent_id": p.domain_id,
-        "is_domain": false,
-        "tags": [],
+        "parent_id": parent_id,
+        "is_domain": p.is_domain,
+        "tags": p.tags,
         "options": {},
         "links": {"self": format!("{}/projects/{}", base(state), p.id)},
     })
 }
 
 pub(crate) fn user_json(state: &AppState, u: &User) -> Value {
-    let mut v = json!({
+    // Extras first, so Keystone's own attributes always win.
+    let mut v = Value::Object(u.extra.clone());
+    let own = json!({
         "id": u.id,
         "name": u.name,
         "domain_id": u.domain_id,
@@ -59,6 +70,9 @@ pub(crate) fn user_json(state: &AppState, u: &User) -> Value {
         "options": {},
         "links": {"self": format!("{}/users/{}", base(state), u.id)},
     });
+    if let (Value::Object(v), Value::Object(own)) = (&mut v, own) {
+        v.extend(own);
+    }
     if let Some(e) = &u.email {
         v["email"] = json!(e);
     }
@@ -82,7 +96,7 @@ pub(crate) fn role_json(state: &AppState, r: &Role) -> Value {
     json!({
         "id": r.id,
         "name": r.name,
-        "domain_id": null,
+        "domain_id": r.domain_id,
         "description": r.description,
         "options": {},
         "links": {"self": format!("{}/roles/{}", base(state), r.id)},
@@ -194,6 +208,27 @@ struct ProjectFields {
     domain_id: Option<String>,
     description: Option<String>,
     enabled: Option<bool>,
+    parent_id: Option<String>,
+    is_domain: Option<bool>,
+    tags: Option<Vec<String>>,
+}
+
+/// `?parent_id=`, `?is_domain=` and the tag filters on top of the common ones.
+fn project_filter(q: &HashMap<String, String>) -> cloud::identity::ListFilter {
+    let tags = |k: &str| -> Vec<String> {
+        q.get(k)
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    cloud::identity::ListFilter {
+        parent_id: q.get("parent_id").cloned(),
+        is_domain: q.get("is_domain").map(|v| super::query_true(v)),
+        tags: tags("tags"),
+        tags_any: tags("tags-any"),
+        not_tags: tags("not-tags"),
+        not_tags_any: tags("not-tags-any"),
+        ..list_filter(q)
+    }
 }
 
 pub async fn list_projects(
@@ -202,7 +237,7 @@ pub async fn list_projects(
     links: ListLinks,
     Query(q): Q,
 ) -> ApiResult<Json<Value>> {
-    let items = all_pages!(list_filter(&q), |f| state
+    let items = all_pages!(project_filter(&q), |f| state
         .identity
         .list_projects(&caller.ctx, &f));
     Ok(Json(
@@ -221,6 +256,9 @@ pub async fn create_project(
         domain_id: p.domain_id,
         description: p.description,
         enabled: p.enabled,
+        parent_id: p.parent_id,
+        is_domain: p.is_domain.unwrap_or(false),
+        tags: p.tags.unwrap_or_default(),
     };
     let p = state.identity.create_project(&caller.ctx, new).await?;
     Ok((
@@ -248,6 +286,9 @@ pub async fn update_project(
         name: b.project.name,
         description: b.project.description,
         enabled: b.project.enabled,
+        tags: b.project.tags,
+        parent_id: b.project.parent_id,
+        domain_id: b.project.domain_id,
     };
     let p = state.identity.update_project(&caller.ctx, &id, u).await?;
     Ok(Json(json!({"project": project_json(&state, &p)})))
@@ -281,6 +322,9 @@ struct UserFields {
     #[serde(deserialize_with = "double_option")]
     default_project_id: Option<Option<String>>,
     password: Option<String>,
+    /// Whatever else the client sent: Keystone keeps it as extra attributes.
+    #[serde(flatten)]
+    extra: serde_json::Map<String, Value>,
 }
 
 pub async fn list_users(
@@ -311,6 +355,7 @@ pub async fn create_user(
         enabled: u.enabled,
         default_project_id: u.default_project_id.flatten(),
         password: u.password.map(Secret::new),
+        extra: u.extra,
     };
     let u = state.identity.create_user(&caller.ctx, new).await?;
     Ok((
@@ -342,6 +387,7 @@ pub async fn update_user(
         enabled: u.enabled,
         default_project_id: u.default_project_id,
         password: u.password.map(Secret::new),
+        extra: u.extra,
     };
     let u = state.identity.update_user(&caller.ctx, &id, upd).await?;
     Ok(Json(json!({"user": user_json(&state, &u)})))
@@ -376,7 +422,7 @@ pub async fn change_password(
 ) -> ApiResult<StatusCode> {
     state
         .identity
-        .change_own_password(
+        .change_password(
             &caller.ctx,
             &id,
             &Secret::new(b.user.original_password),
@@ -565,31 +611,14 @@ struct RoleFields {
     domain_id: Option<String>,
 }
 
-fn no_domain_roles(domain_id: &Option<String>) -> ApiResult<()> {
-    match domain_id {
-        Some(_) => Err(crate::rest::error::ApiError::bad_request(
-            "Domain-specific roles are not supported.",
-        )),
-        None => Ok(()),
-    }
-}
-
 pub async fn list_roles(
     State(state): State<AppState>,
     caller: Caller,
     links: ListLinks,
     Query(q): Q,
 ) -> ApiResult<Json<Value>> {
-    if q.get("domain_id").is_some_and(|d| !d.is_empty()) {
-        // Only global roles exist, so a domain's role list is empty.
-        state
-            .identity
-            .list_roles(&caller.ctx, &Default::default())
-            .await?;
-        return Ok(Json(json!({"roles": [], "links": links.0.clone()})));
-    }
-    let mut f = list_filter(&q);
-    f.domain_id = None;
+    // `?domain_id=` lists that domain's roles; without it, the global ones.
+    let f = list_filter(&q);
     let items = all_pages!(f, |f| state.identity.list_roles(&caller.ctx, &f));
     Ok(Json(
         json!({"roles": items.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()}),
@@ -601,11 +630,10 @@ pub async fn create_role(
     caller: Caller,
     JsonBody(b): JsonBody<RoleBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    no_domain_roles(&b.role.domain_id)?;
     let name = require(b.role.name, "role.name")?;
     let r = state
         .identity
-        .create_role(&caller.ctx, &name, b.role.description)
+        .create_role(&caller.ctx, &name, b.role.description, b.role.domain_id)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -628,7 +656,14 @@ pub async fn update_role(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<RoleBody>,
 ) -> ApiResult<Json<Value>> {
-    no_domain_roles(&b.role.domain_id)?;
+    if let Some(d) = &b.role.domain_id {
+        let r = state.identity.get_role(&caller.ctx, &id).await?;
+        if r.domain_id.as_deref().unwrap_or_default() != d {
+            return Err(crate::rest::error::ApiError::bad_request(
+                "A role's domain_id cannot change.",
+            ));
+        }
+    }
     let r = state
         .identity
         .update_role(&caller.ctx, &id, b.role.name, b.role.description)
@@ -642,5 +677,85 @@ pub async fn delete_role(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     state.identity.delete_role(&caller.ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----------------------------------------------------------- project tags
+
+#[derive(Deserialize)]
+pub struct TagsBody {
+    tags: Vec<String>,
+}
+
+/// `GET /v3/projects/{id}/tags`.
+pub async fn list_project_tags(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let tags = state.identity.list_project_tags(&caller.ctx, &id).await?;
+    Ok(Json(json!({ "tags": tags })))
+}
+
+/// `PUT /v3/projects/{id}/tags`: replaces them all.
+pub async fn set_project_tags(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TagsBody>,
+) -> ApiResult<Json<Value>> {
+    let tags = state
+        .identity
+        .set_project_tags(&caller.ctx, &id, b.tags)
+        .await?;
+    Ok(Json(json!({ "tags": tags })))
+}
+
+/// `DELETE /v3/projects/{id}/tags` → 204.
+pub async fn clear_project_tags(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .set_project_tags(&caller.ctx, &id, Vec::new())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET`/`HEAD /v3/projects/{id}/tags/{tag}` → 204, or 404.
+pub async fn check_project_tag(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .check_project_tag(&caller.ctx, &id, &tag)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /v3/projects/{id}/tags/{tag}` → 201.
+pub async fn add_project_tag(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.identity.add_project_tag(&caller.ctx, &id, &tag).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// `DELETE /v3/projects/{id}/tags/{tag}` → 204.
+pub async fn remove_project_tag(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .remove_project_tag(&caller.ctx, &id, &tag)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -105,6 +105,11 @@ fn scope_request(scope: Option<&Value>) -> ApiResult<ScopeRequest> {
     if let Some(d) = scope.get("domain") {
         return Ok(ScopeRequest::Domain(domain_ref(d, "auth.scope.domain")?));
     }
+    if let Some(t) = scope.get("OS-TRUST:trust") {
+        let id = str_field(t, "id", "auth.scope.OS-TRUST:trust")?
+            .ok_or_else(|| missing("auth.scope.OS-TRUST:trust.id"))?;
+        return Ok(ScopeRequest::Trust(id));
+    }
     if let Some(s) = scope.get("system") {
         if s.get("all").and_then(Value::as_bool) == Some(true) {
             return Ok(ScopeRequest::System);
@@ -247,6 +252,15 @@ async fn token_json(state: &AppState, info: &TokenInfo, with_catalog: bool) -> A
         if with_catalog {
             t["catalog"] = catalog_json(&state.identity.catalog().await?);
         }
+    }
+    if let Some(tr) = &info.trust {
+        t["OS-TRUST:trust"] = json!({
+            "id": tr.id,
+            "impersonation": tr.impersonation,
+            "trustor_user": {"id": tr.trustor_user_id},
+            "trustee_user": {"id": tr.trustee_user_id},
+            "links": {"self": format!("{}/OS-TRUST/trusts/{}", super::base(state), tr.id)},
+        });
     }
     if let Some(ac) = &info.app_cred {
         let cred = state

@@ -1,0 +1,5 @@
+-- Domain-specific roles: a role belongs to a domain or (domain_id '') is
+-- global, and names are unique within each.
+ALTER TABLE roles ADD COLUMN domain_id VARCHAR(64) NOT NULL DEFAULT '',
+    DROP INDEX name,
+    ADD UNIQUE KEY roles_domain_name (domain_id, name);
