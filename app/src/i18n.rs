@@ -702,6 +702,8 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("error.identity.trust_roles_need_project", "Roles can be delegated only on a project.", "역할은 프로젝트에 대해서만 위임할 수 있습니다."),
     ("error.identity.appcred_trust", "An application credential cannot use a trust.", "애플리케이션 자격 증명으로는 트러스트를 사용할 수 없습니다."),
     ("error.identity.trust_token_rescope", "A trust-scoped token cannot be rescoped.", "트러스트 범위 토큰은 범위를 다시 지정할 수 없습니다."),
+    ("error.identity.access_rule_in_use", "Access rule {id} is still used by an application credential; delete that first.", "접근 규칙 {id}을(를) 아직 애플리케이션 자격 증명이 사용하고 있습니다. 그 자격 증명을 먼저 삭제하세요."),
+    ("error.identity.bad_access_rule", "An access rule needs a service (up to 64 characters), a path starting with / (up to 255) and an HTTP method (GET, HEAD, POST, PUT, PATCH or DELETE).", "접근 규칙에는 서비스(최대 64자), /로 시작하는 경로(최대 255자), HTTP 메서드(GET, HEAD, POST, PUT, PATCH, DELETE)가 필요합니다."),
     ("error.identity.invalid_email", "{email} is not a valid email address.", "이메일 주소 “{email}”의 형식이 올바르지 않습니다."),
     ("error.image.create_in_token_project", "Images can only be created in the project of the token.", "이미지는 토큰의 프로젝트에서만 생성할 수 있습니다."),
     ("error.image.create_for_other_project", "You are not permitted to create images owned by another project.", "다른 프로젝트가 소유하는 이미지를 생성할 권한이 없습니다."),

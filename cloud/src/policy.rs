@@ -315,6 +315,9 @@ pub mod identity {
         rule("identity:list_application_credentials", ADMIN_OR_SELF);
     pub const GET_APPLICATION_CREDENTIAL: Rule =
         rule("identity:get_application_credential", ADMIN_OR_SELF);
+    pub const LIST_ACCESS_RULES: Rule = rule("identity:list_access_rules", ADMIN_OR_SELF);
+    pub const GET_ACCESS_RULE: Rule = rule("identity:get_access_rule", ADMIN_OR_SELF);
+    pub const DELETE_ACCESS_RULE: Rule = rule("identity:delete_access_rule", ADMIN_OR_SELF);
 }
 
 /// Glance's rules (secure RBAC): readers of a project read and download its

@@ -131,6 +131,7 @@ async fn user_with_role(f: &Fixture, user: &str, project: &str, role: &str) -> (
             &u.id,
             &Target::Project(p.id.clone()),
             role,
+            false,
         )
         .await
         .unwrap();
@@ -244,7 +245,8 @@ each_backend!(member_and_reader_cannot_manage_identity, |f| {
                     ActorType::User,
                     &ctx.user_id,
                     &Target::System,
-                    "admin"
+                    "admin",
+                    false
                 )
                 .await,
             Err(IdentityError::Forbidden(_))
@@ -338,6 +340,7 @@ each_backend!(group_grants_and_implied_roles_are_effective, |f| {
             &g.id,
             &Target::Project(p.id.clone()),
             "member",
+            false,
         )
         .await
         .unwrap();
@@ -1121,12 +1124,19 @@ each_backend!(the_last_administrator_cannot_be_removed, |f| {
     // Bootstrap grants admin on the system and on the admin project: one of
     // the two may go, not both.
     f.svc
-        .revoke_role(&f.admin, ActorType::User, &me, &Target::System, "admin")
+        .revoke_role(
+            &f.admin,
+            ActorType::User,
+            &me,
+            &Target::System,
+            "admin",
+            false,
+        )
         .await
         .unwrap();
     assert!(is_last_admin(
         f.svc
-            .revoke_role(&f.admin, ActorType::User, &me, &on_admin, "admin")
+            .revoke_role(&f.admin, ActorType::User, &me, &on_admin, "admin", false)
             .await
     ));
     let disable_project = ProjectUpdate {
@@ -1165,7 +1175,14 @@ each_backend!(the_last_administrator_cannot_be_removed, |f| {
     ));
     assert!(is_last_admin(
         f.svc
-            .revoke_role(&f.admin, ActorType::User, &second.id, &ops_target, "admin")
+            .revoke_role(
+                &f.admin,
+                ActorType::User,
+                &second.id,
+                &ops_target,
+                "admin",
+                false
+            )
             .await
     ));
 
@@ -1177,7 +1194,14 @@ each_backend!(the_last_administrator_cannot_be_removed, |f| {
         .await
         .unwrap();
     f.svc
-        .grant_role(&f.admin, ActorType::Group, &g.id, &Target::System, "admin")
+        .grant_role(
+            &f.admin,
+            ActorType::Group,
+            &g.id,
+            &Target::System,
+            "admin",
+            false,
+        )
         .await
         .unwrap();
     f.svc
@@ -1185,7 +1209,14 @@ each_backend!(the_last_administrator_cannot_be_removed, |f| {
         .await
         .unwrap();
     f.svc
-        .revoke_role(&f.admin, ActorType::User, &second.id, &ops_target, "admin")
+        .revoke_role(
+            &f.admin,
+            ActorType::User,
+            &second.id,
+            &ops_target,
+            "admin",
+            false,
+        )
         .await
         .unwrap();
     assert!(is_last_admin(

@@ -13,8 +13,9 @@ CREATE TABLE project_tags (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- A JSON object of the attributes a client sent that Gureum has no column
--- for (Keystone returns them as they were given).
-ALTER TABLE users ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+-- for (Keystone returns them as they were given). A VARCHAR, not TEXT: a
+-- TEXT column of this binary collation reads back as bytes.
+ALTER TABLE users ADD COLUMN extra VARCHAR(8000) NOT NULL DEFAULT '{}';
 
 -- inherited = 1: the role applies to the target's projects (every project of
 -- a domain, or a project's subtree), not to the target itself. A grant and

@@ -13,7 +13,7 @@ CREATE INDEX project_tags_name ON project_tags (name);
 
 -- A JSON object of the attributes a client sent that Gureum has no column
 -- for (Keystone returns them as they were given).
-ALTER TABLE users ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE users ADD COLUMN extra VARCHAR(8000) NOT NULL DEFAULT '{}';
 
 -- inherited = 1: the role applies to the target's projects (every project of
 -- a domain, or a project's subtree), not to the target itself. A grant and

@@ -80,6 +80,16 @@ pub fn is_api_path(path: &str) -> bool {
     })
 }
 
+/// The service type a request path belongs to, and the path under that
+/// service's endpoint (`/image/v2/images` → `("image", "/v2/images")`), as
+/// application-credential access rules name them.
+pub fn service_of_path(path: &str) -> Option<(&'static str, &str)> {
+    SERVICES.iter().find_map(|s| {
+        let rest = path.strip_prefix(s.api_prefix())?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| (s.catalog().service_type, rest))
+    })
+}
+
 // ---------------------------------------------------------------- identity
 
 pub struct Identity;

@@ -88,6 +88,9 @@ impl IdentityService {
             )));
         }
         let secret_hash = self.hasher.hash(&secret).await?;
+        let rules = self
+            .resolve_access_rules(user_id, &req.access_rules)
+            .await?;
         let cred = AppCredential {
             id: new_id(),
             user_id: user_id.to_string(),
@@ -97,6 +100,7 @@ impl IdentityService {
             unrestricted: req.unrestricted,
             expires_at: req.expires_at,
             roles,
+            access_rules: rules.iter().map(|(r, _)| r.clone()).collect(),
         };
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("INSERT INTO app_credentials (id, user_id, project_id, name, description, secret_hash, unrestricted, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -116,6 +120,23 @@ impl IdentityService {
             sqlx::query("INSERT INTO app_credential_roles (app_cred_id, role_id) VALUES (?, ?)")
                 .bind(cred.id.clone())
                 .bind(r.id.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (rule, is_new) in &rules {
+            if *is_new {
+                sqlx::query("INSERT INTO access_rules (id, user_id, service, path, method) VALUES (?, ?, ?, ?, ?)")
+                    .bind(rule.id.clone())
+                    .bind(user_id.to_string())
+                    .bind(rule.service.clone())
+                    .bind(rule.path.clone())
+                    .bind(rule.method.clone())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO app_credential_access_rules (app_cred_id, access_rule_id) VALUES (?, ?)")
+                .bind(cred.id.clone())
+                .bind(rule.id.clone())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -184,6 +205,10 @@ impl IdentityService {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM app_credential_access_rules WHERE app_cred_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM app_credentials WHERE id = ?")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -223,7 +248,149 @@ impl IdentityService {
                 .iter()
                 .map(super::resources::role_row)
                 .collect::<std::result::Result<Vec<_>, _>>()?,
+            access_rules: self.credential_access_rules(id).await?,
         }))
+    }
+
+    async fn credential_access_rules(&self, cred_id: &str) -> Result<Vec<AccessRule>> {
+        let rows = sqlx::query("SELECT r.id, r.service, r.path, r.method FROM app_credential_access_rules a JOIN access_rules r ON r.id = a.access_rule_id WHERE a.app_cred_id = ? ORDER BY r.service, r.path, r.method")
+            .bind(cred_id.to_string())
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(access_rule_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// The rules a new credential names: existing ones by id (the user's
+    /// own), or by their triple (reused when the user has it; `true` marks
+    /// the ones to create).
+    async fn resolve_access_rules(
+        &self,
+        user_id: &str,
+        wanted: &[NewAccessRule],
+    ) -> Result<Vec<(AccessRule, bool)>> {
+        let mut out: Vec<(AccessRule, bool)> = Vec::new();
+        for w in wanted {
+            let rule = if let Some(id) = &w.id {
+                let r = self
+                    .access_rule_row(user_id, id)
+                    .await?
+                    .ok_or_else(|| IdentityError::not_found("access rule", id))?;
+                (r, false)
+            } else {
+                let (service, path, method) = validate_access_rule(w)?;
+                let found = sqlx::query("SELECT id, service, path, method FROM access_rules WHERE user_id = ? AND service = ? AND path = ? AND method = ?")
+                    .bind(user_id.to_string())
+                    .bind(service.clone())
+                    .bind(path.clone())
+                    .bind(method.clone())
+                    .fetch_optional(&self.db.pool)
+                    .await?;
+                match found {
+                    Some(r) => (access_rule_row(&r)?, false),
+                    None => (
+                        AccessRule {
+                            id: new_id(),
+                            service,
+                            path,
+                            method,
+                        },
+                        true,
+                    ),
+                }
+            };
+            let twin = |o: &(AccessRule, bool)| {
+                o.0.id == rule.0.id
+                    || (&o.0.service, &o.0.path, &o.0.method)
+                        == (&rule.0.service, &rule.0.path, &rule.0.method)
+            };
+            if !out.iter().any(twin) {
+                out.push(rule);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn access_rule_row(&self, user_id: &str, id: &str) -> Result<Option<AccessRule>> {
+        Ok(sqlx::query(
+            "SELECT id, service, path, method FROM access_rules WHERE id = ? AND user_id = ?",
+        )
+        .bind(id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(&self.db.pool)
+        .await?
+        .as_ref()
+        .map(access_rule_row)
+        .transpose()?)
+    }
+
+    /// `GET /v3/users/{id}/access_rules`.
+    pub async fn list_access_rules(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+    ) -> Result<Vec<AccessRule>> {
+        enforce(ctx, &rules::LIST_ACCESS_RULES, &PolicyTarget::user(user_id))?;
+        self.user_by_id(user_id).await?;
+        let rows = sqlx::query("SELECT id, service, path, method FROM access_rules WHERE user_id = ? ORDER BY service, path, method")
+            .bind(user_id.to_string())
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(access_rule_row)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    pub async fn get_access_rule(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        id: &str,
+    ) -> Result<AccessRule> {
+        enforce(ctx, &rules::GET_ACCESS_RULE, &PolicyTarget::user(user_id))?;
+        self.access_rule_row(user_id, id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("access rule", id))
+    }
+
+    /// Deletes a rule no credential uses any more.
+    pub async fn delete_access_rule(
+        &self,
+        ctx: &RequestContext,
+        user_id: &str,
+        id: &str,
+    ) -> Result<()> {
+        enforce(
+            ctx,
+            &rules::DELETE_ACCESS_RULE,
+            &PolicyTarget::user(user_id),
+        )?;
+        self.access_rule_row(user_id, id)
+            .await?
+            .ok_or_else(|| IdentityError::not_found("access rule", id))?;
+        let mut tx = self.db.pool.begin().await?;
+        let used =
+            sqlx::query("SELECT 1 FROM app_credential_access_rules WHERE access_rule_id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+        if used {
+            return Err(IdentityError::Forbidden(crate::msg!(
+                "error.identity.access_rule_in_use",
+                "Access rule {id} is still used by an application credential; delete that first.",
+                id = id,
+            )));
+        }
+        sqlx::query("DELETE FROM access_rules WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Verifies an application credential; returns (credential id, user id).
@@ -287,4 +454,45 @@ impl IdentityService {
         }
         Ok((row.try_get("id")?, row.try_get("user_id")?))
     }
+}
+
+fn access_rule_row(r: &sqlx::any::AnyRow) -> std::result::Result<AccessRule, sqlx::Error> {
+    Ok(AccessRule {
+        id: r.try_get("id")?,
+        service: r.try_get("service")?,
+        path: r.try_get("path")?,
+        method: r.try_get("method")?,
+    })
+}
+
+/// A new rule's (service, path, method), as Keystone's schema allows them.
+fn validate_access_rule(w: &NewAccessRule) -> Result<(String, String, String)> {
+    let bad = || {
+        IdentityError::Validation(crate::msg!(
+            "error.identity.bad_access_rule",
+            "An access rule needs a service (up to 64 characters), a path starting with / (up to 255) and an HTTP method (GET, HEAD, POST, PUT, PATCH or DELETE)."
+        ))
+    };
+    let service = w
+        .service
+        .clone()
+        .filter(|s| !s.is_empty() && s.len() <= 64)
+        .ok_or_else(bad)?;
+    let path = w
+        .path
+        .clone()
+        .filter(|p| p.starts_with('/') && p.len() <= 255)
+        .ok_or_else(bad)?;
+    let method = w
+        .method
+        .clone()
+        .map(|m| m.to_ascii_uppercase())
+        .filter(|m| {
+            matches!(
+                m.as_str(),
+                "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE"
+            )
+        })
+        .ok_or_else(bad)?;
+    Ok((service, path, method))
 }

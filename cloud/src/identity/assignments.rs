@@ -236,7 +236,8 @@ impl IdentityService {
         user_id: &str,
         target: &Target,
     ) -> Result<Vec<Role>> {
-        let mut clauses = vec!["(a.target_type = ? AND a.target_id = ? AND a.inherited = 0)".to_string()];
+        let mut clauses =
+            vec!["(a.target_type = ? AND a.target_id = ? AND a.inherited = 0)".to_string()];
         let mut args = vec![Arg::S(target.type_str().into()), Arg::S(target.id().into())];
         if let Target::Project(p) = target {
             let (sql, more) = self.inherited_sources_sql(p).await?;
@@ -269,11 +270,14 @@ impl IdentityService {
     async fn inherited_sources_sql(&self, p: &str) -> Result<(String, Vec<Arg>)> {
         let project = self.project_by_id(p).await?;
         let ancestors = self.project_ancestors(p).await?;
-        let mut sql = "(a.inherited = 1 AND ((a.target_type = 'domain' AND a.target_id = ?)".to_string();
+        let mut sql =
+            "(a.inherited = 1 AND ((a.target_type = 'domain' AND a.target_id = ?)".to_string();
         let mut args = vec![Arg::S(project.domain_id)];
         if !ancestors.is_empty() {
             let marks = vec!["?"; ancestors.len()].join(", ");
-            sql.push_str(&format!(" OR (a.target_type = 'project' AND a.target_id IN ({marks}))"));
+            sql.push_str(&format!(
+                " OR (a.target_type = 'project' AND a.target_id IN ({marks}))"
+            ));
             args.extend(ancestors.into_iter().map(|a| Arg::S(a.id)));
         }
         sql.push_str("))");

@@ -457,6 +457,7 @@ impl IdentityService {
             expires_at: micros_to_time(row.expires_at),
             app_cred: None,
             trust: None,
+            access_rules: Vec::new(),
         };
         let target = match (row.scope_type.as_str(), &row.scope_id) {
             ("project", Some(pid)) => {
@@ -531,6 +532,7 @@ impl IdentityService {
                     .implied_closure(&cred.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
                     .await?;
                 roles.retain(|r| allowed.contains(&r.id));
+                info.access_rules = cred.access_rules;
                 info.app_cred = Some(NamedRef {
                     id: cred.id,
                     name: cred.name,

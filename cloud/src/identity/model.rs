@@ -138,6 +138,53 @@ pub struct AppCredential {
     pub unrestricted: bool,
     pub expires_at: Option<DateTime<Utc>>,
     pub roles: Vec<Role>,
+    /// Empty: the credential may call anything its roles allow.
+    pub access_rules: Vec<AccessRule>,
+}
+
+/// What an application credential may call: a service type, an HTTP
+/// method and a path under the service's endpoint, where `*` stands for
+/// one path segment and `**` for any number of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRule {
+    pub id: String,
+    pub service: String,
+    pub path: String,
+    pub method: String,
+}
+
+impl AccessRule {
+    /// Whether a request matches the rule.
+    pub fn allows(&self, service: &str, method: &str, path: &str) -> bool {
+        fn matches(rule: &[&str], path: &[&str]) -> bool {
+            match (rule.first(), path.first()) {
+                (None, None) => true,
+                (Some(&"**"), _) => (0..=path.len()).any(|k| matches(&rule[1..], &path[k..])),
+                (Some(r), Some(p)) => (*r == "*" || r == p) && matches(&rule[1..], &path[1..]),
+                _ => false,
+            }
+        }
+        let split = |s: &'_ str| -> Vec<String> {
+            s.trim_end_matches('/')
+                .split('/')
+                .map(str::to_string)
+                .collect()
+        };
+        let (rule, path) = (split(&self.path), split(path));
+        let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        self.service == service && self.method.eq_ignore_ascii_case(method) && matches(&rule, &path)
+    }
+}
+
+/// An access rule for a new credential: an existing rule's id, or a new
+/// (service, path, method).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewAccessRule {
+    pub id: Option<String>,
+    pub service: Option<String>,
+    pub path: Option<String>,
+    pub method: Option<String>,
 }
 
 /// Returned once, at creation: the only time the secret is visible.
@@ -197,6 +244,9 @@ pub struct TokenInfo {
     pub app_cred: Option<NamedRef>,
     /// A trust-scoped token's trust (`OS-TRUST:trust`).
     pub trust: Option<TrustRef>,
+    /// An application credential's access rules: when any, the token may
+    /// make only the requests they allow.
+    pub access_rules: Vec<AccessRule>,
 }
 
 /// What a trust-scoped token says of its trust.
@@ -372,6 +422,7 @@ pub struct NewAppCredential {
     pub unrestricted: bool,
     /// Caller-chosen secret; generated when absent.
     pub secret: Option<Secret>,
+    pub access_rules: Vec<NewAccessRule>,
 }
 
 /// Sort keys the list calls accept.

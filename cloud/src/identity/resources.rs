@@ -450,13 +450,14 @@ impl IdentityService {
         let mut change = self.begin_admin_change().await?;
         let mut projects = Vec::new();
         for table in ["projects", "users", "user_groups"] {
-            let ids: Vec<String> = sqlx::query(&format!("SELECT id FROM {table} WHERE domain_id = ?"))
-                .bind(id.to_string())
-                .fetch_all(&mut *change.tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<String, _>("id"))
-                .collect::<std::result::Result<_, _>>()?;
+            let ids: Vec<String> =
+                sqlx::query(&format!("SELECT id FROM {table} WHERE domain_id = ?"))
+                    .bind(id.to_string())
+                    .fetch_all(&mut *change.tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("id"))
+                    .collect::<std::result::Result<_, _>>()?;
             for member in &ids {
                 match table {
                     "projects" => purge_project(&mut change.tx, member).await?,
@@ -496,7 +497,13 @@ impl IdentityService {
         f: &ListFilter,
     ) -> Result<Page<Project>> {
         enforce(ctx, &rules::LIST_PROJECTS, &PolicyTarget::none())?;
-        for t in f.tags.iter().chain(&f.tags_any).chain(&f.not_tags).chain(&f.not_tags_any) {
+        for t in f
+            .tags
+            .iter()
+            .chain(&f.tags_any)
+            .chain(&f.not_tags)
+            .chain(&f.not_tags_any)
+        {
             validate_tag(t)?;
         }
         if f.is_domain == Some(true) {
@@ -689,10 +696,16 @@ impl IdentityService {
         // The parent decides the domain when none is given; a parent that
         // is a domain means "top level in that domain", as in Keystone.
         let (domain_id, parent_id) = match p.parent_id.as_deref().filter(|s| !s.is_empty()) {
-            None => (p.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone()), None),
+            None => (
+                p.domain_id.unwrap_or_else(|| ctx.user_domain_id.clone()),
+                None,
+            ),
             Some(pid) => match self.project_by_id(pid).await {
                 Ok(parent) => {
-                    if p.domain_id.as_deref().is_some_and(|d| d != parent.domain_id) {
+                    if p.domain_id
+                        .as_deref()
+                        .is_some_and(|d| d != parent.domain_id)
+                    {
                         return Err(IdentityError::Validation(crate::msg!(
                             "error.identity.parent_other_domain",
                             "The parent project {parent} is in another domain.",
@@ -870,7 +883,12 @@ impl IdentityService {
 
     /// Whether a project has `tag`: `NotFound` when it does not.
     pub async fn check_project_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
-        if self.list_project_tags(ctx, id).await?.iter().any(|t| t == tag) {
+        if self
+            .list_project_tags(ctx, id)
+            .await?
+            .iter()
+            .any(|t| t == tag)
+        {
             Ok(())
         } else {
             Err(IdentityError::not_found("project tag", tag))
@@ -902,7 +920,12 @@ impl IdentityService {
         Ok(())
     }
 
-    pub async fn remove_project_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<()> {
+    pub async fn remove_project_tag(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        tag: &str,
+    ) -> Result<()> {
         enforce(ctx, &rules::UPDATE_PROJECT, &PolicyTarget::none())?;
         let mut tags = self.project_or_domain(id).await?.tags;
         let before = tags.len();
@@ -959,11 +982,19 @@ impl IdentityService {
 
     /// The projects among `ids`, by name; `usable`: only enabled projects
     /// in enabled domains.
-    pub(crate) async fn projects_by_ids(&self, ids: &[String], usable: bool) -> Result<Vec<Project>> {
+    pub(crate) async fn projects_by_ids(
+        &self,
+        ids: &[String],
+        usable: bool,
+    ) -> Result<Vec<Project>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(NAME_CHUNK) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            let only = if usable { " AND p.enabled = 1 AND d.enabled = 1" } else { "" };
+            let only = if usable {
+                " AND p.enabled = 1 AND d.enabled = 1"
+            } else {
+                ""
+            };
             let sql = format!("SELECT {PROJECT_COLS_P} FROM projects p JOIN domains d ON d.id = p.domain_id WHERE p.id IN ({marks}){only}");
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -1782,18 +1813,27 @@ pub const MAX_PROJECT_DEPTH: usize = 5;
 const MAX_TAGS: usize = 80;
 pub(crate) const USER_COLS: &str = "id, domain_id, name, email, description, enabled, default_project_id, language, created_at, password_changed_at, extra";
 
-/// The most a record's extra attributes may take, as JSON.
-const MAX_EXTRA_BYTES: usize = 16 * 1024;
+/// The most a record's extra attributes may take, as JSON (the column's size).
+const MAX_EXTRA_BYTES: usize = 8000;
 
 /// Attribute names a client cannot set as extras: Keystone's own, which
 /// Gureum computes or keeps in columns.
 const RESERVED_EXTRA: [&str; 9] = [
-    "id", "links", "name", "domain_id", "enabled", "description", "email",
-    "default_project_id", "password",
+    "id",
+    "links",
+    "name",
+    "domain_id",
+    "enabled",
+    "description",
+    "email",
+    "default_project_id",
+    "password",
 ];
 
 fn validate_extra(mut extra: Extra) -> Result<Extra> {
-    extra.retain(|k, _| !RESERVED_EXTRA.contains(&k.as_str()) && k != "options" && k != "password_expires_at");
+    extra.retain(|k, _| {
+        !RESERVED_EXTRA.contains(&k.as_str()) && k != "options" && k != "password_expires_at"
+    });
     if serde_json::Value::Object(extra.clone()).to_string().len() > MAX_EXTRA_BYTES {
         return Err(IdentityError::Validation(crate::msg!(
             "error.identity.extra_too_large",
@@ -1894,6 +1934,7 @@ async fn purge_project(tx: &mut WriteTx, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = ?",
         "DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)",
+        "DELETE FROM app_credential_access_rules WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE project_id = ?)",
         "DELETE FROM app_credentials WHERE project_id = ?",
         "UPDATE tokens SET revoked = 1 WHERE scope_type = 'project' AND scope_id = ?",
         "DELETE FROM project_tags WHERE project_id = ?",
@@ -1912,6 +1953,8 @@ async fn purge_user(tx: &mut WriteTx, id: &str) -> Result<()> {
         "DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = ?",
         "DELETE FROM group_members WHERE user_id = ?",
         "DELETE FROM app_credential_roles WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)",
+        "DELETE FROM app_credential_access_rules WHERE app_cred_id IN (SELECT id FROM app_credentials WHERE user_id = ?)",
+        "DELETE FROM access_rules WHERE user_id = ?",
         "DELETE FROM app_credentials WHERE user_id = ?",
         "DELETE FROM password_history WHERE user_id = ?",
         "UPDATE tokens SET revoked = 1 WHERE user_id = ?",
@@ -1944,7 +1987,10 @@ async fn purge_group(tx: &mut WriteTx, id: &str) -> Result<()> {
         "DELETE FROM group_members WHERE group_id = ?",
         "DELETE FROM user_groups WHERE id = ?",
     ] {
-        sqlx::query(sql).bind(id.to_string()).execute(&mut **tx).await?;
+        sqlx::query(sql)
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

@@ -60,7 +60,9 @@ fn trust_row(r: &AnyRow) -> std::result::Result<Trust, sqlx::Error> {
         impersonation: flag(r, "impersonation")?,
         allow_redelegation: flag(r, "allow_redelegation")?,
         remaining_uses: r.try_get("remaining_uses")?,
-        expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(micros_to_time),
+        expires_at: r
+            .try_get::<Option<i64>, _>("expires_at")?
+            .map(micros_to_time),
         roles: Vec::new(),
     })
 }
@@ -185,20 +187,36 @@ impl IdentityService {
     /// Whether the caller is the trust's trustor or trustee, or may read
     /// any trust.
     fn may_read_trust(ctx: &RequestContext, t: &Trust) -> bool {
-        policy::allows(ctx, &rules::GET_TRUST, &PolicyTarget::user(&t.trustor_user_id))
-            || policy::allows(ctx, &rules::GET_TRUST, &PolicyTarget::user(&t.trustee_user_id))
+        policy::allows(
+            ctx,
+            &rules::GET_TRUST,
+            &PolicyTarget::user(&t.trustor_user_id),
+        ) || policy::allows(
+            ctx,
+            &rules::GET_TRUST,
+            &PolicyTarget::user(&t.trustee_user_id),
+        )
     }
 
     pub async fn get_trust(&self, ctx: &RequestContext, id: &str) -> Result<Trust> {
         let t = self.trust_by_id(id).await?;
         if !Self::may_read_trust(ctx, &t) {
-            enforce(ctx, &rules::GET_TRUST, &PolicyTarget::user(&t.trustor_user_id))?;
+            enforce(
+                ctx,
+                &rules::GET_TRUST,
+                &PolicyTarget::user(&t.trustor_user_id),
+            )?;
         }
         Ok(t)
     }
 
     /// One of a trust's roles: `NotFound` when it does not delegate it.
-    pub async fn get_trust_role(&self, ctx: &RequestContext, id: &str, role_id: &str) -> Result<Role> {
+    pub async fn get_trust_role(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        role_id: &str,
+    ) -> Result<Role> {
         self.get_trust(ctx, id)
             .await?
             .roles
@@ -237,7 +255,11 @@ impl IdentityService {
     /// Deletes a trust (its trustor or an admin) and revokes its tokens.
     pub async fn delete_trust(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         let t = self.trust_by_id(id).await?;
-        enforce(ctx, &rules::DELETE_TRUST, &PolicyTarget::user(&t.trustor_user_id))?;
+        enforce(
+            ctx,
+            &rules::DELETE_TRUST,
+            &PolicyTarget::user(&t.trustor_user_id),
+        )?;
         let mut tx = self.db.pool.begin().await?;
         purge_trust(&mut tx, id).await?;
         tx.commit().await?;
@@ -258,7 +280,9 @@ impl IdentityService {
             .await
             .map_err(|_| unauthorized(format!("Trust {id} is not valid.")))?;
         if t.trustee_user_id != trustee_user_id {
-            return Err(unauthorized(format!("You are not the trustee of trust {id}.")));
+            return Err(unauthorized(format!(
+                "You are not the trustee of trust {id}."
+            )));
         }
         if t.remaining_uses.is_some() {
             // One conditional UPDATE, so two racing redemptions of the last
@@ -278,19 +302,27 @@ impl IdentityService {
     /// The roles a trust-scoped token holds now: the trust's, and only
     /// while the trustor still holds them on the project (implied roles
     /// follow). `None` when the trust is gone or nothing is left.
-    pub(crate) async fn trust_token_roles(&self, trust_id: &str) -> Result<Option<(Trust, Vec<Role>)>> {
+    pub(crate) async fn trust_token_roles(
+        &self,
+        trust_id: &str,
+    ) -> Result<Option<(Trust, Vec<Role>)>> {
         let t = match self.trust_by_id(trust_id).await {
             Ok(t) => t,
             Err(IdentityError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(p) = &t.project_id else { return Ok(None) };
+        let Some(p) = &t.project_id else {
+            return Ok(None);
+        };
         let held = self
             .effective_roles(&t.trustor_user_id, &Target::Project(p.clone()))
             .await?;
         let delegated: Vec<String> = t.roles.iter().map(|r| r.id.clone()).collect();
         let allowed = self.implied_closure(&delegated).await?;
-        let roles: Vec<Role> = held.into_iter().filter(|r| allowed.contains(&r.id)).collect();
+        let roles: Vec<Role> = held
+            .into_iter()
+            .filter(|r| allowed.contains(&r.id))
+            .collect();
         if roles.is_empty() {
             return Ok(None);
         }
@@ -305,7 +337,10 @@ pub(crate) async fn purge_trust(tx: &mut crate::db::WriteTx, id: &str) -> Result
         "DELETE FROM trusts WHERE id = ?",
         "UPDATE tokens SET revoked = 1 WHERE trust_id = ?",
     ] {
-        sqlx::query(sql).bind(id.to_string()).execute(&mut **tx).await?;
+        sqlx::query(sql)
+            .bind(id.to_string())
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

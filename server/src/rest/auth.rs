@@ -37,6 +37,24 @@ impl FromRequestParts<AppState> for Caller {
                 cloud::identity::IdentityError::TokenNotFound => ApiError::unauthorized(),
                 other => other.into(),
             })?;
+        // An application credential with access rules may make only the
+        // requests they allow (keystonemiddleware's check, made here for
+        // every service the server runs).
+        if !info.access_rules.is_empty() {
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or_else(|| parts.uri.path().to_string(), |u| u.path().to_string());
+            let allowed = crate::services::service_of_path(&path).is_some_and(|(service, rest)| {
+                info.access_rules
+                    .iter()
+                    .any(|r| r.allows(service, parts.method.as_str(), rest))
+            });
+            if !allowed {
+                tracing::info!(%path, "refused by the application credential's access rules");
+                return Err(ApiError::unauthorized());
+            }
+        }
         let ctx = info.context();
         Ok(Caller { token, info, ctx })
     }

@@ -97,6 +97,7 @@ pub async fn create_app_cred(
                 expires_at,
                 unrestricted: false,
                 secret: None,
+                access_rules: vec![],
             },
         )
         .await?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use cloud::identity::{AppCredential, NewAppCredential};
+use cloud::identity::{AccessRule, AppCredential, NewAccessRule, NewAppCredential};
 use cloud::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -26,7 +26,7 @@ fn cred_json(state: &AppState, c: &AppCredential) -> Value {
         "expires_at": c.expires_at.map(|t| Value::String(naive_iso(&t))),
         "unrestricted": c.unrestricted,
         "roles": c.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null})).collect::<Vec<_>>(),
-        "access_rules": [],
+        "access_rules": c.access_rules.iter().map(|r| json!({"id": r.id, "service": r.service, "path": r.path, "method": r.method})).collect::<Vec<_>>(),
         "links": {"self": format!("{}/users/{}/application_credentials/{}", base(state), c.user_id, c.id)},
     })
 }
@@ -57,7 +57,7 @@ struct CredFields {
     expires_at: Option<String>,
     roles: Vec<RoleKey>,
     unrestricted: Option<bool>,
-    access_rules: Vec<Value>,
+    access_rules: Vec<NewAccessRule>,
 }
 
 #[derive(Deserialize, Default)]
@@ -74,9 +74,6 @@ pub async fn create(
     JsonBody(b): JsonBody<CredBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = b.application_credential;
-    if !c.access_rules.is_empty() {
-        return Err(ApiError::bad_request("Access rules are not supported."));
-    }
     let roles = c
         .roles
         .into_iter()
@@ -96,6 +93,7 @@ pub async fn create(
         expires_at: c.expires_at.as_deref().map(parse_time).transpose()?,
         unrestricted: c.unrestricted.unwrap_or(false),
         secret: c.secret.map(Secret::new),
+        access_rules: c.access_rules,
     };
     let created = state
         .identity
@@ -148,6 +146,61 @@ pub async fn delete(
     state
         .identity
         .delete_app_credential(&caller.ctx, &user_id, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----------------------------------------------------------- access rules
+
+fn rule_json(state: &AppState, user_id: &str, r: &AccessRule) -> Value {
+    json!({
+        "id": r.id,
+        "service": r.service,
+        "path": r.path,
+        "method": r.method,
+        "links": {"self": format!("{}/users/{user_id}/access_rules/{}", base(state), r.id)},
+    })
+}
+
+/// `GET /v3/users/{id}/access_rules`.
+pub async fn list_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: ListLinks,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let rules = state
+        .identity
+        .list_access_rules(&caller.ctx, &user_id)
+        .await?;
+    Ok(Json(json!({
+        "access_rules": rules.iter().map(|r| rule_json(&state, &user_id, r)).collect::<Vec<_>>(),
+        "links": links.0.clone(),
+    })))
+}
+
+pub async fn show_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((user_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let r = state
+        .identity
+        .get_access_rule(&caller.ctx, &user_id, &id)
+        .await?;
+    Ok(Json(
+        json!({"access_rule": rule_json(&state, &user_id, &r)}),
+    ))
+}
+
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((user_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .identity
+        .delete_access_rule(&caller.ctx, &user_id, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

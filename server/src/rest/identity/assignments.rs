@@ -52,7 +52,13 @@ async fn list_grants(
 ) -> ApiResult<Json<Value>> {
     let roles = state
         .identity
-        .list_grants(&caller.ctx, a, &param(&p, "actor_id"), &t.target(&p), inherited)
+        .list_grants(
+            &caller.ctx,
+            a,
+            &param(&p, "actor_id"),
+            &t.target(&p),
+            inherited,
+        )
         .await?;
     Ok(Json(
         json!({"roles": roles.iter().map(|r| role_json(&state, r)).collect::<Vec<_>>(), "links": links.0.clone()}),
@@ -135,8 +141,16 @@ pub(super) fn grant_routes(mut r: RouteTable) -> RouteTable {
         ("/v3/projects/{target_id}", TargetKind::Project, false),
         ("/v3/domains/{target_id}", TargetKind::Domain, false),
         ("/v3/system", TargetKind::System, false),
-        ("/v3/OS-INHERIT/projects/{target_id}", TargetKind::Project, true),
-        ("/v3/OS-INHERIT/domains/{target_id}", TargetKind::Domain, true),
+        (
+            "/v3/OS-INHERIT/projects/{target_id}",
+            TargetKind::Project,
+            true,
+        ),
+        (
+            "/v3/OS-INHERIT/domains/{target_id}",
+            TargetKind::Domain,
+            true,
+        ),
     ];
     let actors = [("users", ActorType::User), ("groups", ActorType::Group)];
     for (prefix, t, inh) in targets {
@@ -166,9 +180,11 @@ pub(super) fn grant_routes(mut r: RouteTable) -> RouteTable {
                 .put(move |State(s): State<AppState>, c: Caller, Path(p): P| {
                     grant(s, c, t, a, inh, p)
                 })
-                .delete(move |State(s): State<AppState>, c: Caller, Path(p): P| {
-                    revoke(s, c, t, a, inh, p)
-                }),
+                .delete(
+                    move |State(s): State<AppState>, c: Caller, Path(p): P| {
+                        revoke(s, c, t, a, inh, p)
+                    },
+                ),
             );
         }
     }
@@ -236,7 +252,11 @@ fn assignment_json(
     } else {
         (scope, target_path)
     };
-    let tail = if a.inherited { "/inherited_to_projects" } else { "" };
+    let tail = if a.inherited {
+        "/inherited_to_projects"
+    } else {
+        ""
+    };
     row["scope"] = scope;
     row["links"] = match &a.via_group_id {
         Some(g) => json!({

@@ -114,6 +114,11 @@ pub fn table() -> RouteTable {
             "/v3/users/{id}/application_credentials",
             get(appcreds::list).post(appcreds::create),
         )
+        .route("/v3/users/{id}/access_rules", get(appcreds::list_rules))
+        .route(
+            "/v3/users/{id}/access_rules/{rule_id}",
+            get(appcreds::show_rule).delete(appcreds::delete_rule),
+        )
         .route(
             "/v3/users/{id}/application_credentials/{cred_id}",
             get(appcreds::show).delete(appcreds::delete),

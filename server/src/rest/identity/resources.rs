@@ -743,7 +743,10 @@ pub async fn add_project_tag(
     caller: Caller,
     Path((id, tag)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    state.identity.add_project_tag(&caller.ctx, &id, &tag).await?;
+    state
+        .identity
+        .add_project_tag(&caller.ctx, &id, &tag)
+        .await?;
     Ok(StatusCode::CREATED)
 }
 

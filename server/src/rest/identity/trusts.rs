@@ -30,7 +30,11 @@ fn trust_json(state: &AppState, t: &Trust, with_roles: bool) -> Value {
         "links": {"self": format!("{}/OS-TRUST/trusts/{}", base(state), t.id)},
     });
     if with_roles {
-        v["roles"] = json!(t.roles.iter().map(|r| role_json(state, r)).collect::<Vec<_>>());
+        v["roles"] = json!(t
+            .roles
+            .iter()
+            .map(|r| role_json(state, r))
+            .collect::<Vec<_>>());
         v["roles_links"] = json!({"self": null, "previous": null, "next": null});
     }
     v
