@@ -409,8 +409,7 @@ pub mod metadef {
 
     /// The catalog of resource types (the target is the caller's project)
     /// and a namespace's associations.
-    pub const LIST_RESOURCE_TYPES: Rule =
-        rule("image:list_metadef_resource_types", READ_NAMESPACE);
+    pub const LIST_RESOURCE_TYPES: Rule = rule("image:list_metadef_resource_types", READ_NAMESPACE);
     pub const GET_RESOURCE_TYPE: Rule = rule("image:get_metadef_resource_type", READ_NAMESPACE);
     pub const ADD_RESOURCE_TYPE_ASSOCIATION: Rule =
         rule("image:add_metadef_resource_type_association", ADMIN);

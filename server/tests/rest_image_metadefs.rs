@@ -84,7 +84,10 @@ async fn schemas_and_seeded_resource_types(backend: Backend) {
         .expect(404);
 
     let types = names(
-        &c.get(&reader, &md(&c, "/resource_types")).await.expect(200).body,
+        &c.get(&reader, &md(&c, "/resource_types"))
+            .await
+            .expect(200)
+            .body,
         "resource_types",
     );
     for t in [
@@ -145,7 +148,10 @@ async fn namespace_lifecycle(backend: Backend) {
     assert_eq!(names(&show, "resource_type_associations").len(), 2);
     // A resource type named for the first time joined the catalog.
     let types = names(
-        &c.get(&admin, &md(&c, "/resource_types")).await.expect(200).body,
+        &c.get(&admin, &md(&c, "/resource_types"))
+            .await
+            .expect(200)
+            .body,
         "resource_types",
     );
     assert!(types.contains(&"Test::Brand::New".to_string()));
@@ -186,14 +192,22 @@ async fn namespace_lifecycle(backend: Backend) {
         .expect(403);
 
     // A duplicate name is a conflict.
-    c.post(&admin, &md(&c, "/namespaces"), json!({"namespace": "Test::Full"}))
-        .await
-        .expect(409);
+    c.post(
+        &admin,
+        &md(&c, "/namespaces"),
+        json!({"namespace": "Test::Full"}),
+    )
+    .await
+    .expect(409);
 
     // Lists filter by visibility and resource type.
-    c.post(&admin, &md(&c, "/namespaces"), json!({"namespace": "Test::Plain"}))
-        .await
-        .expect(201);
+    c.post(
+        &admin,
+        &md(&c, "/namespaces"),
+        json!({"namespace": "Test::Plain"}),
+    )
+    .await
+    .expect(201);
     let all = namespaces(&c.get(&admin, &md(&c, "/namespaces")).await.expect(200).body);
     assert_eq!(all, vec!["Test::Plain", "Test::Full"], "newest first");
     let public = namespaces(
@@ -204,7 +218,10 @@ async fn namespace_lifecycle(backend: Backend) {
     );
     assert_eq!(public, vec!["Test::Full"]);
     let by_type = c
-        .get(&admin, &md(&c, "/namespaces?resource_types=Test::Brand::New"))
+        .get(
+            &admin,
+            &md(&c, "/namespaces?resource_types=Test::Brand::New"),
+        )
         .await
         .expect(200)
         .body;
@@ -281,30 +298,52 @@ async fn readers_see_public_and_their_own(backend: Backend) {
     )
     .await
     .expect(201);
-    c.post(&admin, &md(&c, "/namespaces"), json!({"namespace": "Hidden"}))
-        .await
-        .expect(201);
+    c.post(
+        &admin,
+        &md(&c, "/namespaces"),
+        json!({"namespace": "Hidden"}),
+    )
+    .await
+    .expect(201);
     c.post(&admin, &md(&c, "/namespaces/Hidden/tags/secret"), json!({}))
         .await
         .expect(201);
 
-    let seen1 = namespaces(&c.get(&reader1, &md(&c, "/namespaces")).await.expect(200).body);
+    let seen1 = namespaces(
+        &c.get(&reader1, &md(&c, "/namespaces"))
+            .await
+            .expect(200)
+            .body,
+    );
     assert_eq!(seen1, vec!["Mine", "Pub"]);
-    let seen2 = namespaces(&c.get(&member2, &md(&c, "/namespaces")).await.expect(200).body);
+    let seen2 = namespaces(
+        &c.get(&member2, &md(&c, "/namespaces"))
+            .await
+            .expect(200)
+            .body,
+    );
     assert_eq!(seen2, vec!["Pub"]);
     // Another project's private namespace (and what is in it) is not found.
-    c.get(&member2, &md(&c, "/namespaces/Mine")).await.expect(404);
+    c.get(&member2, &md(&c, "/namespaces/Mine"))
+        .await
+        .expect(404);
     c.get(&member2, &md(&c, "/namespaces/Hidden/tags"))
         .await
         .expect(404);
-    c.get(&reader1, &md(&c, "/namespaces/Mine")).await.expect(200);
+    c.get(&reader1, &md(&c, "/namespaces/Mine"))
+        .await
+        .expect(200);
     c.get(&admin, &md(&c, "/namespaces/Hidden/tags/secret"))
         .await
         .expect(200);
 
     // Only admins change the catalog: what a caller sees but may not change is 403.
     let res = c
-        .post(&member2, &md(&c, "/namespaces"), json!({"namespace": "Nope"}))
+        .post(
+            &member2,
+            &md(&c, "/namespaces"),
+            json!({"namespace": "Nope"}),
+        )
         .await
         .expect(403);
     assert!(
@@ -323,7 +362,9 @@ async fn readers_see_public_and_their_own(backend: Backend) {
     c.post(&reader1, &md(&c, "/namespaces/Mine/tags/x"), json!({}))
         .await
         .expect(403);
-    c.delete(&member2, &md(&c, "/namespaces/Pub")).await.expect(403);
+    c.delete(&member2, &md(&c, "/namespaces/Pub"))
+        .await
+        .expect(403);
     c.delete(&member2, &md(&c, "/namespaces/Hidden"))
         .await
         .expect(404);
@@ -350,9 +391,13 @@ async fn objects_properties_tags_and_associations(backend: Backend) {
         .body;
     assert_eq!(o["self"], "/v2/metadefs/namespaces/NS/objects/o1");
     assert_eq!(o["schema"], "/v2/schemas/metadefs/object");
-    c.post(&admin, &md(&c, "/namespaces/NS/objects"), json!({"name": "o1"}))
-        .await
-        .expect(409);
+    c.post(
+        &admin,
+        &md(&c, "/namespaces/NS/objects"),
+        json!({"name": "o1"}),
+    )
+    .await
+    .expect(409);
     c.post(
         &admin,
         &md(&c, "/namespaces/NS/objects"),
@@ -460,7 +505,11 @@ async fn objects_properties_tags_and_associations(backend: Backend) {
     )
     .await
     .expect(409);
-    assert_eq!(tag_names(&c, &admin).await, vec!["a", "b", "c"], "a refused batch changes nothing");
+    assert_eq!(
+        tag_names(&c, &admin).await,
+        vec!["a", "b", "c"],
+        "a refused batch changes nothing"
+    );
     c.post(
         &admin,
         &md(&c, "/namespaces/NS/tags"),

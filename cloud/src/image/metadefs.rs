@@ -295,7 +295,10 @@ fn check_name(field: &str, value: &str, max: usize) -> Result<()> {
 
 fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
     if value.chars().count() > max {
-        return Err(invalid(field, &format!("it is longer than {max} characters")));
+        return Err(invalid(
+            field,
+            &format!("it is longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -319,7 +322,10 @@ const PROPERTY_TYPES: &[&str] = &["array", "boolean", "integer", "number", "obje
 /// Checks a property schema as Glance's `property` JSON schema does (known
 /// keys only, `title` and `type` required, each key of its JSON type) and
 /// returns it without `name` (which the definition is keyed by).
-pub fn check_property_schema(field: &str, schema: &Map<String, Value>) -> Result<Map<String, Value>> {
+pub fn check_property_schema(
+    field: &str,
+    schema: &Map<String, Value>,
+) -> Result<Map<String, Value>> {
     let bad = |key: &str, what: &str| invalid(&format!("{field}.{key}"), what);
     let mut out = Map::new();
     for (k, v) in schema {
@@ -330,9 +336,9 @@ pub fn check_property_schema(field: &str, schema: &Map<String, Value>) -> Result
             },
             "title" | "description" | "pattern" => v.is_string(),
             "type" => v.as_str().is_some_and(|t| PROPERTY_TYPES.contains(&t)),
-            "operators" | "required" => v
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_string)),
+            "operators" | "required" => {
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            }
             "minimum" | "maximum" => v.is_number(),
             "maxLength" | "minLength" | "maxItems" | "minItems" => v.as_u64().is_some(),
             "enum" => v.is_array(),
@@ -549,7 +555,11 @@ async fn insert_object(
     o: &NewObject,
     now: i64,
 ) -> Result<()> {
-    let required = json_text("required list", &serde_json::json!(o.required), REQUIRED_MAX)?;
+    let required = json_text(
+        "required list",
+        &serde_json::json!(o.required),
+        REQUIRED_MAX,
+    )?;
     let schema = json_text(
         "object's properties",
         &Value::Object(o.properties.clone()),
@@ -599,9 +609,7 @@ async fn insert_property(
     .await;
     match res {
         Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => {
-            Err(duplicate("property", &p.name, &ns.ns.namespace))
-        }
+        Err(e) if is_unique_violation(&e) => Err(duplicate("property", &p.name, &ns.ns.namespace)),
         Err(e) => Err(ImageError::from(e)),
     }
 }
@@ -685,12 +693,7 @@ impl ImageService {
     }
 
     /// A namespace the caller sees, checked against `rule` (a refusal is 403).
-    async fn namespace_for(
-        &self,
-        ctx: &RequestContext,
-        name: &str,
-        rule: &Rule,
-    ) -> Result<NsRow> {
+    async fn namespace_for(&self, ctx: &RequestContext, name: &str, rule: &Rule) -> Result<NsRow> {
         let ns = self.visible_namespace(ctx, name).await?;
         enforce(ctx, rule, &ns_target(&ns.ns))?;
         Ok(ns)
@@ -798,7 +801,9 @@ impl ImageService {
             args.push(key);
             args.push(m.id.clone().into());
         }
-        sql.push_str(&format!(" ORDER BY {sort_col} {dir}, id {dir} LIMIT {limit}"));
+        sql.push_str(&format!(
+            " ORDER BY {sort_col} {dir}, id {dir} LIMIT {limit}"
+        ));
         let rows = bind_args(sqlx::query(&sql), &args)
             .fetch_all(&self.db.pool)
             .await?;
@@ -965,7 +970,11 @@ impl ImageService {
             .iter()
             .map(check_property)
             .collect::<Result<_>>()?;
-        let objects: Vec<NewObject> = new.objects.iter().map(check_object).collect::<Result<_>>()?;
+        let objects: Vec<NewObject> = new
+            .objects
+            .iter()
+            .map(check_object)
+            .collect::<Result<_>>()?;
         for t in &new.tags {
             check_name("tag name", t, NAME_MAX)?;
         }
@@ -1139,7 +1148,8 @@ impl ImageService {
     }
 
     pub async fn delete_namespace_objects(&self, ctx: &RequestContext, name: &str) -> Result<()> {
-        self.delete_contents(ctx, name, "metadef_objects", None).await
+        self.delete_contents(ctx, name, "metadef_objects", None)
+            .await
     }
 
     pub async fn delete_namespace_properties(
@@ -1228,7 +1238,11 @@ impl ImageService {
             .namespace_for(ctx, namespace, &md::MODIFY_OBJECT)
             .await?;
         let o = check_object(&new)?;
-        let required = json_text("required list", &serde_json::json!(o.required), REQUIRED_MAX)?;
+        let required = json_text(
+            "required list",
+            &serde_json::json!(o.required),
+            REQUIRED_MAX,
+        )?;
         let schema = json_text(
             "object's properties",
             &Value::Object(o.properties.clone()),
@@ -1402,9 +1416,7 @@ impl ImageService {
         .execute(&self.db.pool)
         .await;
         match res {
-            Ok(r) if r.rows_affected() == 0 => {
-                Err(property_not_found(&ns.ns.namespace, name))
-            }
+            Ok(r) if r.rows_affected() == 0 => Err(property_not_found(&ns.ns.namespace, name)),
             Ok(_) => Ok(p),
             Err(e) if is_unique_violation(&e) => {
                 Err(duplicate("property", &p.name, &ns.ns.namespace))
@@ -1649,7 +1661,10 @@ impl ImageService {
         let ns = self
             .namespace_for(ctx, namespace, &md::LIST_RESOURCE_TYPES)
             .await?;
-        Ok(self.namespace_contents(&ns).await?.resource_type_associations)
+        Ok(self
+            .namespace_contents(&ns)
+            .await?
+            .resource_type_associations)
     }
 
     /// Associates a resource type (created if new) with a namespace.

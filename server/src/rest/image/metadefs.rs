@@ -54,7 +54,12 @@ fn namespace_json(d: &NamespaceDetail) -> Value {
     if !d.resource_type_associations.is_empty() {
         m.insert(
             "resource_type_associations".into(),
-            Value::Array(d.resource_type_associations.iter().map(association_json).collect()),
+            Value::Array(
+                d.resource_type_associations
+                    .iter()
+                    .map(association_json)
+                    .collect(),
+            ),
         );
     }
     if !d.properties.is_empty() {
@@ -214,9 +219,9 @@ fn string_list(m: &Map<String, Value>, key: &str) -> ApiResult<Vec<String>> {
     array(m, key)?
         .iter()
         .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| ApiError::bad_request(format!("{v} is not of type 'string' ({key})")))
+            v.as_str().map(str::to_string).ok_or_else(|| {
+                ApiError::bad_request(format!("{v} is not of type 'string' ({key})"))
+            })
         })
         .collect()
 }
@@ -334,9 +339,10 @@ pub async fn list_namespaces(
     let params = query_params(query)?;
     let visibility = match param(&params, "visibility") {
         None | Some("") => None,
-        Some(v) => Some(NamespaceVisibility::parse(v).ok_or_else(|| {
-            ApiError::bad_request(format!("Invalid visibility value: {v}"))
-        })?),
+        Some(v) => Some(
+            NamespaceVisibility::parse(v)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid visibility value: {v}")))?,
+        ),
     };
     let filter = NamespaceFilter {
         visibility,

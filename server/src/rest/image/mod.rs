@@ -16,9 +16,9 @@ mod version;
 
 use axum::routing::{get, post, put};
 
-use metadefs as md;
 use chrono::{DateTime, Utc};
 use cloud::image::{Image, ImageMember};
+use metadefs as md;
 use serde_json::{json, Map, Value};
 
 use super::error::{method_not_allowed, not_found};
@@ -67,10 +67,7 @@ pub fn table() -> RouteTable {
         .route("/v2/schemas/images", get(schemas::images))
         .route("/v2/schemas/member", get(schemas::member))
         .route("/v2/schemas/members", get(schemas::members))
-        .route(
-            "/v2/schemas/metadefs/{name}",
-            get(schemas::metadef),
-        )
+        .route("/v2/schemas/metadefs/{name}", get(schemas::metadef))
         .route(
             "/v2/metadefs/namespaces",
             get(md::list_namespaces).post(md::create_namespace),

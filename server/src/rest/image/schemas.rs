@@ -110,8 +110,12 @@ pub async fn metadef(
 ) -> ApiResult<Json<Value>> {
     let text = metadef_schema(&name)
         .ok_or_else(|| ApiError::not_found(format!("No schema named metadefs/{name}.")))?;
-    let schema: Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("bad schema: {e}")))?;
+    let schema: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("bad schema: {e}"),
+        )
+    })?;
     Ok(Json(schema))
 }
 
