@@ -1723,6 +1723,7 @@ impl ImageService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ServiceError;
     use serde_json::json;
 
     fn schema(v: Value) -> Map<String, Value> {
