@@ -376,6 +376,59 @@ pub mod image {
     );
 }
 
+/// Glance's metadata definitions (metadefs) rules, secure RBAC: admins
+/// manage the catalog; a reader sees public namespaces and its own
+/// project's private ones, with everything in them.
+pub mod metadef {
+    use super::*;
+
+    /// `role:admin or (role:reader and (project_id:%(target.project_id)s
+    /// or 'public':%(target.visibility)s))`
+    pub const READ_NAMESPACE: Check = Check::Or(&[
+        ADMIN,
+        Check::And(&[
+            Check::Role("reader"),
+            Check::Or(&[Check::OwningProject, Check::Public]),
+        ]),
+    ]);
+
+    /// Listing at all (the target is the caller's own project).
+    pub const GET_NAMESPACES: Rule = rule("image:get_metadef_namespaces", PROJECT_READER);
+    pub const GET_NAMESPACE: Rule = rule("image:get_metadef_namespace", READ_NAMESPACE);
+    pub const ADD_NAMESPACE: Rule = rule("image:add_metadef_namespace", ADMIN);
+    pub const MODIFY_NAMESPACE: Rule = rule("image:modify_metadef_namespace", ADMIN);
+    pub const DELETE_NAMESPACE: Rule = rule("image:delete_metadef_namespace", ADMIN);
+
+    pub const GET_OBJECTS: Rule = rule("image:get_metadef_objects", READ_NAMESPACE);
+    pub const GET_OBJECT: Rule = rule("image:get_metadef_object", READ_NAMESPACE);
+    pub const ADD_OBJECT: Rule = rule("image:add_metadef_object", ADMIN);
+    pub const MODIFY_OBJECT: Rule = rule("image:modify_metadef_object", ADMIN);
+    pub const DELETE_OBJECT: Rule = rule("image:delete_metadef_object", ADMIN);
+
+    pub const GET_PROPERTIES: Rule = rule("image:get_metadef_properties", READ_NAMESPACE);
+    pub const GET_PROPERTY: Rule = rule("image:get_metadef_property", READ_NAMESPACE);
+    pub const ADD_PROPERTY: Rule = rule("image:add_metadef_property", ADMIN);
+    pub const MODIFY_PROPERTY: Rule = rule("image:modify_metadef_property", ADMIN);
+    pub const REMOVE_PROPERTY: Rule = rule("image:remove_metadef_property", ADMIN);
+
+    pub const GET_TAGS: Rule = rule("image:get_metadef_tags", READ_NAMESPACE);
+    pub const GET_TAG: Rule = rule("image:get_metadef_tag", READ_NAMESPACE);
+    pub const ADD_TAG: Rule = rule("image:add_metadef_tag", ADMIN);
+    pub const ADD_TAGS: Rule = rule("image:add_metadef_tags", ADMIN);
+    pub const MODIFY_TAG: Rule = rule("image:modify_metadef_tag", ADMIN);
+    pub const DELETE_TAG: Rule = rule("image:delete_metadef_tag", ADMIN);
+    pub const DELETE_TAGS: Rule = rule("image:delete_metadef_tags", ADMIN);
+
+    /// The catalog of resource types (the target is the caller's project)
+    /// and a namespace's associations.
+    pub const LIST_RESOURCE_TYPES: Rule = rule("image:list_metadef_resource_types", READ_NAMESPACE);
+    pub const GET_RESOURCE_TYPE: Rule = rule("image:get_metadef_resource_type", READ_NAMESPACE);
+    pub const ADD_RESOURCE_TYPE_ASSOCIATION: Rule =
+        rule("image:add_metadef_resource_type_association", ADMIN);
+    pub const REMOVE_RESOURCE_TYPE_ASSOCIATION: Rule =
+        rule("image:remove_metadef_resource_type_association", ADMIN);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

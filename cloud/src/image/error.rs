@@ -17,6 +17,10 @@ pub enum ImageError {
     NotFound(String),
     #[error("{0}")]
     MemberNotFound(PublicMessage),
+    /// A metadata definition (namespace, object, property, tag, resource
+    /// type or association) that does not exist or that the caller cannot see.
+    #[error("{0}")]
+    MetadefNotFound(PublicMessage),
     #[error("{0}")]
     Conflict(PublicMessage),
     #[error("{0}")]
@@ -152,6 +156,11 @@ impl ImageError {
                 tag = "t",
                 id = "x",
             )),
+            ImageError::MetadefNotFound(crate::msg!(
+                "error.metadef.namespace_not_found",
+                "Metadata definition namespace={namespace} was not found.",
+                namespace = "n",
+            )),
             ImageError::Conflict(crate::msg!(
                 "error.image.upload_busy",
                 "Image {id} is already receiving data.",
@@ -190,7 +199,9 @@ impl ServiceError for ImageError {
     fn kind(&self) -> ErrorKind {
         match self {
             ImageError::Forbidden(_) => ErrorKind::Forbidden,
-            ImageError::NotFound(_) | ImageError::MemberNotFound(_) => ErrorKind::NotFound,
+            ImageError::NotFound(_)
+            | ImageError::MemberNotFound(_)
+            | ImageError::MetadefNotFound(_) => ErrorKind::NotFound,
             ImageError::Conflict(_) => ErrorKind::Conflict,
             ImageError::Validation(_)
             | ImageError::Format(_)
@@ -209,6 +220,7 @@ impl ServiceError for ImageError {
         match self {
             ImageError::Forbidden(m)
             | ImageError::MemberNotFound(m)
+            | ImageError::MetadefNotFound(m)
             | ImageError::Conflict(m)
             | ImageError::Validation(m)
             | ImageError::LimitExceeded(m) => m.clone(),

@@ -8,6 +8,7 @@ mod error;
 pub mod inspect;
 mod lifecycle;
 mod members;
+pub mod metadefs;
 pub mod model;
 mod records;
 pub mod store;

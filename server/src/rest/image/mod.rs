@@ -9,13 +9,16 @@
 mod file;
 mod images;
 mod members;
+mod metadefs;
 mod schemas;
 mod tags;
 mod version;
 
 use axum::routing::{get, post, put};
+
 use chrono::{DateTime, Utc};
 use cloud::image::{Image, ImageMember};
+use metadefs as md;
 use serde_json::{json, Map, Value};
 
 use super::error::{method_not_allowed, not_found};
@@ -64,6 +67,63 @@ pub fn table() -> RouteTable {
         .route("/v2/schemas/images", get(schemas::images))
         .route("/v2/schemas/member", get(schemas::member))
         .route("/v2/schemas/members", get(schemas::members))
+        .route("/v2/schemas/metadefs/{name}", get(schemas::metadef))
+        .route(
+            "/v2/metadefs/namespaces",
+            get(md::list_namespaces).post(md::create_namespace),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}",
+            get(md::show_namespace)
+                .put(md::update_namespace)
+                .delete(md::delete_namespace),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/objects",
+            get(md::list_objects)
+                .post(md::create_object)
+                .delete(md::delete_objects),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/objects/{name}",
+            get(md::show_object)
+                .put(md::update_object)
+                .delete(md::delete_object),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/properties",
+            get(md::list_properties)
+                .post(md::create_property)
+                .delete(md::delete_properties),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/properties/{name}",
+            get(md::show_property)
+                .put(md::update_property)
+                .delete(md::delete_property),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/tags",
+            get(md::list_tags)
+                .post(md::create_tags)
+                .delete(md::delete_tags),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/tags/{name}",
+            get(md::show_tag)
+                .post(md::create_tag)
+                .put(md::update_tag)
+                .delete(md::delete_tag),
+        )
+        .route("/v2/metadefs/resource_types", get(md::list_resource_types))
+        .route(
+            "/v2/metadefs/namespaces/{ns}/resource_types",
+            get(md::list_associations).post(md::create_association),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{ns}/resource_types/{name}",
+            axum::routing::delete(md::delete_association),
+        )
         .route("/v2/info/import", get(schemas::info_import))
         .route("/v2/info/stores", get(schemas::info_stores))
         .map_router(|r| {

@@ -85,6 +85,40 @@ pub async fn members(_caller: Caller) -> Json<Value> {
     Json(collection("members", member_schema()))
 }
 
+/// Glance's metadefs schemas (`glance/api/v2/metadef_*.py`'s
+/// `get_schema`/`get_collection_schema`, as `/v2/schemas/metadefs/*`
+/// renders them), kept verbatim as JSON files.
+fn metadef_schema(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "namespace" => include_str!("metadef_namespace_schema.json"),
+        "namespaces" => include_str!("metadef_namespaces_schema.json"),
+        "object" => include_str!("metadef_object_schema.json"),
+        "objects" => include_str!("metadef_objects_schema.json"),
+        "property" => include_str!("metadef_property_schema.json"),
+        "properties" => include_str!("metadef_properties_schema.json"),
+        "resource_type" => include_str!("metadef_resource_type_schema.json"),
+        "resource_types" => include_str!("metadef_resource_types_schema.json"),
+        "tag" => include_str!("metadef_tag_schema.json"),
+        "tags" => include_str!("metadef_tags_schema.json"),
+        _ => return None,
+    })
+}
+
+pub async fn metadef(
+    _caller: Caller,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    let text = metadef_schema(&name)
+        .ok_or_else(|| ApiError::not_found(format!("No schema named metadefs/{name}.")))?;
+    let schema: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("bad schema: {e}"),
+        )
+    })?;
+    Ok(Json(schema))
+}
+
 /// No interoperable import methods: data is uploaded with `PUT …/file`.
 pub async fn info_import(_caller: Caller) -> Json<Value> {
     Json(json!({
