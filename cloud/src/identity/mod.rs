@@ -8,9 +8,11 @@ mod auth;
 mod bootstrap;
 mod catalog;
 mod config;
+mod endpoint_groups;
 mod error;
 pub mod model;
 mod password;
+mod regions;
 mod resources;
 
 use std::collections::HashMap;
@@ -24,10 +26,14 @@ use sqlx::Row;
 
 pub use auth::token_key;
 pub use bootstrap::{BootstrapReport, BootstrapRequest};
-pub use catalog::{CatalogSpec, IDENTITY_CATALOG};
+pub use catalog::{
+    CatalogSpec, EndpointUpdate, NewEndpoint, NewService, ServiceUpdate, IDENTITY_CATALOG,
+};
 pub use config::IdentityConfig;
+pub use endpoint_groups::{EndpointGroup, EndpointGroupUpdate, NewEndpointGroup};
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
+pub use regions::{NewRegion, Region, RegionUpdate};
 
 use crate::lifecycle::{ProjectLifecycle, SweepReport};
 use crate::Db;

@@ -131,10 +131,47 @@ pub fn table() -> RouteTable {
         .route("/v3/role_inferences", get(assignments::list_inferences))
         .route("/v3/role_assignments", get(assignments::list_assignments))
         // catalog
-        .route("/v3/services", get(catalog::list_services))
-        .route("/v3/services/{id}", get(catalog::get_service))
-        .route("/v3/endpoints", get(catalog::list_endpoints))
-        .route("/v3/endpoints/{id}", get(catalog::get_endpoint));
+        .route(
+            "/v3/services",
+            get(catalog::list_services).post(catalog::create_service),
+        )
+        .route(
+            "/v3/services/{id}",
+            get(catalog::get_service)
+                .patch(catalog::update_service)
+                .delete(catalog::delete_service),
+        )
+        .route(
+            "/v3/endpoints",
+            get(catalog::list_endpoints).post(catalog::create_endpoint),
+        )
+        .route(
+            "/v3/endpoints/{id}",
+            get(catalog::get_endpoint)
+                .patch(catalog::update_endpoint)
+                .delete(catalog::delete_endpoint),
+        )
+        .route(
+            "/v3/regions",
+            get(catalog::list_regions).post(catalog::create_region),
+        )
+        .route(
+            "/v3/regions/{id}",
+            get(catalog::get_region)
+                .put(catalog::put_region)
+                .patch(catalog::update_region)
+                .delete(catalog::delete_region),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups",
+            get(catalog::list_endpoint_groups).post(catalog::create_endpoint_group),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}",
+            get(catalog::get_endpoint_group)
+                .patch(catalog::update_endpoint_group)
+                .delete(catalog::delete_endpoint_group),
+        );
     assignments::grant_routes(r).map_router(|r| {
         r.fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
