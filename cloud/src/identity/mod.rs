@@ -12,6 +12,7 @@ mod endpoint_groups;
 mod error;
 pub mod model;
 mod password;
+mod policies;
 mod regions;
 mod resources;
 
@@ -33,6 +34,7 @@ pub use config::IdentityConfig;
 pub use endpoint_groups::{EndpointGroup, EndpointGroupUpdate, NewEndpointGroup};
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
+pub use policies::{Policy, PolicyUpdate, MAX_POLICY_BLOB};
 pub use regions::{NewRegion, Region, RegionUpdate};
 
 use crate::lifecycle::{ProjectLifecycle, SweepReport};

@@ -7,6 +7,7 @@
 mod appcreds;
 mod assignments;
 mod catalog;
+mod policies;
 mod resources;
 mod tokens;
 pub use tokens::TokenBodies;
@@ -171,6 +172,14 @@ pub fn table() -> RouteTable {
             get(catalog::get_endpoint_group)
                 .patch(catalog::update_endpoint_group)
                 .delete(catalog::delete_endpoint_group),
+        )
+        // Keystone's opaque policy blobs
+        .route("/v3/policies", get(policies::list).post(policies::create))
+        .route(
+            "/v3/policies/{id}",
+            get(policies::show)
+                .patch(policies::update)
+                .delete(policies::delete),
         );
     assignments::grant_routes(r).map_router(|r| {
         r.fallback(not_found)
