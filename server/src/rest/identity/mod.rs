@@ -7,6 +7,7 @@
 mod appcreds;
 mod assignments;
 mod catalog;
+mod credentials;
 mod policies;
 mod resources;
 mod tokens;
@@ -172,6 +173,25 @@ pub fn table() -> RouteTable {
             get(catalog::get_endpoint_group)
                 .patch(catalog::update_endpoint_group)
                 .delete(catalog::delete_endpoint_group),
+        )
+        // credentials, and EC2 key pairs stored as credentials
+        .route(
+            "/v3/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/v3/credentials/{id}",
+            get(credentials::show)
+                .patch(credentials::update)
+                .delete(credentials::delete),
+        )
+        .route(
+            "/v3/users/{id}/credentials/OS-EC2",
+            get(credentials::ec2_list).post(credentials::ec2_create),
+        )
+        .route(
+            "/v3/users/{id}/credentials/OS-EC2/{credential_id}",
+            get(credentials::ec2_show).delete(credentials::ec2_delete),
         )
         // Keystone's opaque policy blobs
         .route("/v3/policies", get(policies::list).post(policies::create))
