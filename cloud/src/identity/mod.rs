@@ -9,6 +9,7 @@ mod bootstrap;
 mod catalog;
 mod config;
 mod credentials;
+mod domain_config;
 mod endpoint_groups;
 mod error;
 pub mod model;

@@ -8,6 +8,7 @@ mod appcreds;
 mod assignments;
 mod catalog;
 mod credentials;
+mod domain_config;
 mod policies;
 mod resources;
 mod tokens;
@@ -173,6 +174,38 @@ pub fn table() -> RouteTable {
             get(catalog::get_endpoint_group)
                 .patch(catalog::update_endpoint_group)
                 .delete(catalog::delete_endpoint_group),
+        )
+        // domain-specific configuration
+        .route(
+            "/v3/domains/{id}/config",
+            put(domain_config::create)
+                .get(domain_config::show)
+                .patch(domain_config::update)
+                .delete(domain_config::delete),
+        )
+        .route(
+            "/v3/domains/{id}/config/{group}",
+            get(domain_config::show_group)
+                .patch(domain_config::update_group)
+                .delete(domain_config::delete_group),
+        )
+        .route(
+            "/v3/domains/{id}/config/{group}/{option}",
+            get(domain_config::show_option)
+                .patch(domain_config::update_option)
+                .delete(domain_config::delete_option),
+        )
+        .route(
+            "/v3/domains/config/default",
+            get(domain_config::default_all),
+        )
+        .route(
+            "/v3/domains/config/{group}/default",
+            get(domain_config::default_group),
+        )
+        .route(
+            "/v3/domains/config/{group}/{option}/default",
+            get(domain_config::default_option),
         )
         // credentials, and EC2 key pairs stored as credentials
         .route(
