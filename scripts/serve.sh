@@ -6,7 +6,7 @@
 server_pid=""
 start_server() {
     GUREUM_DATABASE_URL="$1" GUREUM_LISTEN="127.0.0.1:$port" GUREUM_PUBLIC_URL="http://127.0.0.1:$port" \
-        GUREUM_ADMIN_PASSWORD="$password" GUREUM_IMAGE__STORE_DIR="$2/images" GUREUM_LOG="${GUREUM_LOG:-warn}" \
+        GUREUM_ADMIN_PASSWORD="$password" GUREUM_IMAGE__STORE_DIR="$2/images" GUREUM_IDENTITY__CREDENTIAL_KEY_FILE="$2/credential-keys" GUREUM_LOG="${GUREUM_LOG:-warn}" \
         "$server" serve --bootstrap >"$2/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 200); do

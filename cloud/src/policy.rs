@@ -220,6 +220,14 @@ pub const PROJECT_READER: Check = Check::Or(&[
 /// project (a token is only ever scoped where its user holds one).
 pub const ADMIN_OR_PROJECT: Check = Check::Or(&[ADMIN, Check::OwningProject]);
 
+/// `""`: any authenticated caller.
+pub const ANYONE: Check = Check::And(&[]);
+/// `role:reader and system_scope:all`
+pub const SYSTEM_READER_ONLY: Check = Check::And(&[Check::Role("reader"), Check::SystemScope]);
+/// `role:admin or (role:reader and system_scope:all)`: Keystone's
+/// `ADMIN_OR_SYSTEM_READER`.
+pub const SYSTEM_READER: Check = Check::Or(&[ADMIN, SYSTEM_READER_ONLY]);
+
 const fn rule(name: &'static str, check: Check) -> Rule {
     Rule { name, check }
 }
@@ -318,6 +326,61 @@ pub mod identity {
     pub const LIST_ACCESS_RULES: Rule = rule("identity:list_access_rules", ADMIN_OR_SELF);
     pub const GET_ACCESS_RULE: Rule = rule("identity:get_access_rule", ADMIN_OR_SELF);
     pub const DELETE_ACCESS_RULE: Rule = rule("identity:delete_access_rule", ADMIN_OR_SELF);
+
+    // The writable catalog, policy blobs, credentials and domain
+    // configuration (keystone/common/policies/{service,endpoint,region,
+    // endpoint_group,policy,credential,ec2_credential,domain_config}.py).
+    pub const CREATE_SERVICE: Rule = rule("identity:create_service", ADMIN);
+    pub const UPDATE_SERVICE: Rule = rule("identity:update_service", ADMIN);
+    pub const DELETE_SERVICE: Rule = rule("identity:delete_service", ADMIN);
+    pub const CREATE_ENDPOINT: Rule = rule("identity:create_endpoint", ADMIN);
+    pub const UPDATE_ENDPOINT: Rule = rule("identity:update_endpoint", ADMIN);
+    pub const DELETE_ENDPOINT: Rule = rule("identity:delete_endpoint", ADMIN);
+    /// Regions are readable by anyone with a token (`""`).
+    pub const GET_REGION: Rule = rule("identity:get_region", ANYONE);
+    pub const LIST_REGIONS: Rule = rule("identity:list_regions", ANYONE);
+    pub const CREATE_REGION: Rule = rule("identity:create_region", ADMIN);
+    pub const UPDATE_REGION: Rule = rule("identity:update_region", ADMIN);
+    pub const DELETE_REGION: Rule = rule("identity:delete_region", ADMIN);
+    pub const LIST_ENDPOINT_GROUPS: Rule = rule("identity:list_endpoint_groups", SYSTEM_READER);
+    pub const GET_ENDPOINT_GROUP: Rule = rule("identity:get_endpoint_group", SYSTEM_READER);
+    pub const CREATE_ENDPOINT_GROUP: Rule = rule("identity:create_endpoint_group", ADMIN);
+    pub const UPDATE_ENDPOINT_GROUP: Rule = rule("identity:update_endpoint_group", ADMIN);
+    pub const DELETE_ENDPOINT_GROUP: Rule = rule("identity:delete_endpoint_group", ADMIN);
+    pub const LIST_POLICIES: Rule = rule("identity:list_policies", SYSTEM_READER);
+    pub const GET_POLICY: Rule = rule("identity:get_policy", SYSTEM_READER);
+    pub const CREATE_POLICY: Rule = rule("identity:create_policy", ADMIN);
+    pub const UPDATE_POLICY: Rule = rule("identity:update_policy", ADMIN);
+    pub const DELETE_POLICY: Rule = rule("identity:delete_policy", ADMIN);
+    /// The credential's owner, or an admin (`target.credential.user_id`
+    /// is the target's `user_id`).
+    pub const GET_CREDENTIAL: Rule = rule(
+        "identity:get_credential",
+        Check::Or(&[ADMIN, SYSTEM_READER_ONLY, Check::OwnUser]),
+    );
+    pub const LIST_CREDENTIALS: Rule = rule(
+        "identity:list_credentials",
+        Check::Or(&[ADMIN, SYSTEM_READER_ONLY, Check::OwnUser]),
+    );
+    pub const CREATE_CREDENTIAL: Rule = rule("identity:create_credential", ADMIN_OR_SELF);
+    pub const UPDATE_CREDENTIAL: Rule = rule("identity:update_credential", ADMIN_OR_SELF);
+    pub const DELETE_CREDENTIAL: Rule = rule("identity:delete_credential", ADMIN_OR_SELF);
+    pub const EC2_GET_CREDENTIAL: Rule = rule(
+        "identity:ec2_get_credential",
+        Check::Or(&[ADMIN, SYSTEM_READER_ONLY, Check::OwnUser]),
+    );
+    pub const EC2_LIST_CREDENTIALS: Rule = rule(
+        "identity:ec2_list_credentials",
+        Check::Or(&[ADMIN, SYSTEM_READER_ONLY, Check::OwnUser]),
+    );
+    pub const EC2_CREATE_CREDENTIAL: Rule = rule("identity:ec2_create_credential", ADMIN_OR_SELF);
+    pub const EC2_DELETE_CREDENTIAL: Rule = rule("identity:ec2_delete_credential", ADMIN_OR_SELF);
+    pub const CREATE_DOMAIN_CONFIG: Rule = rule("identity:create_domain_config", ADMIN);
+    pub const GET_DOMAIN_CONFIG: Rule = rule("identity:get_domain_config", SYSTEM_READER);
+    pub const UPDATE_DOMAIN_CONFIG: Rule = rule("identity:update_domain_config", ADMIN);
+    pub const DELETE_DOMAIN_CONFIG: Rule = rule("identity:delete_domain_config", ADMIN);
+    pub const GET_DOMAIN_CONFIG_DEFAULT: Rule =
+        rule("identity:get_domain_config_default", SYSTEM_READER);
 }
 
 /// Glance's rules (secure RBAC): readers of a project read and download its

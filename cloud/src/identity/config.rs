@@ -34,6 +34,11 @@ pub struct IdentityConfig {
     /// The URL clients reach this server at; the catalog is built from it.
     pub public_url: String,
     pub region: String,
+    /// The keys credential blobs are sealed with (Keystone's
+    /// `[credential] key_repository`): one base64 32-byte key per line, the
+    /// first sealing. Created with a fresh key when missing; every server
+    /// on one database needs the same file.
+    pub credential_key_file: String,
 }
 
 impl Default for IdentityConfig {
@@ -53,6 +58,7 @@ impl Default for IdentityConfig {
             password_hash_queue: 256,
             public_url: "http://127.0.0.1:3000".into(),
             region: "RegionOne".into(),
+            credential_key_file: "data/credential-keys".into(),
         }
     }
 }

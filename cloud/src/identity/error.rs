@@ -129,7 +129,7 @@ impl IdentityError {
 
 /// Every `kind` the identity service names in NotFound and Conflict; the
 /// portal translates each (`object.<name>`).
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 14] = [
     "domain",
     "project",
     "user",
@@ -139,6 +139,11 @@ pub const KINDS: [&str; 9] = [
     "service",
     "endpoint",
     "implied role",
+    "region",
+    "endpoint group",
+    "policy",
+    "credential",
+    "domain config",
 ];
 
 impl ServiceError for IdentityError {

@@ -8,9 +8,14 @@ mod auth;
 mod bootstrap;
 mod catalog;
 mod config;
+mod credentials;
+mod domain_config;
+mod endpoint_groups;
 mod error;
 pub mod model;
 mod password;
+mod policies;
+mod regions;
 mod resources;
 pub mod trusts;
 
@@ -25,11 +30,20 @@ use sqlx::Row;
 
 pub use auth::token_key;
 pub use bootstrap::{BootstrapReport, BootstrapRequest};
-pub use catalog::{CatalogSpec, IDENTITY_CATALOG};
+pub use catalog::{
+    CatalogSpec, EndpointUpdate, NewEndpoint, NewService, ServiceUpdate, IDENTITY_CATALOG,
+};
 pub use config::IdentityConfig;
+pub use credentials::{
+    ec2_credential_id, Credential, CredentialUpdate, Ec2Credential, NewCredential,
+    MAX_CREDENTIAL_BLOB,
+};
+pub use endpoint_groups::{EndpointGroup, EndpointGroupUpdate, NewEndpointGroup};
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
 pub use trusts::{NewTrust, Trust, TrustFilter};
+pub use policies::{Policy, PolicyUpdate, MAX_POLICY_BLOB};
+pub use regions::{NewRegion, Region, RegionUpdate};
 
 use crate::lifecycle::{ProjectLifecycle, SweepReport};
 use crate::Db;
@@ -54,6 +68,8 @@ pub struct IdentityService {
     cache_generation: Arc<std::sync::atomic::AtomicU64>,
     /// Services to tell when a project is deleted.
     project_hooks: Arc<RwLock<Vec<Arc<dyn ProjectLifecycle>>>>,
+    /// The credential keys, read (or made) at first use.
+    credential_keys: Arc<tokio::sync::OnceCell<credentials::CredentialKeys>>,
 }
 
 impl std::fmt::Debug for IdentityService {
@@ -77,6 +93,7 @@ impl IdentityService {
             catalog_cache: Arc::new(RwLock::new(None)),
             cache_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             project_hooks: Arc::new(RwLock::new(Vec::new())),
+            credential_keys: Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 

@@ -208,7 +208,7 @@ pub struct Endpoint {
     pub id: String,
     pub service_id: String,
     pub interface: String,
-    pub region_id: String,
+    pub region_id: Option<String>,
     pub url: String,
     pub enabled: bool,
 }

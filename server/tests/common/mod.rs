@@ -155,6 +155,8 @@ impl TestCloud {
             uuid::Uuid::new_v4().simple()
         ));
         config.image.store_dir = image_dir.display().to_string();
+        config.identity.credential_key_file =
+            image_dir.join("credential-keys").display().to_string();
         tweak(&mut config);
         config.public_url = url.clone();
         config.identity.public_url = url.clone();

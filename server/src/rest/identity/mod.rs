@@ -7,6 +7,9 @@
 mod appcreds;
 mod assignments;
 mod catalog;
+mod credentials;
+mod domain_config;
+mod policies;
 mod resources;
 mod tokens;
 mod trusts;
@@ -165,10 +168,106 @@ pub fn table() -> RouteTable {
         .route("/v3/role_inferences", get(assignments::list_inferences))
         .route("/v3/role_assignments", get(assignments::list_assignments))
         // catalog
-        .route("/v3/services", get(catalog::list_services))
-        .route("/v3/services/{id}", get(catalog::get_service))
-        .route("/v3/endpoints", get(catalog::list_endpoints))
-        .route("/v3/endpoints/{id}", get(catalog::get_endpoint));
+        .route(
+            "/v3/services",
+            get(catalog::list_services).post(catalog::create_service),
+        )
+        .route(
+            "/v3/services/{id}",
+            get(catalog::get_service)
+                .patch(catalog::update_service)
+                .delete(catalog::delete_service),
+        )
+        .route(
+            "/v3/endpoints",
+            get(catalog::list_endpoints).post(catalog::create_endpoint),
+        )
+        .route(
+            "/v3/endpoints/{id}",
+            get(catalog::get_endpoint)
+                .patch(catalog::update_endpoint)
+                .delete(catalog::delete_endpoint),
+        )
+        .route(
+            "/v3/regions",
+            get(catalog::list_regions).post(catalog::create_region),
+        )
+        .route(
+            "/v3/regions/{id}",
+            get(catalog::get_region)
+                .put(catalog::put_region)
+                .patch(catalog::update_region)
+                .delete(catalog::delete_region),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups",
+            get(catalog::list_endpoint_groups).post(catalog::create_endpoint_group),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}",
+            get(catalog::get_endpoint_group)
+                .patch(catalog::update_endpoint_group)
+                .delete(catalog::delete_endpoint_group),
+        )
+        // domain-specific configuration
+        .route(
+            "/v3/domains/{id}/config",
+            put(domain_config::create)
+                .get(domain_config::show)
+                .patch(domain_config::update)
+                .delete(domain_config::delete),
+        )
+        .route(
+            "/v3/domains/{id}/config/{group}",
+            get(domain_config::show_group)
+                .patch(domain_config::update_group)
+                .delete(domain_config::delete_group),
+        )
+        .route(
+            "/v3/domains/{id}/config/{group}/{option}",
+            get(domain_config::show_option)
+                .patch(domain_config::update_option)
+                .delete(domain_config::delete_option),
+        )
+        .route(
+            "/v3/domains/config/default",
+            get(domain_config::default_all),
+        )
+        .route(
+            "/v3/domains/config/{group}/default",
+            get(domain_config::default_group),
+        )
+        .route(
+            "/v3/domains/config/{group}/{option}/default",
+            get(domain_config::default_option),
+        )
+        // credentials, and EC2 key pairs stored as credentials
+        .route(
+            "/v3/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/v3/credentials/{id}",
+            get(credentials::show)
+                .patch(credentials::update)
+                .delete(credentials::delete),
+        )
+        .route(
+            "/v3/users/{id}/credentials/OS-EC2",
+            get(credentials::ec2_list).post(credentials::ec2_create),
+        )
+        .route(
+            "/v3/users/{id}/credentials/OS-EC2/{credential_id}",
+            get(credentials::ec2_show).delete(credentials::ec2_delete),
+        )
+        // Keystone's opaque policy blobs
+        .route("/v3/policies", get(policies::list).post(policies::create))
+        .route(
+            "/v3/policies/{id}",
+            get(policies::show)
+                .patch(policies::update)
+                .delete(policies::delete),
+        );
     assignments::grant_routes(r).map_router(|r| {
         r.fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
