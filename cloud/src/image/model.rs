@@ -162,9 +162,8 @@ pub struct NewImage {
     pub os_hidden: Option<bool>,
     pub tags: Vec<String>,
     pub properties: BTreeMap<String, String>,
-    /// An owner the client named (`Some(None)`: explicitly none). Only the
-    /// token's own project is accepted: images are never created for
-    /// another project.
+    /// An owner the client named (`Some(None)`: explicitly none). The
+    /// token's own project for anyone; any project (or none) for an admin.
     pub owner: Option<Option<String>>,
 }
 
@@ -188,8 +187,8 @@ pub struct ImageUpdate {
     /// Removed; naming a property that does not exist is an error (as a
     /// JSON-patch `remove` of a missing path is).
     pub remove_properties: Vec<String>,
-    /// The owner the client asks for; anything but the current owner is
-    /// refused (changing owners is not offered).
+    /// The owner the client asks for: another project (or none) only for
+    /// an admin; the image's count and bytes move with it.
     pub owner: Option<Option<String>>,
 }
 
