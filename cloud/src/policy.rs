@@ -350,10 +350,7 @@ pub mod image {
     /// own project for anyone, any project for an admin (Glance's
     /// `project_id:%(owner)s` in `add_image`, and its `is_admin` check on
     /// a changed owner).
-    pub const SET_OWNER: Rule = rule(
-        "image:set_owner",
-        Check::Or(&[ADMIN, Check::OwningProject]),
-    );
+    pub const SET_OWNER: Rule = rule("image:set_owner", Check::Or(&[ADMIN, Check::OwningProject]));
     pub const GET_USAGE: Rule = rule("image:get_usage", ADMIN_OR_PROJECT);
 
     pub const ADD_MEMBER: Rule = rule("image:add_member", PROJECT_MEMBER);
@@ -365,6 +362,12 @@ pub mod image {
         "image:get_member",
         Check::Or(&[ADMIN, Check::OwningProject, Check::MemberProject]),
     );
+    /// The tasks API (`/v2/tasks`): admins only (Glance's
+    /// `tasks_api_access`); an image's own tasks are read with the image.
+    pub const TASKS_API_ACCESS: Rule = rule("image:tasks_api_access", ADMIN);
+    /// Importing staged or fetched data: whoever may change the image.
+    pub const IMPORT_IMAGE: Rule = rule("image:modify_image", PROJECT_MEMBER);
+
     /// Only the member project answers (admins may too).
     pub const MODIFY_MEMBER: Rule = rule(
         "image:modify_member",

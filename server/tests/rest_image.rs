@@ -1238,7 +1238,9 @@ async fn admins_set_and_change_owners(backend: Backend) {
     assert_eq!(img["owner"], json!(project_a));
     let id = id_of(&img);
     // A sees it as its own and uploads to it.
-    c.upload_image(&a, &id, test_data(1000, 3)).await.expect(204);
+    c.upload_image(&a, &id, test_data(1000, 3))
+        .await
+        .expect(204);
     // B may not create for A, nor take A's image.
     c.post(
         &b,

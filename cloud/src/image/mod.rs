@@ -11,6 +11,7 @@ mod members;
 pub mod model;
 mod records;
 pub mod store;
+mod tasks;
 mod transfer;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub use error::{ImageError, Result};
 pub use inspect::{FormatError, Inspection};
 pub use model::*;
 pub use store::{ByteStream, ImageStore, LocalStore};
+pub use tasks::{API_IMAGE_IMPORT, IMPORT_METHODS};
 pub use transfer::ImageDownload;
 
 use crate::db::micros_to_time;

@@ -85,15 +85,23 @@ pub async fn members(_caller: Caller) -> Json<Value> {
     Json(collection("members", member_schema()))
 }
 
-/// No interoperable import methods: data is uploaded with `PUT …/file`.
+/// The interoperable import methods the service offers.
 pub async fn info_import(_caller: Caller) -> Json<Value> {
     Json(json!({
         "import-methods": {
             "description": "Import methods available.",
             "type": "array",
-            "value": [],
+            "value": cloud::image::IMPORT_METHODS,
         }
     }))
+}
+
+pub async fn task(_caller: Caller) -> Json<Value> {
+    Json(super::tasks::task_schema())
+}
+
+pub async fn tasks(_caller: Caller) -> Json<Value> {
+    Json(collection("tasks", super::tasks::task_schema()))
 }
 
 /// One store, so no multi-store discovery (Glance answers 404 too).
