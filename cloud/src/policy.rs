@@ -384,7 +384,8 @@ pub mod identity {
 }
 
 /// Glance's rules (secure RBAC): readers of a project read and download its
-/// images, members change them, admins publish and (de)activate.
+/// images, members change and (de)activate them, admins publish and hand
+/// images to other projects.
 pub mod image {
     use super::*;
 
@@ -417,10 +418,14 @@ pub mod image {
     pub const DOWNLOAD_IMAGE: Rule = rule("image:download_image", GET_IMAGE.check);
     pub const DOWNLOAD_DEACTIVATED: Rule = rule("image:download_deactivated_image", ADMIN);
     pub const PUBLICIZE_IMAGE: Rule = rule("image:publicize_image", ADMIN);
-    pub const DEACTIVATE: Rule = rule("image:deactivate", ADMIN);
-    pub const REACTIVATE: Rule = rule("image:reactivate", ADMIN);
-    /// Handing an image to another project: not offered, even to admins.
-    pub const SET_OWNER: Rule = rule("image:set_owner", Check::OwningProject);
+    /// The owning project's members (de)activate its images, as admins do.
+    pub const DEACTIVATE: Rule = rule("image:deactivate", PROJECT_MEMBER);
+    pub const REACTIVATE: Rule = rule("image:reactivate", PROJECT_MEMBER);
+    /// Naming an image's owner (the target is the owner asked for): its
+    /// own project for anyone, any project for an admin (Glance's
+    /// `project_id:%(owner)s` in `add_image`, and its `is_admin` check on
+    /// a changed owner).
+    pub const SET_OWNER: Rule = rule("image:set_owner", Check::Or(&[ADMIN, Check::OwningProject]));
     pub const GET_USAGE: Rule = rule("image:get_usage", ADMIN_OR_PROJECT);
 
     pub const ADD_MEMBER: Rule = rule("image:add_member", PROJECT_MEMBER);
@@ -432,6 +437,12 @@ pub mod image {
         "image:get_member",
         Check::Or(&[ADMIN, Check::OwningProject, Check::MemberProject]),
     );
+    /// The tasks API (`/v2/tasks`): admins only (Glance's
+    /// `tasks_api_access`); an image's own tasks are read with the image.
+    pub const TASKS_API_ACCESS: Rule = rule("image:tasks_api_access", ADMIN);
+    /// Importing staged or fetched data: whoever may change the image.
+    pub const IMPORT_IMAGE: Rule = rule("image:modify_image", PROJECT_MEMBER);
+
     /// Only the member project answers (admins may too).
     pub const MODIFY_MEMBER: Rule = rule(
         "image:modify_member",

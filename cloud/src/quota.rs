@@ -531,6 +531,42 @@ impl QuotaService {
         Ok(())
     }
 
+    /// Moves amounts in use from project `from` to project `to` (an image
+    /// handed to another project takes its count and bytes along). Not a
+    /// new consumption, so `to`'s limit is not checked, as Glance checks
+    /// quotas only when an image is created or receives data. `None` is no
+    /// project (nothing to take or give). Rows are locked in one order
+    /// (project, then resource), so opposite moves cannot deadlock.
+    pub async fn transfer(
+        &self,
+        tx: &mut WriteTx,
+        from: Option<&str>,
+        to: Option<&str>,
+        items: &[(Resource, i64)],
+    ) -> Result<()> {
+        let items = sorted(items)?;
+        let mut projects: Vec<&str> = from.into_iter().chain(to).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        for p in &projects {
+            for (resource, _) in &items {
+                self.lock(tx, p, *resource).await?;
+            }
+        }
+        if from == to {
+            return Ok(());
+        }
+        if let Some(from) = from {
+            self.give_back(tx, from, &items).await?;
+        }
+        if let Some(to) = to {
+            for (resource, amount) in &items {
+                self.add_in_use(tx, to, *resource, *amount).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes every limit, usage and reservation row of `project_id` for
     /// `resources` (its project was deleted).
     pub async fn forget_project(

@@ -1170,16 +1170,21 @@ async fn visibility_roles_and_members_across_projects(backend: Backend) {
         json!(project_a)
     );
 
-    // Deactivation: admins only; then only admins download.
+    // Deactivation: the owning project's members (as Glance's default
+    // policy), not its readers nor other projects; then only admins
+    // download.
+    for tok in [&reader, &b] {
+        let want = if tok == &b { 404 } else { 403 };
+        c.post(
+            tok,
+            &c.image_url(&format!("/images/{private}/actions/deactivate")),
+            json!({}),
+        )
+        .await
+        .expect(want);
+    }
     c.post(
         &a,
-        &c.image_url(&format!("/images/{private}/actions/deactivate")),
-        json!({}),
-    )
-    .await
-    .expect(403);
-    c.post(
-        &admin,
         &c.image_url(&format!("/images/{private}/actions/deactivate")),
         json!({}),
     )
@@ -1192,7 +1197,14 @@ async fn visibility_roles_and_members_across_projects(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(body == data);
     c.post(
-        &admin,
+        &reader,
+        &c.image_url(&format!("/images/{private}/actions/reactivate")),
+        json!({}),
+    )
+    .await
+    .expect(403);
+    c.post(
+        &a,
         &c.image_url(&format!("/images/{private}/actions/reactivate")),
         json!({}),
     )
@@ -1212,3 +1224,80 @@ async fn visibility_roles_and_members_across_projects(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: visibility_roles_and_members_across_projects);
+
+/// An admin creates an image for another project and hands images between
+/// projects (Glance's default policy); the image's count and bytes move with
+/// it. Members can do neither.
+async fn admins_set_and_change_owners(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let (_, project_a, a) = c.user_with_role("alice", "proj-a", "member").await;
+    let (_, project_b, b) = c.user_with_role("bob", "proj-b", "member").await;
+    let admin = c.admin_token.clone();
+    let body = json!({"name": "for-a", "disk_format": "raw", "container_format": "bare", "owner": project_a});
+    let img = c.create_image(&admin, body).await;
+    assert_eq!(img["owner"], json!(project_a));
+    let id = id_of(&img);
+    // A sees it as its own and uploads to it.
+    c.upload_image(&a, &id, test_data(1000, 3))
+        .await
+        .expect(204);
+    // B may not create for A, nor take A's image.
+    c.post(
+        &b,
+        &c.image_url("/images"),
+        json!({"name": "x", "owner": project_a}),
+    )
+    .await
+    .expect(403);
+    let res = c
+        .patch_image(
+            &a,
+            &id,
+            json!([{"op": "replace", "path": "/owner", "value": project_b}]),
+        )
+        .await
+        .expect(403);
+    assert!(res.message().contains("non admin"), "{}", res.message());
+    // The admin hands it to B: B now changes it, A no longer sees it.
+    let res = c
+        .patch_image(
+            &admin,
+            &id,
+            json!([{"op": "replace", "path": "/owner", "value": project_b}]),
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["owner"], json!(project_b));
+    c.get(&a, &c.image_url(&format!("/images/{id}")))
+        .await
+        .expect(404);
+    c.patch_image(
+        &b,
+        &id,
+        json!([{"op": "replace", "path": "/name", "value": "b-now"}]),
+    )
+    .await
+    .expect(200);
+    // Its count and bytes went along: B's usage has them, A's does not.
+    let img_usage = |p: &str| {
+        let svc = c.state.image.clone();
+        let p = p.to_string();
+        async move {
+            svc.usage(&cloud::RequestContext::internal(), &p)
+                .await
+                .unwrap()
+        }
+    };
+    let ua = img_usage(&project_a).await;
+    let ub = img_usage(&project_b).await;
+    assert_eq!((ua.images, ua.bytes), (0, 0));
+    assert_eq!((ub.images, ub.bytes), (1, 1000));
+    // Deleting it gives them back to B.
+    c.delete(&b, &c.image_url(&format!("/images/{id}")))
+        .await
+        .expect(204);
+    let ub = img_usage(&project_b).await;
+    assert_eq!((ub.images, ub.bytes), (0, 0));
+    c.finish().await;
+}
+per_backend!(multi_thread: admins_set_and_change_owners);

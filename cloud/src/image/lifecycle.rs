@@ -29,6 +29,10 @@ impl ImageService {
             }
         }
         let mut tx = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM image_tasks WHERE owner = ?")
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM image_members WHERE member = ?")
             .bind(project_id)
             .execute(&mut *tx)

@@ -12,6 +12,7 @@ pub mod metadefs;
 pub mod model;
 mod records;
 pub mod store;
+mod tasks;
 mod transfer;
 
 use std::sync::Arc;
@@ -24,10 +25,11 @@ pub use error::{ImageError, Result};
 pub use inspect::{FormatError, Inspection};
 pub use model::*;
 pub use store::{ByteStream, ImageStore, LocalStore};
+pub use tasks::{API_IMAGE_IMPORT, IMPORT_METHODS};
 pub use transfer::ImageDownload;
 
 use crate::db::micros_to_time;
-use crate::policy::{self, allows, enforce, image as rules, Check, Rule, Target};
+use crate::policy::{allows, enforce, image as rules, Check, Rule, Target};
 use crate::quota::{QuotaService, Resource};
 use crate::{Db, RequestContext};
 
@@ -332,25 +334,23 @@ pub fn is_reserved_name(key: &str) -> bool {
     RESERVED_NAMES.contains(&key) || key.starts_with(RESERVED_PREFIX)
 }
 
-/// An owner named on create: only the token's own project (Glance lets an
-/// admin create for another project; this service does not).
-fn check_new_owner(ctx: &RequestContext, asked: Option<&str>) -> Result<()> {
+/// An owner named on create or update: the caller's own project, or any
+/// project for an admin (Glance does not check that it exists).
+fn check_new_owner(ctx: &RequestContext, asked: Option<&str>, creating: bool) -> Result<()> {
     if allows(ctx, &rules::SET_OWNER, &Target::owned_by(asked)) {
         return Ok(());
     }
-    Err(ImageError::Forbidden(
-        if policy::ADMIN.holds(ctx, &Target::none()) {
-            crate::msg!(
-                "error.image.create_in_token_project",
-                "Images can only be created in the project of the token."
-            )
-        } else {
-            crate::msg!(
-                "error.image.create_for_other_project",
-                "You are not permitted to create images owned by another project."
-            )
-        },
-    ))
+    Err(ImageError::Forbidden(if creating {
+        crate::msg!(
+            "error.image.create_for_other_project",
+            "You are not permitted to create images owned by another project."
+        )
+    } else {
+        crate::msg!(
+            "error.image.owner_change_admin_only",
+            "Owner can't be updated by non admin."
+        )
+    }))
 }
 
 /// Glance's default `image_tag_quota`, `image_property_quota` and

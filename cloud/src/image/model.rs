@@ -46,9 +46,12 @@ string_enum!(
 string_enum!(
     /// An image's life: `queued` (no data) → `saving` (upload running) →
     /// `active`; `deactivated` by an admin; `killed` when data went bad.
+    /// `uploading`: data staged (`PUT …/stage`), waiting for `POST …/import`.
     ImageStatus {
         Queued = "queued",
         Saving = "saving",
+        Uploading = "uploading",
+        Importing = "importing",
         Active = "active",
         Killed = "killed",
         Deactivated = "deactivated",
@@ -162,9 +165,8 @@ pub struct NewImage {
     pub os_hidden: Option<bool>,
     pub tags: Vec<String>,
     pub properties: BTreeMap<String, String>,
-    /// An owner the client named (`Some(None)`: explicitly none). Only the
-    /// token's own project is accepted: images are never created for
-    /// another project.
+    /// An owner the client named (`Some(None)`: explicitly none). The
+    /// token's own project for anyone; any project (or none) for an admin.
     pub owner: Option<Option<String>>,
 }
 
@@ -188,8 +190,8 @@ pub struct ImageUpdate {
     /// Removed; naming a property that does not exist is an error (as a
     /// JSON-patch `remove` of a missing path is).
     pub remove_properties: Vec<String>,
-    /// The owner the client asks for; anything but the current owner is
-    /// refused (changing owners is not offered).
+    /// The owner the client asks for: another project (or none) only for
+    /// an admin; the image's count and bytes move with it.
     pub owner: Option<Option<String>>,
 }
 
@@ -355,4 +357,42 @@ pub enum ByteRange {
     From { start: u64, end: Option<u64> },
     /// `-n`: the last n bytes.
     Suffix(u64),
+}
+
+string_enum!(
+    /// A task's life (Glance's tasks).
+    TaskStatus {
+        Pending = "pending",
+        Processing = "processing",
+        Success = "success",
+        Failure = "failure",
+    }
+);
+
+/// A Glance task: one image import, its request and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageTask {
+    pub id: String,
+    /// `api_image_import` for the interoperable import API.
+    pub task_type: String,
+    pub status: TaskStatus,
+    pub owner: Option<String>,
+    pub image_id: Option<String>,
+    pub user_id: Option<String>,
+    pub request_id: Option<String>,
+    pub input: serde_json::Value,
+    pub result: Option<serde_json::Value>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Which tasks a list shows (Glance's `/v2/tasks` filters), newest first.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    pub task_type: Option<String>,
+    pub limit: Option<i64>,
+    pub marker: Option<String>,
 }

@@ -14,6 +14,7 @@ use crate::{Page, SortDir};
 enum Arg {
     Text(String),
     Int(i64),
+    Null,
 }
 
 fn bind_all<'q>(
@@ -24,6 +25,7 @@ fn bind_all<'q>(
         q = match a {
             Arg::Text(s) => q.bind(s.as_str()),
             Arg::Int(i) => q.bind(*i),
+            Arg::Null => q.bind(None::<String>),
         };
     }
     q
@@ -62,10 +64,15 @@ fn is_int_key(key: ImageSortKey) -> bool {
 impl ImageService {
     pub async fn create_image(&self, ctx: &RequestContext, new: NewImage) -> Result<Image> {
         enforce(ctx, &rules::ADD_IMAGE, &Target::owned_by(ctx.project_id()))?;
-        let owner = ctx.project_id().unwrap_or_default().to_string();
-        if let Some(asked) = &new.owner {
-            check_new_owner(ctx, asked.as_deref())?;
-        }
+        // An admin may create an image for another project (or for none);
+        // its count goes to that project.
+        let owner: Option<String> = match &new.owner {
+            Some(asked) => {
+                check_new_owner(ctx, asked.as_deref(), true)?;
+                asked.clone()
+            }
+            None => Some(ctx.project_id().unwrap_or_default().to_string()),
+        };
         let visibility = new.visibility.unwrap_or(Visibility::Shared);
         if visibility == Visibility::Public
             && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
@@ -101,9 +108,11 @@ impl ImageService {
         // The count is checked and taken in the insert's transaction, under
         // the quota row's lock: concurrent creates cannot pass the limit.
         let mut tx = self.db.begin_write().await?;
-        self.quota
-            .consume(&mut tx, &owner, &[(Resource::IMAGE_COUNT_TOTAL, 1)])
-            .await?;
+        if let Some(owner) = &owner {
+            self.quota
+                .consume(&mut tx, owner, &[(Resource::IMAGE_COUNT_TOTAL, 1)])
+                .await?;
+        }
         let inserted = sqlx::query(
             "INSERT INTO images (id, name, owner, visibility, status, disk_format, container_format, \
              min_disk, min_ram, protected, os_hidden, created_at, updated_at) \
@@ -111,7 +120,7 @@ impl ImageService {
         )
         .bind(id.as_str())
         .bind(name.as_deref())
-        .bind(owner.as_str())
+        .bind(owner.as_deref())
         .bind(visibility.as_str())
         .bind(new.disk_format.map(|f| f.as_str()))
         .bind(new.container_format.map(|f| f.as_str()))
@@ -482,23 +491,13 @@ impl ImageService {
         u: ImageUpdate,
     ) -> Result<Image> {
         let image = self.image_for_change(ctx, id, &rules::MODIFY_IMAGE).await?;
-        if let Some(asked) = &u.owner {
-            if asked.as_deref() != image.owner.as_deref() {
-                return Err(ImageError::Forbidden(
-                    if policy::ADMIN.holds(ctx, &Target::none()) {
-                        crate::msg!(
-                            "error.image.owner_change_unsupported",
-                            "Changing the owner of an image is not supported."
-                        )
-                    } else {
-                        crate::msg!(
-                            "error.image.owner_change_admin_only",
-                            "Owner can't be updated by non admin."
-                        )
-                    },
-                ));
+        let new_owner = match &u.owner {
+            Some(asked) if asked.as_deref() != image.owner.as_deref() => {
+                check_new_owner(ctx, asked.as_deref(), false)?;
+                Some(asked.clone())
             }
-        }
+            _ => None,
+        };
         if u.visibility == Some(Visibility::Public)
             && image.visibility != Visibility::Public
             && !allows(ctx, &rules::PUBLICIZE_IMAGE, &Target::none())
@@ -552,9 +551,17 @@ impl ImageService {
             .transpose()?;
         let min_ram = u.min_ram.map(|v| validate_min("min_ram", v)).transpose()?;
 
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let mut sets = vec!["updated_at = ?".to_string()];
         let mut args = vec![Arg::Int(now_micros())];
+        if let Some(to) = &new_owner {
+            self.move_owner(&mut tx, &image.id, to.as_deref()).await?;
+            sets.push("owner = ?".into());
+            args.push(match to {
+                Some(o) => Arg::Text(o.clone()),
+                None => Arg::Null,
+            });
+        }
         match name {
             Some(Some(n)) => {
                 sets.push("name = ?".into());
@@ -629,6 +636,40 @@ impl ImageService {
         }
         tx.commit().await?;
         self.image_by_id(&image.id).await
+    }
+
+    /// Hands the image's count and stored bytes from its owner to `to`
+    /// in `tx` (the row locked first, so an upload cannot finish meanwhile).
+    /// An image receiving data is refused: its bytes are held under the old
+    /// owner.
+    async fn move_owner(
+        &self,
+        tx: &mut crate::db::WriteTx,
+        id: &str,
+        to: Option<&str>,
+    ) -> Result<()> {
+        let sql = self
+            .db
+            .for_update("SELECT owner, size, status FROM images WHERE id = ?");
+        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await? else {
+            return Err(ImageError::NotFound(id.to_string()));
+        };
+        let from: Option<String> = row.try_get("owner")?;
+        let size: Option<i64> = row.try_get("size")?;
+        let status: String = row.try_get("status")?;
+        if status == ImageStatus::Saving.as_str() {
+            return Err(ImageError::Conflict(crate::msg!(
+                "error.image.owner_change_saving",
+                "The owner of image {id} cannot change while its data is uploading.",
+                id = id,
+            )));
+        }
+        let items = [
+            (Resource::IMAGE_COUNT_TOTAL, 1),
+            (Resource::IMAGE_SIZE_TOTAL, size.unwrap_or(0).max(0)),
+        ];
+        self.quota.transfer(tx, from.as_deref(), to, &items).await?;
+        Ok(())
     }
 
     pub async fn delete_image(&self, ctx: &RequestContext, id: &str) -> Result<()> {

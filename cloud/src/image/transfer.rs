@@ -112,6 +112,39 @@ impl ImageService {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
     {
+        self.receive_into(ctx, image_id, data, declared_len, ImageStatus::Active)
+            .await
+    }
+
+    /// Glance's `PUT /v2/images/{id}/stage`: the same pipeline as
+    /// [`ImageService::upload`] (limits, quota, hashes, format inspection,
+    /// atomic commit into the store), but the image ends `uploading`, its
+    /// data waiting for [`ImageService::import_image`] to make it active.
+    pub async fn stage<S>(
+        &self,
+        ctx: &RequestContext,
+        image_id: &str,
+        data: S,
+        declared_len: Option<u64>,
+    ) -> Result<Image>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
+    {
+        self.receive_into(ctx, image_id, data, declared_len, ImageStatus::Uploading)
+            .await
+    }
+
+    async fn receive_into<S>(
+        &self,
+        ctx: &RequestContext,
+        image_id: &str,
+        data: S,
+        declared_len: Option<u64>,
+        done: ImageStatus,
+    ) -> Result<Image>
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
+    {
         let image = self
             .image_for_change(ctx, image_id, &rules::UPLOAD_IMAGE)
             .await?;
@@ -172,7 +205,7 @@ impl ImageService {
                 .receive(&id, disk_format, data, declared_len, &mut reservation)
                 .await;
             match outcome {
-                Ok(r) => svc.activate(&id, r, reservation).await,
+                Ok(r) => svc.activate(&id, r, reservation, done).await,
                 Err(e) => {
                     svc.reset_to_queued(&id, reservation).await;
                     Err(e)
@@ -269,8 +302,14 @@ impl ImageService {
     /// the bytes actually stored, in one transaction; if the image was
     /// deleted meanwhile (or taken over by another server) the reservation
     /// is released instead.
-    async fn activate(&self, id: &str, r: Received, reservation: Reservation) -> Result<Image> {
-        let done = self.activate_record(id, &r, reservation).await;
+    async fn activate(
+        &self,
+        id: &str,
+        r: Received,
+        reservation: Reservation,
+        status: ImageStatus,
+    ) -> Result<Image> {
+        let done = self.activate_record(id, &r, reservation, status).await;
         match done {
             Ok(true) => self.image_by_id(id).await,
             other => {
@@ -290,19 +329,21 @@ impl ImageService {
     }
 
     /// True when the image was still `saving` under this server and is now
-    /// `active`.
+    /// `status` (`active`, or `uploading` for staged data).
     async fn activate_record(
         &self,
         id: &str,
         r: &Received,
         reservation: Reservation,
+        status: ImageStatus,
     ) -> Result<bool> {
         let mut tx = self.db.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE images SET status = 'active', size = ?, virtual_size = ?, checksum = ?, \
+            "UPDATE images SET status = ?, size = ?, virtual_size = ?, checksum = ?, \
              os_hash_algo = ?, os_hash_value = ?, upload_owner = NULL, updated_at = ? \
              WHERE id = ? AND status = 'saving' AND upload_owner = ?",
         )
+        .bind(status.as_str())
         .bind(i64::try_from(r.size).unwrap_or(i64::MAX))
         .bind(i64::try_from(r.virtual_size).unwrap_or(i64::MAX))
         .bind(r.md5.as_str())

@@ -22,16 +22,10 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.trim().to_ascii_lowercase())
 }
 
-/// Upload: the body streams into the service, which hashes, inspects and
-/// stores it as it arrives. 204 when the image is active.
-pub async fn upload(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<StatusCode> {
-    match content_type(&headers) {
+/// The declared length of an octet-stream body; other content types are
+/// refused (415).
+fn data_request(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    match content_type(headers) {
         Some(t) if t == "application/octet-stream" => {}
         other => {
             return Err(ApiError::new(
@@ -43,19 +37,48 @@ pub async fn upload(
             ))
         }
     }
-    let declared_len = match headers.get(header::CONTENT_LENGTH) {
-        None => None,
-        Some(v) => Some(
+    match headers.get(header::CONTENT_LENGTH) {
+        None => Ok(None),
+        Some(v) => Ok(Some(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
                 .ok_or_else(|| ApiError::bad_request("Invalid Content-Length header."))?,
-        ),
-    };
+        )),
+    }
+}
+
+/// Upload: the body streams into the service, which hashes, inspects and
+/// stores it as it arrives. 204 when the image is active.
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let declared_len = data_request(&headers)?;
     let stream = body.into_data_stream().map_err(io::Error::other);
     state
         .image
         .upload(&caller.ctx, &id, stream, declared_len)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT …/stage`: the same stream, left `uploading` for an import. 204.
+pub async fn stage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let declared_len = data_request(&headers)?;
+    let stream = body.into_data_stream().map_err(io::Error::other);
+    state
+        .image
+        .stage(&caller.ctx, &id, stream, declared_len)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

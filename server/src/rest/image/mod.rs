@@ -12,6 +12,7 @@ mod members;
 mod metadefs;
 mod schemas;
 mod tags;
+mod tasks;
 mod version;
 
 use axum::routing::{get, post, put};
@@ -63,6 +64,12 @@ pub fn table() -> RouteTable {
                 .put(members::update)
                 .delete(members::delete),
         )
+        .route("/v2/images/{id}/import", post(tasks::import))
+        .route("/v2/images/{id}/tasks", get(tasks::image_tasks))
+        .route("/v2/tasks", get(tasks::list).post(tasks::create))
+        .route("/v2/tasks/{id}", get(tasks::show))
+        .route("/v2/schemas/task", get(schemas::task))
+        .route("/v2/schemas/tasks", get(schemas::tasks))
         .route("/v2/schemas/image", get(schemas::image))
         .route("/v2/schemas/images", get(schemas::images))
         .route("/v2/schemas/member", get(schemas::member))
@@ -141,6 +148,7 @@ pub fn streaming_table() -> RouteTable {
             "/image/v2/images/{id}/file",
             put(file::upload).get(file::download),
         )
+        .route("/image/v2/images/{id}/stage", put(file::stage))
         .map_router(|r| r.method_not_allowed_fallback(method_not_allowed))
 }
 

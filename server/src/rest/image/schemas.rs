@@ -119,15 +119,23 @@ pub async fn metadef(
     Ok(Json(schema))
 }
 
-/// No interoperable import methods: data is uploaded with `PUT …/file`.
+/// The interoperable import methods the service offers.
 pub async fn info_import(_caller: Caller) -> Json<Value> {
     Json(json!({
         "import-methods": {
             "description": "Import methods available.",
             "type": "array",
-            "value": [],
+            "value": cloud::image::IMPORT_METHODS,
         }
     }))
+}
+
+pub async fn task(_caller: Caller) -> Json<Value> {
+    Json(super::tasks::task_schema())
+}
+
+pub async fn tasks(_caller: Caller) -> Json<Value> {
+    Json(collection("tasks", super::tasks::task_schema()))
 }
 
 /// One store, so no multi-store discovery (Glance answers 404 too).
