@@ -751,7 +751,7 @@ impl ImageService {
         };
         let mut sql = format!("SELECT {NS_COLS} FROM metadef_namespaces WHERE 1 = 1");
         let mut args: Vec<Arg> = Vec::new();
-        if !policy::ADMIN.holds(ctx, &Target::none()) {
+        if !crate::policy::ADMIN.holds(ctx, &Target::none()) {
             match ctx.project_id() {
                 Some(p) => {
                     sql.push_str(" AND (visibility = 'public' OR owner = ?)");
