@@ -25,13 +25,16 @@ run: build
 	@mkdir -p data
 	$(SERVER) serve --bootstrap
 
-## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser
+## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser,
+## and OpenStack's own API suite (Tempest) for identity and image
 # `cargo test` builds the server binary the browser tests start, with the
 # same feature set as the tests: building it first with `make server` would
 # compile sqlx, leptos and the rest twice (dev-dependencies change features).
 test: deps-test deps-build site lint
 	GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack cargo test --workspace --exclude gureum-frontend
 	cd end2end && GUREUM_OPENSTACK_CLI=$(VENV)/bin/openstack npx playwright test
+	@./scripts/install-deps.sh tempest
+	TEMPEST_VENV=$(VENV) ./scripts/tempest.sh
 
 ## lint: formatting and clippy (warnings are errors), as part of `make test`
 lint:
@@ -79,8 +82,8 @@ bench: deps-build
 	./scripts/bench-pages.sh
 	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
 
-## tempest: OpenStack's own API suite (identity, image) against a fresh server, with counts.
-# Not yet part of `make test`: it fails until identity and image pass it.
+## tempest: OpenStack's own API suite (identity, image) against a fresh server, with counts
+## (also the last step of `make test`).
 tempest: server
 	@./scripts/install-deps.sh tempest
 	VENV=$(VENV) TEMPEST_VENV=$(VENV) ./scripts/tempest.sh
