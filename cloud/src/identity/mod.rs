@@ -41,9 +41,9 @@ pub use credentials::{
 pub use endpoint_groups::{EndpointGroup, EndpointGroupUpdate, NewEndpointGroup};
 pub use error::{IdentityError, Result, KINDS as ERROR_KINDS};
 pub use model::*;
-pub use trusts::{NewTrust, Trust, TrustFilter};
 pub use policies::{Policy, PolicyUpdate, MAX_POLICY_BLOB};
 pub use regions::{NewRegion, Region, RegionUpdate};
+pub use trusts::{NewTrust, Trust, TrustFilter};
 
 use crate::lifecycle::{ProjectLifecycle, SweepReport};
 use crate::Db;
