@@ -2,4 +2,4 @@
 -- global, and names are unique within each.
 ALTER TABLE roles ADD COLUMN domain_id VARCHAR(64) NOT NULL DEFAULT '',
     DROP INDEX name,
-    ADD UNIQUE KEY roles_domain_name (domain_id, name);
+    ADD UNIQUE (domain_id, name);
