@@ -185,7 +185,16 @@ impl Config {
     }
 }
 
+/// An override's value: an integer, a boolean, a TOML array
+/// (`GUREUM_IMAGE__IMPORT_ALLOWED_PORTS='[80, 8080]'`), else a string.
 fn parse_scalar(v: &str) -> toml::Value {
+    if v.trim_start().starts_with('[') {
+        if let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {v}")) {
+            if let Some(a @ toml::Value::Array(_)) = t.remove("v") {
+                return a;
+            }
+        }
+    }
     if let Ok(i) = v.parse::<i64>() {
         toml::Value::Integer(i)
     } else if let Ok(b) = v.parse::<bool>() {
@@ -238,6 +247,31 @@ mod tests {
         assert_eq!(cfg.database_url, "mysql://root@127.0.0.1/x");
         assert_eq!(cfg.identity.token_ttl_secs, 60);
         assert_eq!(cfg.identity.lockout_failure_attempts, 2);
+    }
+
+    #[test]
+    fn array_overrides_are_toml_arrays() {
+        let env = vec![
+            (
+                "GUREUM_IMAGE__IMPORT_ALLOWED_PORTS".to_string(),
+                "[80, 8080]".to_string(),
+            ),
+            (
+                "GUREUM_IMAGE__IMPORT_ALLOWED_HOSTS".to_string(),
+                "[\"127.0.0.1\"]".to_string(),
+            ),
+            (
+                "GUREUM_IMAGE__REQUIRE_FORMAT_MATCH".to_string(),
+                "false".to_string(),
+            ),
+        ];
+        let cfg = Config::from_toml_and_env("", env.into_iter()).unwrap();
+        assert_eq!(cfg.image.import_allowed_ports, vec![80, 8080]);
+        assert_eq!(
+            cfg.image.import_allowed_hosts,
+            vec!["127.0.0.1".to_string()]
+        );
+        assert!(!cfg.image.require_format_match);
     }
 
     #[test]

@@ -44,7 +44,7 @@ async fn stage_then_glance_direct_import(backend: Backend) {
     let info = c.get(&a, &c.image_url("/info/import")).await.expect(200);
     assert_eq!(
         info.body["import-methods"]["value"],
-        json!(["glance-direct"])
+        json!(["glance-direct", "web-download"])
     );
 
     let img = c
@@ -73,12 +73,12 @@ async fn stage_then_glance_direct_import(backend: Backend) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     stage(&c, &a, &id, data.clone()).await.expect(409);
 
-    // Unknown methods, web-download (nothing is fetched) and named stores
-    // are refused.
+    // Unknown methods, a web-download from the server's own network and
+    // named stores are refused.
     for (bad, needle) in [
         (json!({"method": {"name": "copy-image"}}), "copy-image"),
         (
-            json!({"method": {"name": "web-download", "uri": "http://example.com/x.img"}}),
+            json!({"method": {"name": "web-download", "uri": "http://127.0.0.1/x.img"}}),
             "does not pass filtering",
         ),
         (
@@ -243,3 +243,250 @@ async fn legacy_import_tasks_are_refused_at_create(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: legacy_import_tasks_are_refused_at_create);
+
+/// A one-file web server on loopback for web-download: `/disk.qcow2`
+/// serves `disk`, `/random` serves `random` (raw bytes), `/to-port-1`
+/// redirects to a port imports may not use, anything else is a 404.
+async fn source_server(disk: Vec<u8>, random: Vec<u8>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let (disk, random) = (disk.clone(), random.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+                let (status, extra, body) = match path.as_str() {
+                    "/disk.qcow2" => ("200 OK", String::new(), disk),
+                    "/random" => ("200 OK", String::new(), random),
+                    "/to-port-1" => (
+                        "302 Found",
+                        "Location: http://127.0.0.1:1/disk.qcow2\r\n".to_string(),
+                        Vec::new(),
+                    ),
+                    _ => ("404 Not Found", String::new(), b"no such file".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = conn.write_all(&body).await;
+            });
+        }
+    });
+    port
+}
+
+/// Waits for the image's import task to end; returns the image and task.
+async fn import_outcome(c: &TestCloud, token: &str, id: &str) -> (Value, Value) {
+    for _ in 0..200 {
+        let tasks = c
+            .get(token, &c.image_url(&format!("/images/{id}/tasks")))
+            .await
+            .expect(200)
+            .body;
+        let last = tasks["tasks"].as_array().unwrap().first().cloned();
+        if let Some(task) = last.filter(|t| t["status"] != "processing" && t["status"] != "pending")
+        {
+            return (status_of(c, token, id).await, task);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import of {id} did not end within 10 s");
+}
+
+/// web-download fetches over HTTP through the one upload pipeline: the
+/// image is `importing`, then `active` with the data's hashes; a source
+/// that fails (404, a redirect off the allowed ports, a name resolving to
+/// loopback that is not trusted, data that is not its declared format)
+/// ends the task in `failure` and leaves the image `queued`, ready for
+/// another try. URIs off the filter are refused before anything changes.
+async fn web_download_fetches_through_the_upload_pipeline(backend: Backend) {
+    let disk = common::qcow2_image("16M");
+    let random = test_data(40_000, 5);
+    let port = source_server(disk.clone(), random.clone()).await;
+    let c = TestCloud::start_with(backend, |cfg| {
+        cfg.image.import_allowed_hosts = vec!["127.0.0.1".into()];
+        cfg.image.import_allowed_ports = vec![80, 443, port];
+    })
+    .await;
+    let (_, _, a) = c.user_with_role("alice", "proj-a", "member").await;
+    let (_, _, b) = c.user_with_role("bob", "proj-b", "member").await;
+    let new_image =
+        |name: &str| json!({"name": name, "disk_format": "qcow2", "container_format": "bare"});
+    let web = |uri: String| json!({"method": {"name": "web-download", "uri": uri}});
+    let import = |id: &str| c.image_url(&format!("/images/{id}/import"));
+
+    let img = c.create_image(&a, new_image("fetched")).await;
+    let id = id_of(&img);
+    // Another project cannot import into it; bad URIs change nothing.
+    c.post(
+        &b,
+        &import(&id),
+        web(format!("http://127.0.0.1:{port}/disk.qcow2")),
+    )
+    .await
+    .expect(404);
+    for (uri, needle) in [
+        (
+            "http://127.0.0.1:1/disk.qcow2".to_string(),
+            "does not pass filtering",
+        ),
+        (
+            "http://10.1.2.3/disk.qcow2".to_string(),
+            "does not pass filtering",
+        ),
+        ("ftp://127.0.0.1/disk.qcow2".to_string(), "supported uri"),
+    ] {
+        let res = c.post(&a, &import(&id), web(uri)).await.expect(400);
+        assert!(res.message().contains(needle), "{}", res.message());
+    }
+    assert_eq!(status_of(&c, &a, &id).await["status"], "queued");
+
+    // Each failing source: the task fails, the image stays queued.
+    for path in ["/missing", "/to-port-1", "/random"] {
+        c.post(
+            &a,
+            &import(&id),
+            web(format!("http://127.0.0.1:{port}{path}")),
+        )
+        .await
+        .expect(202);
+        let (image, task) = import_outcome(&c, &a, &id).await;
+        assert_eq!(task["status"], "failure", "{path}: {task}");
+        assert!(!task["message"].as_str().unwrap().is_empty());
+        assert_eq!(image["status"], "queued", "{path}");
+        assert_eq!(image["size"], Value::Null, "{path}");
+    }
+    // A name that resolves to loopback is not trusted: the resolver drops
+    // the address, so the fetch fails without touching the source.
+    c.post(
+        &a,
+        &import(&id),
+        web(format!("http://localhost:{port}/disk.qcow2")),
+    )
+    .await
+    .expect(202);
+    let (image, task) = import_outcome(&c, &a, &id).await;
+    assert_eq!(task["status"], "failure", "{task}");
+    assert_eq!(image["status"], "queued");
+
+    // The good source.
+    let res = c
+        .post(
+            &a,
+            &import(&id),
+            web(format!("http://127.0.0.1:{port}/disk.qcow2")),
+        )
+        .await
+        .expect(202);
+    let request_id = res.header("x-openstack-request-id").unwrap();
+    let (image, task) = import_outcome(&c, &a, &id).await;
+    assert_eq!(task["status"], "success", "{task}");
+    assert_eq!(task["request_id"], json!(request_id));
+    assert_eq!(
+        task["input"]["import_req"]["method"]["name"],
+        "web-download"
+    );
+    assert_eq!(image["status"], "active");
+    assert_eq!(image["size"], json!(disk.len()));
+    assert_eq!(image["virtual_size"], json!(16 * 1024 * 1024));
+    assert_eq!(image["checksum"], json!(hex::encode(Md5::digest(&disk))));
+    let (status, _, got) = c.download_image(&a, &id, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(got == disk);
+    // An active image takes no second import.
+    c.post(
+        &a,
+        &import(&id),
+        web(format!("http://127.0.0.1:{port}/disk.qcow2")),
+    )
+    .await
+    .expect(409);
+    c.finish().await;
+}
+
+per_backend!(multi_thread: web_download_fetches_through_the_upload_pipeline);
+
+/// With `require_format_match` off (Glance's option, which Tempest's list
+/// tests need), data that is not its declared format is kept as declared;
+/// images that refer to other files are still refused.
+async fn format_match_off_keeps_the_declared_format(backend: Backend) {
+    let c = TestCloud::start_with(backend, |cfg| cfg.image.require_format_match = false).await;
+    let (_, _, a) = c.user_with_role("alice", "proj-a", "member").await;
+    let img = c
+        .create_image(
+            &a,
+            json!({"name": "lies", "disk_format": "qcow2", "container_format": "bare"}),
+        )
+        .await;
+    let id = id_of(&img);
+    let data = test_data(3000, 9);
+    c.upload_image(&a, &id, data.clone()).await.expect(204);
+    let shown = status_of(&c, &a, &id).await;
+    assert_eq!(shown["status"], "active");
+    assert_eq!(shown["disk_format"], "qcow2");
+    assert_eq!(shown["size"], json!(data.len()));
+
+    // A qcow2 with a backing file is refused whatever it declares.
+    let dir =
+        std::env::temp_dir().join(format!("gureum-backing-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("base.qcow2");
+    let top = dir.join("top.qcow2");
+    for args in [
+        vec!["create", "-q", "-f", "qcow2", base.to_str().unwrap(), "1M"],
+        vec![
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            base.to_str().unwrap(),
+            top.to_str().unwrap(),
+        ],
+    ] {
+        let out = std::process::Command::new("qemu-img")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let layered = std::fs::read(&top).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    for declared in ["qcow2", "raw"] {
+        let img = c
+            .create_image(
+                &a,
+                json!({"name": "layered", "disk_format": declared, "container_format": "bare"}),
+            )
+            .await;
+        let res = c
+            .upload_image(&a, &id_of(&img), layered.clone())
+            .await
+            .expect(400);
+        assert!(res.message().contains("backing file"), "{}", res.message());
+    }
+    c.finish().await;
+}
+
+per_backend!(multi_thread: format_match_off_keeps_the_declared_format);

@@ -14,6 +14,7 @@ mod records;
 pub mod store;
 mod tasks;
 mod transfer;
+mod web_download;
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub use error::{ImageError, Result};
 pub use inspect::{FormatError, Inspection};
 pub use model::*;
 pub use store::{ByteStream, ImageStore, LocalStore};
-pub use tasks::{API_IMAGE_IMPORT, IMPORT_METHODS};
+pub use tasks::API_IMAGE_IMPORT;
 pub use transfer::ImageDownload;
 
 use crate::db::micros_to_time;
@@ -148,7 +149,7 @@ impl ImageService {
         // registered and started an upload a moment ago is seen as live.
         let reset = sqlx::query(
             "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
-             WHERE status = 'saving' AND (upload_owner IS NULL OR (upload_owner <> ? \
+             WHERE status IN ('saving', 'importing') AND (upload_owner IS NULL OR (upload_owner <> ? \
              AND upload_owner NOT IN (SELECT id FROM servers WHERE heartbeat_at >= ?)))",
         )
         .bind(crate::db::now_micros())
@@ -169,7 +170,7 @@ impl ImageService {
     pub async fn hand_back_uploads(&self) -> Result<u64> {
         let reset = sqlx::query(
             "UPDATE images SET status = 'queued', upload_owner = NULL, updated_at = ? \
-             WHERE status = 'saving' AND upload_owner = ?",
+             WHERE status IN ('saving', 'importing') AND upload_owner = ?",
         )
         .bind(crate::db::now_micros())
         .bind(self.owner.server_id.as_str())

@@ -4,20 +4,17 @@
 //! Staging (`PUT …/stage`) runs the one upload pipeline of `transfer`
 //! (limits, quota, hashes, format inspection, atomic commit) and leaves the
 //! image `uploading`; `glance-direct` then makes it `active` and records a
-//! successful `api_image_import` task in one transaction. Nothing is
-//! fetched from other hosts: `web-download` (and the legacy `import` task
-//! type, which fetches `import_from`) needs traffic off the machine, so
-//! every URI is refused as Glance's import filtering refuses one outside
-//! its allowed hosts.
+//! successful `api_image_import` task in one transaction. `web-download`
+//! fetches the data itself (`web_download`). The legacy `import` task type
+//! (`POST /v2/tasks`, deprecated in Glance in favour of interoperable
+//! import) is not run: its URI is refused as Glance's import filter refuses
+//! one outside its allowed hosts.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::*;
 use crate::db::now_micros;
-
-/// The import methods this service offers (`GET /v2/info/import`).
-pub const IMPORT_METHODS: &[&str] = &["glance-direct"];
 
 /// The task type of an interoperable import.
 pub const API_IMAGE_IMPORT: &str = "api_image_import";
@@ -60,6 +57,26 @@ fn task_row(r: &AnyRow) -> Result<ImageTask> {
     })
 }
 
+/// A new import task's id and its stored input (the client's request is
+/// most of it).
+fn import_task_input(image: &Image, request: &serde_json::Value) -> Result<(String, String)> {
+    let task_id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let input = serde_json::json!({
+        "image_id": image.id,
+        "import_req": request,
+        "backend": serde_json::Value::Null,
+    })
+    .to_string();
+    if input.chars().count() > MAX_TASK_INPUT {
+        return Err(ImageError::Validation(crate::msg!(
+            "error.image.import_request_too_long",
+            "The import request must be at most {max} characters.",
+            max = MAX_TASK_INPUT - 200,
+        )));
+    }
+    Ok((task_id, input))
+}
+
 fn task_not_found(id: &str) -> ImageError {
     ImageError::MemberNotFound(crate::msg!(
         "error.image.task_not_found",
@@ -68,9 +85,8 @@ fn task_not_found(id: &str) -> ImageError {
     ))
 }
 
-/// The refusal of a URI to fetch image data from: Glance accepts only
-/// http(s), then applies its import filter. This service fetches from no
-/// host (traffic stays on the machine), so every URI fails the filter.
+/// The refusal of a legacy import task's URI: Glance accepts only http(s),
+/// then applies its import filter; no legacy task is run here.
 fn refuse_import_uri(uri: Option<&str>) -> ImageError {
     let uri = uri.unwrap_or_default();
     if !(uri.starts_with("http://") || uri.starts_with("https://")) {
@@ -87,11 +103,6 @@ fn refuse_import_uri(uri: Option<&str>) -> ImageError {
 }
 
 impl ImageService {
-    /// The import methods offered (Glance's `enabled_import_methods`).
-    pub fn import_methods(&self) -> &'static [&'static str] {
-        IMPORT_METHODS
-    }
-
     /// `POST /v2/images/{id}/import`. `request` is the client's body
     /// (`{"method": {"name": …}, "all_stores": …}`), kept as the task's
     /// `import_req`. `glance-direct` needs staged data (`uploading`); the
@@ -119,21 +130,27 @@ impl ImageService {
         }
         match method.as_str() {
             "glance-direct" => {}
-            "web-download" => {
-                let uri = request
-                    .get("method")
-                    .and_then(|m| m.get("uri"))
-                    .and_then(|u| u.as_str());
-                return Err(refuse_import_uri(uri));
-            }
+            "web-download" => {}
             _ => {
                 return Err(ImageError::Validation(crate::msg!(
                     "error.image.import_method",
                     "Import method {method} is not valid; this site offers: {offered}.",
                     method = method,
-                    offered = IMPORT_METHODS.join(", "),
+                    offered = self.import_methods().join(", "),
                 )))
             }
+        }
+        if method == "web-download" {
+            let uri = request
+                .get("method")
+                .and_then(|m| m.get("uri"))
+                .and_then(|u| u.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let (task_id, input) = import_task_input(&image, &request)?;
+            self.start_web_download(ctx, &image, &uri, &task_id, &input)
+                .await?;
+            return self.task_by_id(&task_id).await;
         }
         if image.status != ImageStatus::Uploading {
             return Err(ImageError::Conflict(crate::msg!(
@@ -143,20 +160,7 @@ impl ImageService {
             )));
         }
         let now = now_micros();
-        let task_id = uuid::Uuid::new_v4().hyphenated().to_string();
-        let input = serde_json::json!({
-            "image_id": image.id,
-            "import_req": request,
-            "backend": serde_json::Value::Null,
-        });
-        let input = input.to_string();
-        if input.chars().count() > MAX_TASK_INPUT {
-            return Err(ImageError::Validation(crate::msg!(
-                "error.image.import_request_too_long",
-                "The import request must be at most {max} characters.",
-                max = MAX_TASK_INPUT - 200,
-            )));
-        }
+        let (task_id, input) = import_task_input(&image, &request)?;
         let result = serde_json::json!({"image_id": image.id});
         let mut tx = self.db.begin_write().await?;
         let moved = sqlx::query(
@@ -196,8 +200,9 @@ impl ImageService {
     }
 
     /// `POST /v2/tasks` (admins): Glance's legacy `import` task, which
-    /// fetches `input.import_from`. Its URI is checked as Glance checks it
-    /// before creating anything; no host passes (see the module note).
+    /// fetches `input.import_from`. Not offered (see the module note): its
+    /// URI is refused before anything is created, as newer Glance refuses
+    /// a bad one.
     pub async fn create_task(
         &self,
         ctx: &RequestContext,

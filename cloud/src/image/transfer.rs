@@ -112,8 +112,15 @@ impl ImageService {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
     {
-        self.receive_into(ctx, image_id, data, declared_len, ImageStatus::Active)
-            .await
+        self.receive_into(
+            ctx,
+            image_id,
+            data,
+            declared_len,
+            ImageStatus::Queued,
+            ImageStatus::Active,
+        )
+        .await
     }
 
     /// Glance's `PUT /v2/images/{id}/stage`: the same pipeline as
@@ -130,16 +137,26 @@ impl ImageService {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
     {
-        self.receive_into(ctx, image_id, data, declared_len, ImageStatus::Uploading)
-            .await
+        self.receive_into(
+            ctx,
+            image_id,
+            data,
+            declared_len,
+            ImageStatus::Queued,
+            ImageStatus::Uploading,
+        )
+        .await
     }
 
-    async fn receive_into<S>(
+    /// The one pipeline: the image moves from `from` (`queued`, or
+    /// `importing` for a web-download) to `saving`, then to `done`.
+    pub(super) async fn receive_into<S>(
         &self,
         ctx: &RequestContext,
         image_id: &str,
         data: S,
         declared_len: Option<u64>,
+        from: ImageStatus,
         done: ImageStatus,
     ) -> Result<Image>
     where
@@ -148,7 +165,7 @@ impl ImageService {
         let image = self
             .image_for_change(ctx, image_id, &rules::UPLOAD_IMAGE)
             .await?;
-        if image.status != ImageStatus::Queued {
+        if image.status != from {
             return Err(ImageError::Conflict(crate::msg!(
                 "error.image.upload_not_queued",
                 "Image status transition from {status} to saving is not allowed: data can only be uploaded to a queued image.",
@@ -171,11 +188,12 @@ impl ImageService {
         let first_hold = declared_len.unwrap_or(0);
         let mut tx = self.db.begin_write().await?;
         let moved = sqlx::query(
-            "UPDATE images SET status = 'saving', upload_owner = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
+            "UPDATE images SET status = 'saving', upload_owner = ?, updated_at = ? WHERE id = ? AND status = ?",
         )
         .bind(self.owner.server_id.as_str())
         .bind(now_micros())
         .bind(image.id.as_str())
+        .bind(from.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -279,7 +297,15 @@ impl ImageService {
             }
         }
         let inspection = inspector.finish()?;
-        let mut virtual_size = check_declared(disk_format, &inspection)?;
+        let mut virtual_size = match check_declared(disk_format, &inspection) {
+            Ok(v) => v,
+            // Off, the declared format stands; what the data is was still
+            // checked (no backing files, no unsafe headers) by `finish`.
+            Err(FormatError::Mismatch { .. }) if !self.cfg.require_format_match => {
+                inspection.virtual_size
+            }
+            Err(e) => return Err(e.into()),
+        };
         if disk_format == DiskFormat::Raw {
             // A raw disk is its bytes, even when they are also an ISO.
             virtual_size = seen;

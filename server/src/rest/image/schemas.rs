@@ -3,12 +3,14 @@
 
 use std::sync::OnceLock;
 
+use axum::extract::State;
 use axum::Json;
 use cloud::image::{ContainerFormat, DiskFormat};
 use serde_json::{json, Value};
 
 use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ApiResult};
+use crate::AppState;
 
 /// Glance's image schema (base properties, the stock `schema-image.json`
 /// extras, extra properties as strings) with the disk and container formats
@@ -120,12 +122,12 @@ pub async fn metadef(
 }
 
 /// The interoperable import methods the service offers.
-pub async fn info_import(_caller: Caller) -> Json<Value> {
+pub async fn info_import(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
     Json(json!({
         "import-methods": {
             "description": "Import methods available.",
             "type": "array",
-            "value": cloud::image::IMPORT_METHODS,
+            "value": state.image.import_methods(),
         }
     }))
 }
