@@ -23,11 +23,21 @@ password=tempest-admin-password
 work=$(mktemp -d)
 source scripts/serve.sh
 trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; [[ -n "${TEMPEST_KEEP:-}" ]] || rm -rf "$work"' EXIT
+# The web-download source: a small real qcow2 served on loopback.
+source_port=$((port + 1))
+mkdir -p "$work/www"
+qemu-img create -q -f qcow2 "$work/www/cirros.qcow2" 64M
+python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$source_port" >"$work/source.log" 2>&1 &
+source_pid=$!
+trap 'kill $server_pid $source_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; [[ -n "${TEMPEST_KEEP:-}" ]] || rm -rf "$work"' EXIT
+export GUREUM_IMAGE__REQUIRE_FORMAT_MATCH=false
+export GUREUM_IMAGE__IMPORT_ALLOWED_HOSTS='["127.0.0.1"]'
+export GUREUM_IMAGE__IMPORT_ALLOWED_PORTS="[80, 443, $source_port]"
 start_server "sqlite:$work/gureum.db" "$work"
 
 # Its workspace registry stays in the scratch directory, not ~/.tempest.
 "$venv/bin/tempest" init --workspace-path "$work/workspace.yaml" "$work/tempest" >/dev/null
-sed -e "s|@BASE@|$base|g" -e "s|@PASSWORD@|$password|g" scripts/tempest.conf.in >"$work/tempest/etc/tempest.conf"
+sed -e "s|@BASE@|$base|g" -e "s|@PASSWORD@|$password|g" -e "s|@SOURCE@|http://127.0.0.1:$source_port|g" scripts/tempest.conf.in >"$work/tempest/etc/tempest.conf"
 cd "$work/tempest"
 set +e
 "$venv/bin/tempest" run --concurrency 2 --regex "$regex" --exclude-regex "$exclude" >"$work/run.log" 2>&1

@@ -765,6 +765,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("error.image.import_stores", "Multi backend is not supported at this site: stores cannot be named.", "이 사이트는 다중 백엔드를 지원하지 않으므로 저장소를 지정할 수 없습니다."),
     ("error.image.import_method", "Import method {method} is not valid; this site offers: {offered}.", "가져오기 방법 {method}은(는) 올바르지 않습니다. 이 사이트가 제공하는 방법: {offered}."),
     ("error.image.import_not_staged", "Image needs to be staged before 'glance-direct' method can be used (its status is {status}).", "'glance-direct' 방법을 사용하려면 먼저 이미지 데이터를 스테이징해야 합니다(현재 상태: {status})."),
+    ("error.image.import_not_queued", "Image needs to be in 'queued' state to use 'web-download' method (its status is {status}).", "'web-download' 방법을 사용하려면 이미지가 'queued' 상태여야 합니다(현재 상태: {status})."),
     ("error.image.import_request_too_long", "The import request must be at most {max} characters.", "가져오기 요청은 최대 {max}자까지 가능합니다."),
     ("error.image.import_busy", "Image {id} is no longer waiting for its import.", "이미지 {id}은(는) 더 이상 가져오기를 기다리고 있지 않습니다."),
     ("error.image.owner_change_admin_only", "Owner can't be updated by non admin.", "소유자는 관리자만 변경할 수 있습니다."),

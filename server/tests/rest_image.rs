@@ -885,6 +885,8 @@ async fn list_filters_sorting_and_paging(backend: Backend) {
         ("?protected=true", vec!["img-6"]),
         ("?size_min=2000", vec!["img-2"]),
         ("?size_max=2000", vec!["img-0"]),
+        ("?size=5000", vec!["img-2"]),
+        ("?size=4999", vec![]),
         ("?flavor=small", vec!["img-0", "img-1"]),
         (
             "?flavor=large&disk_format=raw",

@@ -149,10 +149,8 @@ impl ImageService {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error("too many redirects")
             } else if check_uri(&cfg, attempt.url().as_str()).is_err() {
-                attempt.error(format!(
-                    "a redirect to {} does not pass filtering",
-                    attempt.url()
-                ))
+                let to = attempt.url().to_string();
+                attempt.error(format!("a redirect to {to} does not pass filtering"))
             } else {
                 attempt.follow()
             }

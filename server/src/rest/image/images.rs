@@ -412,6 +412,12 @@ fn parse_filter(params: &[(String, String)]) -> ApiResult<Option<ImageFilter>> {
             "os_hidden" => f.os_hidden = Some(bool_param("os_hidden", v)?),
             "size_min" => f.size_min = Some(int_param("size_min", v)?),
             "size_max" => f.size_max = Some(int_param("size_max", v)?),
+            // Glance filters core columns by equality: `size` is both bounds.
+            "size" => {
+                let n = int_param("size", v)?;
+                f.size_min = Some(f.size_min.map_or(n, |m| m.max(n)));
+                f.size_max = Some(f.size_max.map_or(n, |m| m.min(n)));
+            }
             "changes-since" => {
                 return Err(ApiError::bad_request(
                     "The \"changes-since\" filter is no longer available on v2.",
