@@ -77,6 +77,45 @@ fn import_task_input(image: &Image, request: &serde_json::Value) -> Result<(Stri
     Ok((task_id, input))
 }
 
+/// An `api_image_import` task about to be recorded.
+pub(super) struct NewImportTask<'a> {
+    pub id: &'a str,
+    pub status: TaskStatus,
+    pub input: &'a str,
+    pub result: Option<String>,
+    pub at: i64,
+}
+
+impl NewImportTask<'_> {
+    /// Inserts the task, in the transaction that moves its image.
+    pub(super) async fn insert(
+        self,
+        tx: &mut crate::db::WriteTx,
+        ctx: &RequestContext,
+        image: &Image,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO image_tasks (id, task_type, status, owner, image_id, user_id, request_id, \
+             input, result, message, created_at, updated_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, NULL)",
+        )
+        .bind(self.id)
+        .bind(API_IMAGE_IMPORT)
+        .bind(self.status.as_str())
+        .bind(image.owner.as_deref())
+        .bind(image.id.as_str())
+        .bind(ctx.user_id.as_str())
+        .bind(ctx.request_id.as_str())
+        .bind(self.input)
+        .bind(self.result)
+        .bind(self.at)
+        .bind(self.at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
 fn task_not_found(id: &str) -> ImageError {
     ImageError::MemberNotFound(crate::msg!(
         "error.image.task_not_found",
@@ -178,23 +217,14 @@ impl ImageService {
                 id = image.id,
             )));
         }
-        sqlx::query(
-            "INSERT INTO image_tasks (id, task_type, status, owner, image_id, user_id, request_id, \
-             input, result, message, created_at, updated_at, expires_at) \
-             VALUES (?, ?, 'success', ?, ?, ?, ?, ?, ?, '', ?, ?, NULL)",
-        )
-        .bind(task_id.as_str())
-        .bind(API_IMAGE_IMPORT)
-        .bind(image.owner.as_deref())
-        .bind(image.id.as_str())
-        .bind(ctx.user_id.as_str())
-        .bind(ctx.request_id.as_str())
-        .bind(input.as_str())
-        .bind(result.to_string())
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let task = NewImportTask {
+            id: &task_id,
+            status: TaskStatus::Success,
+            input: &input,
+            result: Some(result.to_string()),
+            at: now,
+        };
+        task.insert(&mut tx, ctx, &image).await?;
         tx.commit().await?;
         self.task_by_id(&task_id).await
     }

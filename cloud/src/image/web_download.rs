@@ -219,22 +219,14 @@ impl ImageService {
                 id = image.id,
             )));
         }
-        sqlx::query(
-            "INSERT INTO image_tasks (id, task_type, status, owner, image_id, user_id, request_id, \
-             input, result, message, created_at, updated_at, expires_at) \
-             VALUES (?, ?, 'processing', ?, ?, ?, ?, ?, NULL, '', ?, ?, NULL)",
-        )
-        .bind(task_id)
-        .bind(super::API_IMAGE_IMPORT)
-        .bind(image.owner.as_deref())
-        .bind(image.id.as_str())
-        .bind(ctx.user_id.as_str())
-        .bind(ctx.request_id.as_str())
-        .bind(input)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let task = super::tasks::NewImportTask {
+            id: task_id,
+            status: TaskStatus::Processing,
+            input,
+            result: None,
+            at: now,
+        };
+        task.insert(&mut tx, ctx, image).await?;
         tx.commit().await?;
 
         let svc = self.clone();
