@@ -587,3 +587,59 @@ mod tests {
         assert!(enforce(&reader, &identity::GET_USER, &Target::user("u1")).is_ok());
     }
 }
+
+/// Compute (nova/policies/*.py, secure-RBAC defaults): project members act
+/// on their project's servers, readers look; admins manage flavors, nodes
+/// and every project's servers. A server's target is its project (and, for
+/// key pairs, its user).
+pub mod compute {
+    use super::*;
+
+    pub const SERVERS_INDEX: Rule = rule("os_compute_api:servers:index", PROJECT_READER);
+    pub const SERVERS_INDEX_ALL: Rule =
+        rule("os_compute_api:servers:index:get_all_tenants", ADMIN);
+    pub const SERVERS_SHOW: Rule = rule("os_compute_api:servers:show", PROJECT_READER);
+    /// Booting in the token's project (the target is that project).
+    pub const SERVERS_CREATE: Rule = rule("os_compute_api:servers:create", PROJECT_MEMBER);
+    pub const SERVERS_UPDATE: Rule = rule("os_compute_api:servers:update", PROJECT_MEMBER);
+    pub const SERVERS_DELETE: Rule = rule("os_compute_api:servers:delete", PROJECT_MEMBER);
+    /// Start, stop, reboot, pause, suspend and their reverses.
+    pub const SERVERS_ACTION: Rule = rule("os_compute_api:servers:action", PROJECT_MEMBER);
+    pub const SERVERS_LOCK: Rule = rule("os_compute_api:os-lock-server:lock", PROJECT_MEMBER);
+    /// Unlocking what an admin locked is an admin's.
+    pub const SERVERS_UNLOCK_OVERRIDE: Rule =
+        rule("os_compute_api:os-lock-server:unlock:unlock_override", ADMIN);
+    /// Acting on a locked server (Nova lets admins through).
+    pub const SERVERS_LOCKED_OVERRIDE: Rule = rule("os_compute_api:servers:locked_override", ADMIN);
+    pub const CONSOLE_OUTPUT: Rule = rule("os_compute_api:os-console-output", PROJECT_MEMBER);
+    pub const METADATA_READ: Rule =
+        rule("os_compute_api:server-metadata:index", PROJECT_READER);
+    pub const METADATA_WRITE: Rule =
+        rule("os_compute_api:server-metadata:update", PROJECT_MEMBER);
+    pub const INSTANCE_ACTIONS: Rule =
+        rule("os_compute_api:os-instance-actions:list", PROJECT_READER);
+    /// Host, node and instance name on a server (OS-EXT-SRV-ATTR).
+    pub const EXTENDED_ATTRIBUTES: Rule =
+        rule("os_compute_api:os-extended-server-attributes", ADMIN);
+
+    pub const FLAVOR_READ: Rule = rule("os_compute_api:os-flavor-manage:index", ANYONE);
+    pub const FLAVOR_MANAGE: Rule = rule("os_compute_api:os-flavor-manage:create", ADMIN);
+    pub const FLAVOR_ACCESS: Rule = rule("os_compute_api:os-flavor-access", ADMIN);
+    pub const FLAVOR_EXTRA_SPECS_WRITE: Rule =
+        rule("os_compute_api:os-flavor-extra-specs:update", ADMIN);
+
+    /// A user's own key pairs; an admin's for anyone (target: the key's user).
+    pub const KEYPAIRS: Rule = rule("os_compute_api:os-keypairs", ADMIN_OR_SELF);
+
+    pub const HYPERVISORS: Rule = rule("os_compute_api:os-hypervisors:list", ADMIN);
+    pub const SERVICES: Rule = rule("os_compute_api:os-services:list", ADMIN);
+    pub const SERVICES_UPDATE: Rule = rule("os_compute_api:os-services:update", ADMIN);
+    /// Zone names are anyone's; their hosts (detail) an admin's.
+    pub const AVAILABILITY_ZONES: Rule =
+        rule("os_compute_api:os-availability-zone:list", ANYONE);
+    pub const AVAILABILITY_ZONES_DETAIL: Rule =
+        rule("os_compute_api:os-availability-zone:detail", ADMIN);
+    pub const USAGE_PROJECT: Rule =
+        rule("os_compute_api:os-simple-tenant-usage:show", PROJECT_READER);
+    pub const USAGE_ALL: Rule = rule("os_compute_api:os-simple-tenant-usage:list", ADMIN);
+}

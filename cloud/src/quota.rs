@@ -46,9 +46,28 @@ impl Resource {
     /// convert at its edge).
     pub const IMAGE_SIZE_TOTAL: Resource = Resource("image_size_total");
 
-    /// Every resource the engine knows; a new service adds its own here
-    /// (compute: `instances`, `cores`, `ram`).
-    pub const ALL: &'static [Resource] = &[Self::IMAGE_COUNT_TOTAL, Self::IMAGE_SIZE_TOTAL];
+    /// Instances a project has (Nova's `instances`; ERROR ones count too).
+    pub const INSTANCES: Resource = Resource("instances");
+    /// vCPUs of a project's instances (Nova's `cores`).
+    pub const CORES: Resource = Resource("cores");
+    /// MiB of RAM of a project's instances (Nova's `ram`).
+    pub const RAM: Resource = Resource("ram");
+    /// Key pairs per user (Nova counts them per user against the
+    /// project's limit; the compute service counts, the engine keeps the limit).
+    pub const KEY_PAIRS: Resource = Resource("key_pairs");
+    /// Metadata items per instance (a limit, never in use).
+    pub const METADATA_ITEMS: Resource = Resource("metadata_items");
+
+    /// Every resource the engine knows; a new service adds its own here.
+    pub const ALL: &'static [Resource] = &[
+        Self::IMAGE_COUNT_TOTAL,
+        Self::IMAGE_SIZE_TOTAL,
+        Self::INSTANCES,
+        Self::CORES,
+        Self::RAM,
+        Self::KEY_PAIRS,
+        Self::METADATA_ITEMS,
+    ];
 
     pub fn name(self) -> &'static str {
         self.0
@@ -248,6 +267,9 @@ impl Reservation {
 pub struct QuotaService {
     db: Db,
     defaults: Arc<HashMap<Resource, i64>>,
+    /// The resources this service's limits and usage views list (those it
+    /// was given defaults for, in that order).
+    resources: Arc<[Resource]>,
     reservation_ttl: Duration,
 }
 
@@ -268,8 +290,10 @@ impl QuotaService {
     /// `defaults` are the limits of projects without their own; a resource
     /// without a default is unlimited.
     pub fn new(db: Db, defaults: impl IntoIterator<Item = (Resource, i64)>) -> QuotaService {
+        let defaults: Vec<(Resource, i64)> = defaults.into_iter().collect();
         QuotaService {
             db,
+            resources: defaults.iter().map(|(r, _)| *r).collect(),
             defaults: Arc::new(defaults.into_iter().collect()),
             reservation_ttl: DEFAULT_RESERVATION_TTL,
         }
@@ -343,12 +367,13 @@ impl QuotaService {
         Ok(())
     }
 
-    /// The project's limits for every known resource (admins, or the
+    /// The project's limits for each of this service's resources (admins, or the
     /// project's own members).
     pub async fn get_limits(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Limit>> {
         enforce(ctx, &rules::GET_LIMITS, &Target::project(project_id))?;
         let own = self.own_limits(project_id).await?;
-        Ok(Resource::ALL
+        Ok(self
+            .resources
             .iter()
             .map(|&resource| match own.get(&resource) {
                 Some(&limit) => Limit {
@@ -365,11 +390,11 @@ impl QuotaService {
             .collect())
     }
 
-    /// The project's limit, use and reservations for every known resource.
+    /// The project's limit, use and reservations for each of this service's resources.
     pub async fn usage(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Usage>> {
         enforce(ctx, &rules::GET_USAGE, &Target::project(project_id))?;
-        let mut out = Vec::with_capacity(Resource::ALL.len());
-        for &resource in Resource::ALL {
+        let mut out = Vec::with_capacity(self.resources.len());
+        for &resource in self.resources.iter() {
             out.push(self.standing(project_id, resource).await?);
         }
         Ok(out)
