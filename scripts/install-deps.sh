@@ -20,6 +20,30 @@ apt_install() {
 apt_install gcc pkg-config
 command -v npm >/dev/null || apt_install nodejs npm
 
+# The compute agent links libvirt (the server embeds the agent, so `make run`
+# needs it); real guests need the daemon, QEMU and genisoimage for config
+# drives. These come from bookworm-backports: Debian 12's own qemu-system-x86
+# conflicts with the backported qemu-utils 10 already installed.
+# libvirt-dev too, so its libvirt0 matches the daemon's.
+virt_pkgs=(libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils genisoimage)
+virt_missing=()
+for p in "${virt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || virt_missing+=("$p"); done
+if ((${#virt_missing[@]})); then
+    sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+    bpo=/etc/apt/sources.list.d/bookworm-backports.sources
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        # The same mirror as the main Debian source.
+        mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+        say "apt source bookworm-backports (${mirror:=http://deb.debian.org/debian})"
+        printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            "$mirror" | $sudo tee "$bpo" >/dev/null
+    fi
+    say "apt-get install -t bookworm-backports ${virt_missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports "${virt_missing[@]}" >/dev/null
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown

@@ -4,6 +4,7 @@
 //! the portal's server functions and the REST handlers are thin adapters
 //! over these calls. Nothing in this crate speaks HTTP.
 
+pub mod compute;
 pub mod context;
 pub mod db;
 pub mod error;

@@ -596,8 +596,7 @@ pub mod compute {
     use super::*;
 
     pub const SERVERS_INDEX: Rule = rule("os_compute_api:servers:index", PROJECT_READER);
-    pub const SERVERS_INDEX_ALL: Rule =
-        rule("os_compute_api:servers:index:get_all_tenants", ADMIN);
+    pub const SERVERS_INDEX_ALL: Rule = rule("os_compute_api:servers:index:get_all_tenants", ADMIN);
     pub const SERVERS_SHOW: Rule = rule("os_compute_api:servers:show", PROJECT_READER);
     /// Booting in the token's project (the target is that project).
     pub const SERVERS_CREATE: Rule = rule("os_compute_api:servers:create", PROJECT_MEMBER);
@@ -607,15 +606,15 @@ pub mod compute {
     pub const SERVERS_ACTION: Rule = rule("os_compute_api:servers:action", PROJECT_MEMBER);
     pub const SERVERS_LOCK: Rule = rule("os_compute_api:os-lock-server:lock", PROJECT_MEMBER);
     /// Unlocking what an admin locked is an admin's.
-    pub const SERVERS_UNLOCK_OVERRIDE: Rule =
-        rule("os_compute_api:os-lock-server:unlock:unlock_override", ADMIN);
+    pub const SERVERS_UNLOCK_OVERRIDE: Rule = rule(
+        "os_compute_api:os-lock-server:unlock:unlock_override",
+        ADMIN,
+    );
     /// Acting on a locked server (Nova lets admins through).
     pub const SERVERS_LOCKED_OVERRIDE: Rule = rule("os_compute_api:servers:locked_override", ADMIN);
     pub const CONSOLE_OUTPUT: Rule = rule("os_compute_api:os-console-output", PROJECT_MEMBER);
-    pub const METADATA_READ: Rule =
-        rule("os_compute_api:server-metadata:index", PROJECT_READER);
-    pub const METADATA_WRITE: Rule =
-        rule("os_compute_api:server-metadata:update", PROJECT_MEMBER);
+    pub const METADATA_READ: Rule = rule("os_compute_api:server-metadata:index", PROJECT_READER);
+    pub const METADATA_WRITE: Rule = rule("os_compute_api:server-metadata:update", PROJECT_MEMBER);
     pub const INSTANCE_ACTIONS: Rule =
         rule("os_compute_api:os-instance-actions:list", PROJECT_READER);
     /// Host, node and instance name on a server (OS-EXT-SRV-ATTR).
@@ -635,8 +634,7 @@ pub mod compute {
     pub const SERVICES: Rule = rule("os_compute_api:os-services:list", ADMIN);
     pub const SERVICES_UPDATE: Rule = rule("os_compute_api:os-services:update", ADMIN);
     /// Zone names are anyone's; their hosts (detail) an admin's.
-    pub const AVAILABILITY_ZONES: Rule =
-        rule("os_compute_api:os-availability-zone:list", ANYONE);
+    pub const AVAILABILITY_ZONES: Rule = rule("os_compute_api:os-availability-zone:list", ANYONE);
     pub const AVAILABILITY_ZONES_DETAIL: Rule =
         rule("os_compute_api:os-availability-zone:detail", ADMIN);
     pub const USAGE_PROJECT: Rule =

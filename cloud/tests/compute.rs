@@ -19,7 +19,7 @@ use bus::messages::{
 use bus::Bus;
 use bytes::Bytes;
 use cloud::compute::*;
-use cloud::image::{DiskFormat, ContainerFormat, ImageConfig, ImageService, NewImage, Visibility};
+use cloud::image::{ContainerFormat, DiskFormat, ImageConfig, ImageService, NewImage, Visibility};
 use cloud::quota::Resource;
 use cloud::testing::ScratchDb;
 use cloud::{per_backend, Backend, RequestContext, Scope};
@@ -77,10 +77,16 @@ fn report(node: &str, vcpus: u32, memory_mib: u64) -> NodeReport {
 impl Fixture {
     async fn new(backend: Backend, tweak: impl FnOnce(&mut ComputeConfig)) -> Fixture {
         let scratch = ScratchDb::new(backend).await;
-        let dir = std::env::temp_dir().join(format!("gureum-compute-test-{}", uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!(
+            "gureum-compute-test-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let image = ImageService::new(
             scratch.db.clone(),
-            ImageConfig { store_dir: dir.display().to_string(), ..ImageConfig::default() },
+            ImageConfig {
+                store_dir: dir.display().to_string(),
+                ..ImageConfig::default()
+            },
         )
         .unwrap();
         let bus = Arc::new(bus::MemoryBus::new());
@@ -104,7 +110,9 @@ impl Fixture {
             )
             .await
             .unwrap();
-        let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"bootable bytes"))]);
+        let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(
+            b"bootable bytes",
+        ))]);
         image.upload(&a, &img.id, data, Some(14)).await.unwrap();
         let flavor = compute
             .create_flavor(
@@ -121,7 +129,14 @@ impl Fixture {
             )
             .await
             .unwrap();
-        Fixture { scratch, compute, bus, image_id: img.id, flavor_id: flavor.id, dir }
+        Fixture {
+            scratch,
+            compute,
+            bus,
+            image_id: img.id,
+            flavor_id: flavor.id,
+            dir,
+        }
     }
 
     fn new_server(&self, name: &str) -> NewServer {
@@ -138,8 +153,15 @@ impl Fixture {
 
     /// The next request on a node's queue (acknowledged: this test is the agent).
     async fn next_request(&self, node: &str) -> ComputeRequest {
-        let mut c = self.bus.consume(&bus::compute_queue(node), 1).await.unwrap();
-        let d = tokio::time::timeout(Duration::from_secs(5), c.next()).await.unwrap().unwrap();
+        let mut c = self
+            .bus
+            .consume(&bus::compute_queue(node), 1)
+            .await
+            .unwrap();
+        let d = tokio::time::timeout(Duration::from_secs(5), c.next())
+            .await
+            .unwrap()
+            .unwrap();
         let req: ComputeRequest = bus::decode(&d.body).unwrap();
         d.ack().await.unwrap();
         req
@@ -169,7 +191,10 @@ fn done(p: PowerState) -> Outcome {
 
 async fn boot_stop_start_delete(backend: Backend) {
     let f = Fixture::new(backend, |_| {}).await;
-    f.compute.handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096))).await.unwrap();
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
     let m = member("project-a");
     let mut req = f.new_server("web one");
     req.metadata.insert("role".into(), "web".into());
@@ -180,11 +205,16 @@ async fn boot_stop_start_delete(backend: Backend) {
     assert_eq!(s.hostname, "web-one");
 
     let spawn = f.next_request("node-1").await;
-    let ComputeAction::Spawn(spec) = &spawn.action else { panic!("expected a spawn: {spawn:?}") };
+    let ComputeAction::Spawn(spec) = &spawn.action else {
+        panic!("expected a spawn: {spawn:?}")
+    };
     assert_eq!(spec.vcpus, 1);
     assert_eq!(spec.memory_mib, 512);
     assert_eq!(spec.image.id, f.image_id);
-    assert_eq!(spec.image.download_url, format!("http://127.0.0.1:1/image/v2/images/{}/file", f.image_id));
+    assert_eq!(
+        spec.image.download_url,
+        format!("http://127.0.0.1:1/image/v2/images/{}/file", f.image_id)
+    );
     assert_eq!(spec.config_drive.meta_data["uuid"], s.id.as_str());
     assert_eq!(spec.config_drive.meta_data["meta"]["role"], "web");
 
@@ -199,53 +229,121 @@ async fn boot_stop_start_delete(backend: Backend) {
     assert!(s.launched_at.is_some());
 
     // A redelivered result of the same request changes nothing.
-    f.answer("node-1", &spawn, Outcome::Failed { message: "late".into(), retry_elsewhere: true }).await;
-    assert_eq!(f.compute.get_server(&m, &s.id).await.unwrap().status(), "ACTIVE");
+    f.answer(
+        "node-1",
+        &spawn,
+        Outcome::Failed {
+            message: "late".into(),
+            retry_elsewhere: true,
+        },
+    )
+    .await;
+    assert_eq!(
+        f.compute.get_server(&m, &s.id).await.unwrap().status(),
+        "ACTIVE"
+    );
 
     // Actions the state does not allow are refused with Nova's 409 wording.
-    let err = f.compute.server_action(&m, &s.id, ServerAction::Start).await.unwrap_err();
+    let err = f
+        .compute
+        .server_action(&m, &s.id, ServerAction::Start)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ComputeError::Conflict(_)), "{err:?}");
     assert!(err.to_string().contains("Cannot 'start' instance"), "{err}");
 
-    f.compute.server_action(&m, &s.id, ServerAction::Stop).await.unwrap();
-    assert_eq!(f.compute.get_server(&m, &s.id).await.unwrap().task_state, Some(TaskState::PoweringOff));
+    f.compute
+        .server_action(&m, &s.id, ServerAction::Stop)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.compute.get_server(&m, &s.id).await.unwrap().task_state,
+        Some(TaskState::PoweringOff)
+    );
     // A second action while one is in flight is refused.
-    assert!(f.compute.server_action(&m, &s.id, ServerAction::Reboot { hard: true }).await.is_err());
+    assert!(f
+        .compute
+        .server_action(&m, &s.id, ServerAction::Reboot { hard: true })
+        .await
+        .is_err());
     let stop = f.next_request("node-1").await;
     assert_eq!(stop.action, ComputeAction::Stop { timeout_secs: 60 });
     f.answer("node-1", &stop, done(PowerState::Shutdown)).await;
-    assert_eq!(f.compute.get_server(&m, &s.id).await.unwrap().status(), "SHUTOFF");
+    assert_eq!(
+        f.compute.get_server(&m, &s.id).await.unwrap().status(),
+        "SHUTOFF"
+    );
 
-    f.compute.server_action(&m, &s.id, ServerAction::Start).await.unwrap();
+    f.compute
+        .server_action(&m, &s.id, ServerAction::Start)
+        .await
+        .unwrap();
     let start = f.next_request("node-1").await;
     f.answer("node-1", &start, done(PowerState::Running)).await;
-    assert_eq!(f.compute.get_server(&m, &s.id).await.unwrap().status(), "ACTIVE");
+    assert_eq!(
+        f.compute.get_server(&m, &s.id).await.unwrap().status(),
+        "ACTIVE"
+    );
 
     // Lock: the owner is refused actions until unlock; an admin is not.
-    f.compute.server_action(&m, &s.id, ServerAction::Lock { reason: Some("maintenance".into()) }).await.unwrap();
+    f.compute
+        .server_action(
+            &m,
+            &s.id,
+            ServerAction::Lock {
+                reason: Some("maintenance".into()),
+            },
+        )
+        .await
+        .unwrap();
     let locked = f.compute.get_server(&m, &s.id).await.unwrap();
     assert!(locked.locked);
     assert_eq!(locked.locked_reason.as_deref(), Some("maintenance"));
-    assert!(matches!(f.compute.delete_server(&m, &s.id).await, Err(ComputeError::Conflict(_))));
-    f.compute.server_action(&m, &s.id, ServerAction::Unlock).await.unwrap();
+    assert!(matches!(
+        f.compute.delete_server(&m, &s.id).await,
+        Err(ComputeError::Conflict(_))
+    ));
+    f.compute
+        .server_action(&m, &s.id, ServerAction::Unlock)
+        .await
+        .unwrap();
 
     let used = f.compute.limits(&m, "project-a").await.unwrap();
-    assert_eq!((used.instances_used, used.cores_used, used.ram_mib_used), (1, 1, 512));
+    assert_eq!(
+        (used.instances_used, used.cores_used, used.ram_mib_used),
+        (1, 1, 512)
+    );
 
     f.compute.delete_server(&m, &s.id).await.unwrap();
-    assert_eq!(f.compute.get_server(&m, &s.id).await.unwrap().task_state, Some(TaskState::Deleting));
+    assert_eq!(
+        f.compute.get_server(&m, &s.id).await.unwrap().task_state,
+        Some(TaskState::Deleting)
+    );
     let del = f.next_request("node-1").await;
     assert_eq!(del.action, ComputeAction::Delete);
     f.answer("node-1", &del, done(PowerState::NoState)).await;
-    assert!(matches!(f.compute.get_server(&m, &s.id).await, Err(ComputeError::NotFound(_))));
+    assert!(matches!(
+        f.compute.get_server(&m, &s.id).await,
+        Err(ComputeError::NotFound(_))
+    ));
     let used = f.compute.limits(&m, "project-a").await.unwrap();
-    assert_eq!((used.instances_used, used.cores_used, used.ram_mib_used), (0, 0, 0));
+    assert_eq!(
+        (used.instances_used, used.cores_used, used.ram_mib_used),
+        (0, 0, 0)
+    );
     let node = f.compute.get_node(&admin(), "node-1").await.unwrap();
     assert_eq!((node.vcpus_used, node.memory_mib_used), (0, 0));
 
     let actions: Vec<String> = f
         .compute
-        .list_servers(&admin(), &ServerFilter { all_projects: true, deleted: true, ..Default::default() })
+        .list_servers(
+            &admin(),
+            &ServerFilter {
+                all_projects: true,
+                deleted: true,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .iter()
@@ -258,13 +356,29 @@ async fn boot_stop_start_delete(backend: Backend) {
 async fn failed_spawn_is_retried_elsewhere_then_errors(backend: Backend) {
     let f = Fixture::new(backend, |c| c.max_attempts = 2).await;
     for n in ["node-a", "node-b", "node-c"] {
-        f.compute.handle_event(AgentEvent::Heartbeat(report(n, 4, 4096))).await.unwrap();
+        f.compute
+            .handle_event(AgentEvent::Heartbeat(report(n, 4, 4096)))
+            .await
+            .unwrap();
     }
     let m = member("project-a");
-    let s = f.compute.create_servers(&m, f.new_server("flaky")).await.unwrap().remove(0);
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("flaky"))
+        .await
+        .unwrap()
+        .remove(0);
     let first = s.node_name.clone().unwrap();
     let spawn = f.next_request(&first).await;
-    f.answer(&first, &spawn, Outcome::Failed { message: "image fetch failed".into(), retry_elsewhere: true }).await;
+    f.answer(
+        &first,
+        &spawn,
+        Outcome::Failed {
+            message: "image fetch failed".into(),
+            retry_elsewhere: true,
+        },
+    )
+    .await;
 
     let s2 = f.compute.get_server(&m, &s.id).await.unwrap();
     assert_eq!(s2.status(), "BUILD");
@@ -273,7 +387,15 @@ async fn failed_spawn_is_retried_elsewhere_then_errors(backend: Backend) {
     // The node given up on is told to clean up behind the spawn.
     assert_eq!(f.next_request(&first).await.action, ComputeAction::Delete);
     let spawn2 = f.next_request(&second).await;
-    f.answer(&second, &spawn2, Outcome::Failed { message: "libvirt refused".into(), retry_elsewhere: true }).await;
+    f.answer(
+        &second,
+        &spawn2,
+        Outcome::Failed {
+            message: "libvirt refused".into(),
+            retry_elsewhere: true,
+        },
+    )
+    .await;
 
     let s3 = f.compute.get_server(&m, &s.id).await.unwrap();
     assert_eq!(s3.status(), "ERROR");
@@ -283,7 +405,14 @@ async fn failed_spawn_is_retried_elsewhere_then_errors(backend: Backend) {
     for n in [&first, &second] {
         assert_eq!(f.compute.get_node(&admin(), n).await.unwrap().vcpus_used, 0);
     }
-    assert_eq!(f.compute.limits(&m, "project-a").await.unwrap().instances_used, 1);
+    assert_eq!(
+        f.compute
+            .limits(&m, "project-a")
+            .await
+            .unwrap()
+            .instances_used,
+        1
+    );
     f.finish().await;
 }
 
@@ -295,15 +424,28 @@ async fn no_node_or_no_answer_never_stays_in_build(backend: Backend) {
     .await;
     let m = member("project-a");
     // No node at all: ERROR at once.
-    let s = f.compute.create_servers(&m, f.new_server("lonely")).await.unwrap().remove(0);
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("lonely"))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(s.status(), "ERROR");
     assert!(s.fault.unwrap().message.contains("No valid host"));
 
     // A node that never answers: the sweep moves on, then gives up.
     for n in ["mute-1", "mute-2"] {
-        f.compute.handle_event(AgentEvent::Heartbeat(report(n, 4, 4096))).await.unwrap();
+        f.compute
+            .handle_event(AgentEvent::Heartbeat(report(n, 4, 4096)))
+            .await
+            .unwrap();
     }
-    let s = f.compute.create_servers(&m, f.new_server("unanswered")).await.unwrap().remove(0);
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("unanswered"))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(s.status(), "BUILD");
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert_eq!(f.compute.sweep().await.unwrap(), 1);
@@ -324,12 +466,17 @@ async fn quota_admits_exactly_the_limit_under_concurrency(backend: Backend) {
         c.ram_mib = -1;
     })
     .await;
-    f.compute.handle_event(AgentEvent::Heartbeat(report("big", 100_000, 100_000_000))).await.unwrap();
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("big", 100_000, 100_000_000)))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for i in 0..200 {
         let compute = f.compute.clone();
         let req = f.new_server(&format!("vm-{i}"));
-        tasks.push(tokio::spawn(async move { compute.create_servers(&member("project-q"), req).await }));
+        tasks.push(tokio::spawn(async move {
+            compute.create_servers(&member("project-q"), req).await
+        }));
     }
     let (mut ok, mut over) = (0, 0);
     for t in tasks {
@@ -343,67 +490,166 @@ async fn quota_admits_exactly_the_limit_under_concurrency(backend: Backend) {
         }
     }
     assert_eq!((ok, over), (50, 150));
-    assert_eq!(f.compute.limits(&member("project-q"), "project-q").await.unwrap().instances_used, 50);
+    assert_eq!(
+        f.compute
+            .limits(&member("project-q"), "project-q")
+            .await
+            .unwrap()
+            .instances_used,
+        50
+    );
     f.finish().await;
 }
 
 async fn last_slot_goes_to_one_boot(backend: Backend) {
     let f = Fixture::new(backend, |c| c.cpu_allocation_ratio = 1.0).await;
     // Room for exactly one m1.tiny.
-    f.compute.handle_event(AgentEvent::Heartbeat(report("one-slot", 1, 4096))).await.unwrap();
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("one-slot", 1, 4096)))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for i in 0..10 {
         let compute = f.compute.clone();
         let req = f.new_server(&format!("race-{i}"));
-        tasks.push(tokio::spawn(async move { compute.create_servers(&member(&format!("p{i}")), req).await }));
+        tasks.push(tokio::spawn(async move {
+            compute.create_servers(&member(&format!("p{i}")), req).await
+        }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
         statuses.push(t.await.unwrap().unwrap().remove(0).status());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == "BUILD").count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == "ERROR").count(), 9, "{statuses:?}");
-    assert_eq!(f.compute.get_node(&admin(), "one-slot").await.unwrap().vcpus_used, 1);
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "BUILD").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "ERROR").count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        f.compute
+            .get_node(&admin(), "one-slot")
+            .await
+            .unwrap()
+            .vcpus_used,
+        1
+    );
     f.finish().await;
 }
 
 async fn another_project_cannot_see_or_touch(backend: Backend) {
     let f = Fixture::new(backend, |_| {}).await;
-    f.compute.handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096))).await.unwrap();
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
     let a = member("project-a");
     let b = member("project-b");
-    let s = f.compute.create_servers(&a, f.new_server("mine")).await.unwrap().remove(0);
-    assert!(matches!(f.compute.get_server(&b, &s.id).await, Err(ComputeError::NotFound(_))));
-    assert!(matches!(f.compute.delete_server(&b, &s.id).await, Err(ComputeError::NotFound(_))));
-    assert!(matches!(f.compute.server_action(&b, &s.id, ServerAction::Stop).await, Err(ComputeError::NotFound(_))));
-    assert!(matches!(f.compute.update_server(&b, &s.id, Some("x".into()), None).await, Err(ComputeError::NotFound(_))));
-    assert!(matches!(f.compute.server_metadata(&b, &s.id).await, Err(ComputeError::NotFound(_))));
-    assert!(matches!(f.compute.console_output(&b, &s.id, None).await, Err(ComputeError::NotFound(_))));
-    assert!(f.compute.list_servers(&b, &ServerFilter::default()).await.unwrap().is_empty());
+    let s = f
+        .compute
+        .create_servers(&a, f.new_server("mine"))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(matches!(
+        f.compute.get_server(&b, &s.id).await,
+        Err(ComputeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.compute.delete_server(&b, &s.id).await,
+        Err(ComputeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.compute.server_action(&b, &s.id, ServerAction::Stop).await,
+        Err(ComputeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.compute
+            .update_server(&b, &s.id, Some("x".into()), None)
+            .await,
+        Err(ComputeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.compute.server_metadata(&b, &s.id).await,
+        Err(ComputeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.compute.console_output(&b, &s.id, None).await,
+        Err(ComputeError::NotFound(_))
+    ));
+    assert!(f
+        .compute
+        .list_servers(&b, &ServerFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
     // all_tenants is an admin's.
     assert!(matches!(
-        f.compute.list_servers(&b, &ServerFilter { all_projects: true, ..Default::default() }).await,
+        f.compute
+            .list_servers(
+                &b,
+                &ServerFilter {
+                    all_projects: true,
+                    ..Default::default()
+                }
+            )
+            .await,
         Err(ComputeError::Forbidden(_))
     ));
-    assert_eq!(f.compute.list_servers(&a, &ServerFilter::default()).await.unwrap().len(), 1);
     assert_eq!(
-        f.compute.list_servers(&admin(), &ServerFilter { all_projects: true, ..Default::default() }).await.unwrap().len(),
+        f.compute
+            .list_servers(&a, &ServerFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        f.compute
+            .list_servers(
+                &admin(),
+                &ServerFilter {
+                    all_projects: true,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
         1
     );
     // A reader sees but may not act.
     let r = ctx("project-a", &["reader"]);
     assert!(f.compute.get_server(&r, &s.id).await.is_ok());
-    assert!(matches!(f.compute.delete_server(&r, &s.id).await, Err(ComputeError::Forbidden(_))));
+    assert!(matches!(
+        f.compute.delete_server(&r, &s.id).await,
+        Err(ComputeError::Forbidden(_))
+    ));
     // Hypervisors are an admin's.
-    assert!(matches!(f.compute.list_nodes(&a).await, Err(ComputeError::Forbidden(_))));
+    assert!(matches!(
+        f.compute.list_nodes(&a).await,
+        Err(ComputeError::Forbidden(_))
+    ));
     f.finish().await;
 }
 
 async fn power_sync_stops_and_removes_orphans(backend: Backend) {
     let f = Fixture::new(backend, |_| {}).await;
-    f.compute.handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096))).await.unwrap();
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
     let m = member("project-a");
-    let s = f.compute.create_servers(&m, f.new_server("sync")).await.unwrap().remove(0);
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("sync"))
+        .await
+        .unwrap()
+        .remove(0);
     let spawn = f.next_request("node-1").await;
     f.answer("node-1", &spawn, done(PowerState::Running)).await;
     let orphan = uuid::Uuid::new_v4().to_string();
@@ -411,16 +657,28 @@ async fn power_sync_stops_and_removes_orphans(backend: Backend) {
         .handle_event(AgentEvent::PowerStates {
             node: "node-1".into(),
             states: vec![
-                bus::messages::InstancePower { instance_id: s.id.clone(), power_state: PowerState::Shutdown },
-                bus::messages::InstancePower { instance_id: orphan.clone(), power_state: PowerState::Running },
+                bus::messages::InstancePower {
+                    instance_id: s.id.clone(),
+                    power_state: PowerState::Shutdown,
+                },
+                bus::messages::InstancePower {
+                    instance_id: orphan.clone(),
+                    power_state: PowerState::Running,
+                },
             ],
         })
         .await
         .unwrap();
     let s = f.compute.get_server(&m, &s.id).await.unwrap();
-    assert_eq!((s.status(), s.power_state), ("SHUTOFF", PowerState::Shutdown));
+    assert_eq!(
+        (s.status(), s.power_state),
+        ("SHUTOFF", PowerState::Shutdown)
+    );
     let undo = f.next_request("node-1").await;
-    assert_eq!((undo.instance_id.as_str(), &undo.action), (orphan.as_str(), &ComputeAction::Delete));
+    assert_eq!(
+        (undo.instance_id.as_str(), &undo.action),
+        (orphan.as_str(), &ComputeAction::Delete)
+    );
     f.finish().await;
 }
 

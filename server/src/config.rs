@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use cloud::compute::ComputeConfig;
 use cloud::identity::IdentityConfig;
 use cloud::image::ImageConfig;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,31 @@ pub struct Config {
     pub server: ServerConfig,
     pub identity: IdentityConfig,
     pub image: ImageConfig,
+    pub compute: ComputeConfig,
+    pub bus: BusConfig,
+    /// The agent this process runs in-process when `bus.embedded_agent`.
+    pub agent: agent::AgentConfig,
+}
+
+/// The message bus between servers and agents (`[bus]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BusConfig {
+    /// `memory` (in-process, the embedded default) or an AMQP URL
+    /// (`amqp://user:pass@host:5672/%2f`) for RabbitMQ.
+    pub url: String,
+    /// Run a compute agent inside this process (the embedded default; a
+    /// production server leaves this to the agents on the nodes).
+    pub embedded_agent: bool,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            url: "memory".into(),
+            embedded_agent: true,
+        }
+    }
 }
 
 /// Limits on slow or idle clients (see `server/src/listener.rs`).
@@ -124,6 +150,14 @@ impl Default for Config {
             server: ServerConfig::default(),
             identity: IdentityConfig::default(),
             image: ImageConfig::default(),
+            compute: ComputeConfig::default(),
+            bus: BusConfig::default(),
+            // Embedded: libvirt's test driver, which needs no daemon or QEMU.
+            agent: agent::AgentConfig {
+                libvirt_uri: "test:///default".into(),
+                state_dir: "data/agent".into(),
+                ..agent::AgentConfig::default()
+            },
         }
     }
 }
@@ -180,6 +214,10 @@ impl Config {
         let mut cfg: Config = toml::Value::Table(table).try_into()?;
         // The catalog follows the server's public URL.
         cfg.identity.public_url = cfg.public_url.clone();
+        // Nodes fetch images from the server's own image API unless told otherwise.
+        if cfg.compute.image_api_url.is_empty() {
+            cfg.compute.image_api_url = format!("{}/image", cfg.public_url.trim_end_matches('/'));
+        }
         cfg.server.validate()?;
         Ok(cfg)
     }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod embedded;
 pub mod listener;
 pub mod observe;
 pub mod portal;
@@ -15,6 +16,7 @@ pub mod supervisor;
 use std::sync::Arc;
 
 use axum::Router;
+use cloud::compute::ComputeService;
 use cloud::identity::IdentityService;
 use cloud::image::ImageService;
 use cloud::servers::ServerRegistry;
@@ -25,7 +27,8 @@ use supervisor::Worker;
 
 /// Every service this server runs, in catalog order (see
 /// [`services::Service`]): a new service is listed here, once.
-pub static SERVICES: &[&dyn services::Service] = &[&services::Identity, &services::Image];
+pub static SERVICES: &[&dyn services::Service] =
+    &[&services::Identity, &services::Image, &services::Compute];
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -37,6 +40,9 @@ pub struct AppState {
     pub metrics: Arc<observe::Metrics>,
     pub identity: IdentityService,
     pub image: ImageService,
+    pub compute: ComputeService,
+    /// The message bus to the agents (and between servers).
+    pub bus: Arc<dyn bus::Bus>,
     /// Rendered token validations (`GET /v3/auth/tokens`).
     pub token_bodies: Arc<rest::identity::TokenBodies>,
 }
@@ -53,6 +59,8 @@ pub enum StartError {
     Identity(#[from] cloud::identity::IdentityError),
     #[error(transparent)]
     Image(#[from] cloud::image::ImageError),
+    #[error(transparent)]
+    Bus(#[from] bus::BusError),
     #[error("session store: {0}")]
     Sessions(String),
 }
@@ -68,6 +76,13 @@ impl AppState {
         let image = ImageService::new(db.clone(), config.image.clone())?
             .owned_by(server.id(), config.server.lease());
         image.recover_interrupted_uploads().await?;
+        let bus = connect_bus(&config.bus).await?;
+        let compute = ComputeService::new(
+            db.clone(),
+            config.compute.clone(),
+            image.clone(),
+            bus.clone(),
+        );
         identity.ensure_catalog(&services::catalog()).await?;
         // Deleting a project deletes its images; the sweep catches projects deleted while this server was down.
         identity.register_project_lifecycle(Arc::new(image.clone()));
@@ -81,9 +96,22 @@ impl AppState {
             metrics: Arc::new(observe::Metrics::new()),
             identity,
             image,
+            compute,
+            bus,
             token_bodies: Arc::default(),
         })
     }
+}
+
+/// The bus the config names: in-process, or RabbitMQ.
+pub async fn connect_bus(cfg: &config::BusConfig) -> Result<Arc<dyn bus::Bus>, bus::BusError> {
+    if cfg.url == "memory" {
+        tracing::info!("message bus: in-process");
+        return Ok(Arc::new(bus::memory::MemoryBus::new()));
+    }
+    let amqp = bus::amqp::AmqpBus::connect(&cfg.url, bus::amqp::AmqpOptions::default()).await?;
+    tracing::info!("message bus: RabbitMQ");
+    Ok(Arc::new(amqp))
 }
 
 /// The HTTP application and the background workers it needs.

@@ -249,6 +249,77 @@ impl Service for Image {
     }
 }
 
+// ---------------------------------------------------------------- compute
+
+pub struct Compute;
+
+pub const COMPUTE_CATALOG: CatalogSpec = CatalogSpec {
+    service_type: "compute",
+    name: "nova",
+    description: "Compute service (Gureum)",
+    path: "/compute",
+};
+
+#[async_trait]
+impl Service for Compute {
+    fn name(&self) -> &'static str {
+        "compute"
+    }
+
+    fn catalog(&self) -> CatalogSpec {
+        COMPUTE_CATALOG
+    }
+
+    fn routes(&self) -> RouteTable {
+        RouteTable::new()
+            .nest("/compute", rest::compute::table())
+            .route(
+                "/compute/",
+                get(rest::compute::versions).fallback(rest::error::method_not_allowed),
+            )
+    }
+
+    fn provide_portal_context(&self, state: &AppState) {
+        provide_context(state.compute.clone());
+    }
+
+    fn workers(&self, state: &AppState) -> Vec<Worker> {
+        let mut workers = Vec::new();
+        // Agents' heartbeats and results: every server consumes the one
+        // conductor queue (each event goes to one of them).
+        let compute = state.compute.clone();
+        workers.push(Worker::new("compute-conductor", move |cancel| {
+            let compute = compute.clone();
+            async move {
+                tokio::select! {
+                    _ = cancel.cancelled() => Ok(()),
+                    r = compute.run_conductor() => r.map_err(|e| WorkerError::new("consuming agents' events", e)),
+                }
+            }
+        }));
+        // Requests no agent answered: rescheduled, or ended with a fault.
+        let compute = state.compute.clone();
+        workers.push(Worker::periodic(
+            "compute-timeouts",
+            Duration::from_secs(5),
+            move || {
+                let compute = compute.clone();
+                async move {
+                    compute
+                        .sweep()
+                        .await
+                        .map(drop)
+                        .map_err(|e| WorkerError::new("timing out unanswered requests", e))
+                }
+            },
+        ));
+        if state.config.bus.embedded_agent {
+            workers.push(crate::embedded::agent_worker(state));
+        }
+        workers
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +337,6 @@ mod tests {
     #[test]
     fn the_catalog_lists_every_service_once() {
         let types: Vec<_> = catalog().iter().map(|c| c.service_type).collect();
-        assert_eq!(types, ["identity", "image"]);
+        assert_eq!(types, ["identity", "image", "compute"]);
     }
 }

@@ -146,8 +146,17 @@ fn judge_rest(method: &Method, status: StatusCode, body: &[u8]) -> Option<String
                 ))
             }
         };
-        let e = &fault["error"];
-        if e["code"] != status.as_u16() || !e["title"].is_string() || !e["message"].is_string() {
+        // Keystone's and Glance's `{"error": {code, title, message}}`, or
+        // Nova's `{"<faultName>": {code, message}}` under /compute.
+        let nova = fault
+            .as_object()
+            .filter(|o| o.len() == 1 && !o.contains_key("error"))
+            .and_then(|o| o.values().next());
+        let e = nova.unwrap_or(&fault["error"]);
+        if e["code"] != status.as_u16()
+            || !(nova.is_some() || e["title"].is_string())
+            || !e["message"].is_string()
+        {
             return Some(format!("{status} with a malformed fault: {fault}"));
         }
     }

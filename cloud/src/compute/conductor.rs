@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use bus::messages::{ActionResult, AgentEvent, ComputeAction, ComputeRequest, InstancePower, Outcome, PowerState};
+use bus::messages::{
+    ActionResult, AgentEvent, ComputeAction, ComputeRequest, InstancePower, Outcome, PowerState,
+};
 use sqlx::Row;
 
 use super::servers::finish_action;
@@ -44,12 +46,16 @@ impl ComputeService {
         match event {
             AgentEvent::Heartbeat(report) => self.record_heartbeat(&report).await,
             AgentEvent::Result(result) => self.apply_result(result).await,
-            AgentEvent::PowerStates { node, states } => self.sync_power_states(&node, &states).await,
+            AgentEvent::PowerStates { node, states } => {
+                self.sync_power_states(&node, &states).await
+            }
         }
     }
 
     async fn apply_result(&self, r: ActionResult) -> Result<()> {
-        let Some(inst) = self.load(&r.instance_id).await? else { return Ok(()) };
+        let Some(inst) = self.load(&r.instance_id).await? else {
+            return Ok(());
+        };
         if inst.pending_request.as_deref() != Some(r.request_id.as_str()) {
             tracing::debug!(instance = %r.instance_id, request = %r.request_id, "stale result ignored");
             return Ok(());
@@ -59,20 +65,40 @@ impl ComputeService {
         match (&r.outcome, action.as_str()) {
             (Outcome::Done { .. }, "delete") => {
                 let mut tx = self.db.begin_write().await?;
-                self.mark_deleted(&mut tx, &inst, Some(&r.request_id), now).await?;
+                self.mark_deleted(&mut tx, &inst, Some(&r.request_id), now)
+                    .await?;
                 tx.commit().await?;
             }
-            (Outcome::Failed { message, retry_elsewhere }, "spawn") => {
+            (
+                Outcome::Failed {
+                    message,
+                    retry_elsewhere,
+                },
+                "spawn",
+            ) => {
                 let f = &inst.server.flavor;
                 if let Some(node) = &inst.server.node_id {
                     let mut conn = self.db.pool.acquire().await?;
-                    self.unclaim(&mut conn, node, i64::from(f.vcpus), f.ram_mib as i64, f.disk_gb as i64).await?;
+                    self.unclaim(
+                        &mut conn,
+                        node,
+                        i64::from(f.vcpus),
+                        f.ram_mib as i64,
+                        f.disk_gb as i64,
+                    )
+                    .await?;
                 }
                 tracing::warn!(instance = %inst.server.id, node = %r.node, error = %message, "spawn failed");
                 if *retry_elsewhere && inst.tries < self.cfg.max_attempts {
                     self.reschedule(inst, message.clone()).await?;
                 } else {
-                    self.fail_build(&r.instance_id, Some(&r.request_id), &format!("Build of instance {} failed: {message}", r.instance_id), None).await?;
+                    self.fail_build(
+                        &r.instance_id,
+                        Some(&r.request_id),
+                        &format!("Build of instance {} failed: {message}", r.instance_id),
+                        None,
+                    )
+                    .await?;
                 }
             }
             (Outcome::Done { power_state }, _) => {
@@ -98,7 +124,11 @@ impl ComputeService {
                 .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 1 {
-                    let logged = if action == "spawn" { "create" } else { action.as_str() };
+                    let logged = if action == "spawn" {
+                        "create"
+                    } else {
+                        action.as_str()
+                    };
                     finish_action(&mut tx, &r.instance_id, logged, None, now).await?;
                 }
                 tx.commit().await?;
@@ -106,7 +136,11 @@ impl ComputeService {
             (Outcome::Failed { message, .. }, _) => {
                 // The action did not happen: the instance keeps its state and
                 // the user reads why in its fault and action log.
-                let vm_state = if action == "delete" { "error" } else { inst.server.vm_state.as_str() };
+                let vm_state = if action == "delete" {
+                    "error"
+                } else {
+                    inst.server.vm_state.as_str()
+                };
                 let mut tx = self.db.begin_write().await?;
                 let done = sqlx::query(
                     "UPDATE instances SET vm_state = ?, task_state = NULL, pending_request = NULL, \
@@ -140,7 +174,11 @@ impl ComputeService {
                 instance_id: inst.server.id.clone(),
                 action: ComputeAction::Delete,
             };
-            if let Err(e) = self.bus.publish(&bus::compute_queue(node), bus::encode(&undo)).await {
+            if let Err(e) = self
+                .bus
+                .publish(&bus::compute_queue(node), bus::encode(&undo))
+                .await
+            {
                 tracing::warn!(node, error = %e, "could not tell the node to clean up");
             }
         }
@@ -153,10 +191,11 @@ impl ComputeService {
     async fn sync_power_states(&self, node: &str, states: &[InstancePower]) -> Result<()> {
         let now = now_micros();
         for s in states {
-            let row = sqlx::query("SELECT vm_state, task_state, node_name FROM instances WHERE id = ?")
-                .bind(s.instance_id.clone())
-                .fetch_optional(&self.db.pool)
-                .await?;
+            let row =
+                sqlx::query("SELECT vm_state, task_state, node_name FROM instances WHERE id = ?")
+                    .bind(s.instance_id.clone())
+                    .fetch_optional(&self.db.pool)
+                    .await?;
             let orphan = match &row {
                 None => true,
                 Some(r) => {
@@ -171,10 +210,13 @@ impl ComputeService {
                     instance_id: s.instance_id.clone(),
                     action: ComputeAction::Delete,
                 };
-                self.bus.publish(&bus::compute_queue(node), bus::encode(&undo)).await?;
+                self.bus
+                    .publish(&bus::compute_queue(node), bus::encode(&undo))
+                    .await?;
                 continue;
             }
-            let stop = s.power_state == PowerState::Shutdown || s.power_state == PowerState::Crashed;
+            let stop =
+                s.power_state == PowerState::Shutdown || s.power_state == PowerState::Crashed;
             sqlx::query(
                 "UPDATE instances SET power_state = ?, \
                  vm_state = CASE WHEN ? AND vm_state = 'active' THEN 'stopped' ELSE vm_state END, \
@@ -207,17 +249,32 @@ impl ComputeService {
         .await?;
         let mut n = 0;
         for id in ids {
-            let Some(inst) = self.load(&id).await? else { continue };
-            let (Some(request_id), Some(node)) = (inst.pending_request.clone(), inst.server.node_name.clone()) else {
+            let Some(inst) = self.load(&id).await? else {
+                continue;
+            };
+            let (Some(request_id), Some(node)) =
+                (inst.pending_request.clone(), inst.server.node_name.clone())
+            else {
                 continue;
             };
             let message = format!("The compute node {node} did not answer in time.");
             let outcome = if inst.pending_action.as_deref() == Some("delete") {
-                Outcome::Done { power_state: PowerState::NoState }
+                Outcome::Done {
+                    power_state: PowerState::NoState,
+                }
             } else {
-                Outcome::Failed { message, retry_elsewhere: true }
+                Outcome::Failed {
+                    message,
+                    retry_elsewhere: true,
+                }
             };
-            self.apply_result(ActionResult { request_id, instance_id: id, node, outcome }).await?;
+            self.apply_result(ActionResult {
+                request_id,
+                instance_id: id,
+                node,
+                outcome,
+            })
+            .await?;
             n += 1;
         }
         Ok(n)

@@ -28,11 +28,9 @@ pub struct Scheduler {
 
 impl Scheduler {
     fn fits(&self, n: &ComputeNode, c: &Candidate) -> bool {
-        n.up
-            && n.enabled
+        n.up && n.enabled
             && !c.exclude.iter().any(|x| *x == n.id)
-            && c
-                .availability_zone
+            && c.availability_zone
                 .as_ref()
                 .is_none_or(|az| *az == n.availability_zone)
             && (f64::from(n.vcpus_used) + f64::from(c.vcpus)) <= f64::from(n.vcpus) * self.cpu_ratio
@@ -206,7 +204,11 @@ mod tests {
             exclude: vec!["roomy".into()],
             ..c.clone()
         };
-        let names: Vec<&str> = S.rank(&nodes, &c2).iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = S
+            .rank(&nodes, &c2)
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
         assert_eq!(names, ["busy"]);
 
         let too_big = Candidate {

@@ -15,9 +15,9 @@ use bus::messages::{
 use super::nodes::{to_u32, to_u64};
 use super::scheduler::Candidate;
 use super::{
-    new_uuid, AbsoluteLimits, ComputeError, ComputeService, Fault, InstanceAction,
-    InstanceFlavor, Networks, NewServer, ProjectUsage, Result, Server, ServerAction,
-    ServerFilter, ServerUsage, TaskState, VmState,
+    new_uuid, AbsoluteLimits, ComputeError, ComputeService, Fault, InstanceAction, InstanceFlavor,
+    Networks, NewServer, ProjectUsage, Result, Server, ServerAction, ServerFilter, ServerUsage,
+    TaskState, VmState,
 };
 use crate::db::{micros_to_time, now_micros, WriteTx};
 use crate::policy::{allows, compute as rules, enforce, Target};
@@ -139,10 +139,11 @@ impl ComputeService {
     }
 
     async fn metadata_of(&self, id: &str) -> Result<BTreeMap<String, String>> {
-        let rows = sqlx::query("SELECT meta_key, meta_value FROM instance_metadata WHERE instance_id = ?")
-            .bind(id.to_string())
-            .fetch_all(&self.db.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT meta_key, meta_value FROM instance_metadata WHERE instance_id = ?")
+                .bind(id.to_string())
+                .fetch_all(&self.db.pool)
+                .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("meta_key")?, r.try_get("meta_value")?)))
             .collect()
@@ -150,7 +151,12 @@ impl ComputeService {
 
     /// An instance the caller may see under `rule`: another project's is
     /// "not found", as Nova answers (it does not confirm that it exists).
-    async fn visible(&self, ctx: &RequestContext, id: &str, rule: &crate::policy::Rule) -> Result<Instance> {
+    async fn visible(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        rule: &crate::policy::Rule,
+    ) -> Result<Instance> {
         let inst = match self.load(id).await? {
             Some(i) if i.server.vm_state != VmState::Deleted => i,
             _ => return Err(ComputeError::not_found_server(id)),
@@ -169,7 +175,11 @@ impl ComputeService {
     /// `min_count`): each is recorded and counted in one transaction, then
     /// scheduled and handed to its node. The servers come back in BUILD;
     /// their node's answer makes them ACTIVE (or ERROR, with a fault).
-    pub async fn create_servers(&self, ctx: &RequestContext, req: NewServer) -> Result<Vec<Server>> {
+    pub async fn create_servers(
+        &self,
+        ctx: &RequestContext,
+        req: NewServer,
+    ) -> Result<Vec<Server>> {
         let Some(project_id) = ctx.project_id().map(str::to_string) else {
             return Err(ComputeError::Forbidden(msg!(
                 "error.compute.project_scope_required",
@@ -190,7 +200,11 @@ impl ComputeService {
                 "The server name is longer than 255 characters."
             )));
         }
-        if req.description.as_ref().is_some_and(|d| d.chars().count() > 255) {
+        if req
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > 255)
+        {
             return Err(ComputeError::Validation(msg!(
                 "error.compute.description_too_long",
                 "The description is longer than 255 characters."
@@ -208,7 +222,11 @@ impl ComputeService {
         if let Networks::Requested(nets) = &req.networks {
             // The network service is not there yet: no network can exist.
             if let Some(n) = nets.first() {
-                let id = n.network_id.clone().or_else(|| n.port_id.clone()).unwrap_or_default();
+                let id = n
+                    .network_id
+                    .clone()
+                    .or_else(|| n.port_id.clone())
+                    .unwrap_or_default();
                 return Err(ComputeError::Validation(msg!(
                     "error.compute.network_not_found",
                     "Network {id} could not be found.",
@@ -220,7 +238,8 @@ impl ComputeService {
             Some(ud) => Some(validate_user_data(ud)?),
             None => None,
         };
-        self.validate_metadata(&project_id, &req.metadata, 0).await?;
+        self.validate_metadata(&project_id, &req.metadata, 0)
+            .await?;
         let flavor = self.get_flavor(ctx, &req.flavor_id).await?;
         let image = self.image.get_image(ctx, &req.image_id).await?;
         if image.status != crate::image::ImageStatus::Active {
@@ -272,13 +291,19 @@ impl ComputeService {
         let now = now_micros();
         let ids: Vec<String> = loop {
             let mut tx = self.db.begin_write().await?;
-            let items: Vec<(Resource, i64)> =
-                per.iter().map(|(r, n)| (*r, n * i64::from(count))).collect();
+            let items: Vec<(Resource, i64)> = per
+                .iter()
+                .map(|(r, n)| (*r, n * i64::from(count)))
+                .collect();
             match self.quota.consume(&mut tx, &project_id, &items).await {
                 Ok(()) => {}
                 Err(QuotaError::OverQuota(o)) => {
                     drop(tx);
-                    let unit = per.iter().find(|(r, _)| *r == o.resource).map_or(1, |(_, n)| *n).max(1);
+                    let unit = per
+                        .iter()
+                        .find(|(r, _)| *r == o.resource)
+                        .map_or(1, |(_, n)| *n)
+                        .max(1);
                     let room = (o.limit - o.in_use - o.reserved).max(0) / unit;
                     let fit = u32::try_from(room).unwrap_or(0);
                     if fit >= min && fit < count {
@@ -297,8 +322,19 @@ impl ComputeService {
                 let id = new_uuid();
                 let hostname = hostname_for(&name, count > 1, index);
                 self.insert_instance(
-                    &mut tx, &id, &name, &req, &project_id, ctx, &flavor, key.as_ref(), &user_data,
-                    &hostname, &reservation_id, index, now,
+                    &mut tx,
+                    &id,
+                    &name,
+                    &req,
+                    &project_id,
+                    ctx,
+                    &flavor,
+                    key.as_ref(),
+                    &user_data,
+                    &hostname,
+                    &reservation_id,
+                    index,
+                    now,
                 )
                 .await?;
                 ids.push(id);
@@ -384,7 +420,11 @@ impl ComputeService {
 
     /// Picks a node (not one in `inst.tried_nodes`), claims it and sends the
     /// spawn. No node: ERROR with Nova's "No valid host was found".
-    pub(super) async fn schedule_and_spawn(&self, inst: Instance, last_error: Option<String>) -> Result<()> {
+    pub(super) async fn schedule_and_spawn(
+        &self,
+        inst: Instance,
+        last_error: Option<String>,
+    ) -> Result<()> {
         let s = &inst.server;
         let candidate = Candidate {
             vcpus: s.flavor.vcpus,
@@ -408,7 +448,14 @@ impl ComputeService {
             Ok(spec) => spec,
             Err(e) => {
                 let mut conn = self.db.pool.acquire().await?;
-                self.unclaim(&mut conn, &node.id, i64::from(s.flavor.vcpus), s.flavor.ram_mib as i64, s.flavor.disk_gb as i64).await?;
+                self.unclaim(
+                    &mut conn,
+                    &node.id,
+                    i64::from(s.flavor.vcpus),
+                    s.flavor.ram_mib as i64,
+                    s.flavor.disk_gb as i64,
+                )
+                .await?;
                 return Err(e);
             }
         };
@@ -438,7 +485,14 @@ impl ComputeService {
         .await?;
         if updated.rows_affected() == 0 {
             let mut conn = self.db.pool.acquire().await?;
-            self.unclaim(&mut conn, &node.id, i64::from(s.flavor.vcpus), s.flavor.ram_mib as i64, s.flavor.disk_gb as i64).await?;
+            self.unclaim(
+                &mut conn,
+                &node.id,
+                i64::from(s.flavor.vcpus),
+                s.flavor.ram_mib as i64,
+                s.flavor.disk_gb as i64,
+            )
+            .await?;
             return Ok(());
         }
         let msg = ComputeRequest {
@@ -446,7 +500,11 @@ impl ComputeService {
             instance_id: s.id.clone(),
             action: ComputeAction::Spawn(Box::new(spec)),
         };
-        if let Err(e) = self.bus.publish(&bus::compute_queue(&node.name), bus::encode(&msg)).await {
+        if let Err(e) = self
+            .bus
+            .publish(&bus::compute_queue(&node.name), bus::encode(&msg))
+            .await
+        {
             // The sweeper would retry it at the deadline; the bus being down
             // is worth saying now.
             tracing::error!(instance = %s.id, node = %node.name, error = %e, "could not send spawn");
@@ -466,7 +524,10 @@ impl ComputeService {
                 self.cfg.image_api_url.trim_end_matches('/'),
                 img.id
             ),
-            disk_format: img.disk_format.map(|f| f.as_str().to_string()).unwrap_or_else(|| "raw".into()),
+            disk_format: img
+                .disk_format
+                .map(|f| f.as_str().to_string())
+                .unwrap_or_else(|| "raw".into()),
             size: img.size.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
             hash_algo: if img.os_hash_value.is_some() {
                 img.os_hash_algo.clone().unwrap_or_else(|| "sha512".into())
@@ -536,7 +597,9 @@ impl ComputeService {
         message: &str,
         details: Option<String>,
     ) -> Result<()> {
-        let Some(inst) = self.load(id).await? else { return Ok(()) };
+        let Some(inst) = self.load(id).await? else {
+            return Ok(());
+        };
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
         let done = sqlx::query(
@@ -556,7 +619,14 @@ impl ComputeService {
         if done.rows_affected() == 1 {
             if let Some(node) = &inst.server.node_id {
                 let f = &inst.server.flavor;
-                self.unclaim(&mut tx, node, i64::from(f.vcpus), f.ram_mib as i64, f.disk_gb as i64).await?;
+                self.unclaim(
+                    &mut tx,
+                    node,
+                    i64::from(f.vcpus),
+                    f.ram_mib as i64,
+                    f.disk_gb as i64,
+                )
+                .await?;
             }
             finish_action(&mut tx, id, "create", Some(message), now).await?;
         }
@@ -571,7 +641,11 @@ impl ComputeService {
     }
 
     /// Servers, newest first (Nova's default order), with Nova's filters.
-    pub async fn list_servers(&self, ctx: &RequestContext, f: &ServerFilter) -> Result<Vec<Server>> {
+    pub async fn list_servers(
+        &self,
+        ctx: &RequestContext,
+        f: &ServerFilter,
+    ) -> Result<Vec<Server>> {
         let mut sql = format!("SELECT {COLUMNS} FROM instances WHERE 1 = 1");
         let mut binds: Vec<String> = Vec::new();
         if f.all_projects {
@@ -677,7 +751,8 @@ impl ComputeService {
             for r in rows {
                 let id: String = r.try_get("instance_id")?;
                 if let Some(s) = chunk.iter_mut().find(|s| s.id == id) {
-                    s.metadata.insert(r.try_get("meta_key")?, r.try_get("meta_value")?);
+                    s.metadata
+                        .insert(r.try_get("meta_key")?, r.try_get("meta_value")?);
                 }
             }
         }
@@ -712,7 +787,10 @@ impl ComputeService {
         }
         let s = &inst.server;
         sqlx::query("UPDATE instances SET name = ?, description = ?, updated_at = ? WHERE id = ?")
-            .bind(name.map(|n| n.trim().to_string()).unwrap_or_else(|| s.name.clone()))
+            .bind(
+                name.map(|n| n.trim().to_string())
+                    .unwrap_or_else(|| s.name.clone()),
+            )
             .bind(description.unwrap_or_else(|| s.description.clone()))
             .bind(now_micros())
             .bind(id.to_string())
@@ -737,7 +815,12 @@ impl ComputeService {
     /// A server action: checked against the instance's state as Nova
     /// checks it, recorded, and sent to its node. Lock and unlock take
     /// effect at once.
-    pub async fn server_action(&self, ctx: &RequestContext, id: &str, action: ServerAction) -> Result<()> {
+    pub async fn server_action(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        action: ServerAction,
+    ) -> Result<()> {
         let rule = match action {
             ServerAction::Lock { .. } | ServerAction::Unlock => &rules::SERVERS_LOCK,
             _ => &rules::SERVERS_ACTION,
@@ -753,7 +836,11 @@ impl ComputeService {
                         "The disabled reason is longer than 255 characters."
                     )));
                 }
-                let by = if ctx.is_admin() && ctx.project_id() != Some(&s.project_id) { "admin" } else { "owner" };
+                let by = if ctx.is_admin() && ctx.project_id() != Some(&s.project_id) {
+                    "admin"
+                } else {
+                    "owner"
+                };
                 sqlx::query("UPDATE instances SET locked = 1, locked_by = ?, locked_reason = ?, updated_at = ? WHERE id = ?")
                     .bind(by)
                     .bind(reason.clone())
@@ -768,12 +855,17 @@ impl ComputeService {
                 return Ok(());
             }
             ServerAction::Unlock => {
-                let by: Option<String> = sqlx::query_scalar("SELECT locked_by FROM instances WHERE id = ?")
-                    .bind(id.to_string())
-                    .fetch_one(&self.db.pool)
-                    .await?;
+                let by: Option<String> =
+                    sqlx::query_scalar("SELECT locked_by FROM instances WHERE id = ?")
+                        .bind(id.to_string())
+                        .fetch_one(&self.db.pool)
+                        .await?;
                 if by.as_deref() == Some("admin") {
-                    enforce(ctx, &rules::SERVERS_UNLOCK_OVERRIDE, &Target::project(&s.project_id))?;
+                    enforce(
+                        ctx,
+                        &rules::SERVERS_UNLOCK_OVERRIDE,
+                        &Target::project(&s.project_id),
+                    )?;
                 }
                 sqlx::query("UPDATE instances SET locked = 0, locked_by = NULL, locked_reason = NULL, updated_at = ? WHERE id = ?")
                     .bind(now)
@@ -790,33 +882,76 @@ impl ComputeService {
         }
         self.check_lock(ctx, s)?;
         let (allowed, task, bus_action): (&[VmState], TaskState, ComputeAction) = match action {
-            ServerAction::Start => (&[VmState::Stopped], TaskState::PoweringOn, ComputeAction::Start),
+            ServerAction::Start => (
+                &[VmState::Stopped],
+                TaskState::PoweringOn,
+                ComputeAction::Start,
+            ),
             ServerAction::Stop => (
                 &[VmState::Active, VmState::Error],
                 TaskState::PoweringOff,
-                ComputeAction::Stop { timeout_secs: self.cfg.shutdown_timeout_secs },
+                ComputeAction::Stop {
+                    timeout_secs: self.cfg.shutdown_timeout_secs,
+                },
             ),
-            ServerAction::Reboot { hard: false } => (&[VmState::Active], TaskState::Rebooting, ComputeAction::Reboot { hard: false }),
+            ServerAction::Reboot { hard: false } => (
+                &[VmState::Active],
+                TaskState::Rebooting,
+                ComputeAction::Reboot { hard: false },
+            ),
             ServerAction::Reboot { hard: true } => (
-                &[VmState::Active, VmState::Stopped, VmState::Paused, VmState::Suspended, VmState::Error],
+                &[
+                    VmState::Active,
+                    VmState::Stopped,
+                    VmState::Paused,
+                    VmState::Suspended,
+                    VmState::Error,
+                ],
                 TaskState::RebootingHard,
                 ComputeAction::Reboot { hard: true },
             ),
             ServerAction::Pause => (&[VmState::Active], TaskState::Pausing, ComputeAction::Pause),
-            ServerAction::Unpause => (&[VmState::Paused], TaskState::Unpausing, ComputeAction::Unpause),
-            ServerAction::Suspend => (&[VmState::Active], TaskState::Suspending, ComputeAction::Suspend),
-            ServerAction::Resume => (&[VmState::Suspended], TaskState::Resuming, ComputeAction::Resume),
+            ServerAction::Unpause => (
+                &[VmState::Paused],
+                TaskState::Unpausing,
+                ComputeAction::Unpause,
+            ),
+            ServerAction::Suspend => (
+                &[VmState::Active],
+                TaskState::Suspending,
+                ComputeAction::Suspend,
+            ),
+            ServerAction::Resume => (
+                &[VmState::Suspended],
+                TaskState::Resuming,
+                ComputeAction::Resume,
+            ),
             ServerAction::Lock { .. } | ServerAction::Unlock => return Ok(()),
         };
         let name = action.name();
         if let Some(t) = s.task_state {
-            return Err(ComputeError::invalid_state(name, id, "task_state", t.as_str()));
+            return Err(ComputeError::invalid_state(
+                name,
+                id,
+                "task_state",
+                t.as_str(),
+            ));
         }
         if !allowed.contains(&s.vm_state) {
-            return Err(ComputeError::invalid_state(name, id, "vm_state", s.vm_state.as_str()));
+            return Err(ComputeError::invalid_state(
+                name,
+                id,
+                "vm_state",
+                s.vm_state.as_str(),
+            ));
         }
         let Some(node) = s.node_name.clone() else {
-            return Err(ComputeError::invalid_state(name, id, "vm_state", s.vm_state.as_str()));
+            return Err(ComputeError::invalid_state(
+                name,
+                id,
+                "vm_state",
+                s.vm_state.as_str(),
+            ));
         };
         let request_id = new_uuid();
         let mut tx = self.db.begin_write().await?;
@@ -834,12 +969,23 @@ impl ComputeService {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(ComputeError::invalid_state(name, id, "task_state", "changing"));
+            return Err(ComputeError::invalid_state(
+                name,
+                id,
+                "task_state",
+                "changing",
+            ));
         }
         insert_action(&mut tx, id, name, ctx, &s.project_id, now).await?;
         tx.commit().await?;
-        let msg = ComputeRequest { request_id, instance_id: id.to_string(), action: bus_action };
-        self.bus.publish(&bus::compute_queue(&node), bus::encode(&msg)).await?;
+        let msg = ComputeRequest {
+            request_id,
+            instance_id: id.to_string(),
+            action: bus_action,
+        };
+        self.bus
+            .publish(&bus::compute_queue(&node), bus::encode(&msg))
+            .await?;
         Ok(())
     }
 
@@ -873,8 +1019,14 @@ impl ComputeService {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let msg = ComputeRequest { request_id, instance_id: id.to_string(), action: ComputeAction::Delete };
-        self.bus.publish(&bus::compute_queue(&node), bus::encode(&msg)).await?;
+        let msg = ComputeRequest {
+            request_id,
+            instance_id: id.to_string(),
+            action: ComputeAction::Delete,
+        };
+        self.bus
+            .publish(&bus::compute_queue(&node), bus::encode(&msg))
+            .await?;
         Ok(())
     }
 
@@ -898,7 +1050,11 @@ impl ComputeService {
         .bind(now)
         .bind(now)
         .bind(s.id.clone())
-        .bind(pending.map(str::to_string).unwrap_or_else(|| inst.pending_request.clone().unwrap_or_default()))
+        .bind(
+            pending
+                .map(str::to_string)
+                .unwrap_or_else(|| inst.pending_request.clone().unwrap_or_default()),
+        )
         .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -917,7 +1073,14 @@ impl ComputeService {
             )
             .await?;
         if let Some(node) = &s.node_id {
-            self.unclaim(tx, node, i64::from(f.vcpus), f.ram_mib as i64, f.disk_gb as i64).await?;
+            self.unclaim(
+                tx,
+                node,
+                i64::from(f.vcpus),
+                f.ram_mib as i64,
+                f.disk_gb as i64,
+            )
+            .await?;
         }
         finish_action(tx, &s.id, "delete", None, now).await?;
         Ok(true)
@@ -925,9 +1088,17 @@ impl ComputeService {
 
     /// The tail of the instance's serial console (`os-getConsoleOutput`),
     /// asked of its node.
-    pub async fn console_output(&self, ctx: &RequestContext, id: &str, lines: Option<u32>) -> Result<String> {
+    pub async fn console_output(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        lines: Option<u32>,
+    ) -> Result<String> {
         let inst = self.visible(ctx, id, &rules::CONSOLE_OUTPUT).await?;
-        let Some(node) = inst.server.node_name.clone().filter(|_| inst.server.vm_state != VmState::Building || inst.server.task_state == Some(TaskState::Spawning)) else {
+        let Some(node) = inst.server.node_name.clone().filter(|_| {
+            inst.server.vm_state != VmState::Building
+                || inst.server.task_state == Some(TaskState::Spawning)
+        }) else {
             return Err(ComputeError::Conflict(msg!(
                 "error.compute.no_console",
                 "Instance {id} has no console output yet.",
@@ -941,7 +1112,11 @@ impl ComputeService {
         };
         let reply = match self
             .bus
-            .call(&bus::compute_queue(&node), bus::encode(&req), std::time::Duration::from_secs(10))
+            .call(
+                &bus::compute_queue(&node),
+                bus::encode(&req),
+                std::time::Duration::from_secs(10),
+            )
             .await
         {
             Ok(r) => r,
@@ -954,14 +1129,23 @@ impl ComputeService {
             }
             Err(e) => return Err(e.into()),
         };
-        let out: ConsoleOutput = bus::decode(&reply).map_err(|e| ComputeError::Internal(e.to_string()))?;
+        let out: ConsoleOutput =
+            bus::decode(&reply).map_err(|e| ComputeError::Internal(e.to_string()))?;
         Ok(out.output.unwrap_or_default())
     }
 
     // ------------------------------------------------------------ metadata
 
-    pub async fn server_metadata(&self, ctx: &RequestContext, id: &str) -> Result<BTreeMap<String, String>> {
-        Ok(self.visible(ctx, id, &rules::METADATA_READ).await?.server.metadata)
+    pub async fn server_metadata(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .visible(ctx, id, &rules::METADATA_READ)
+            .await?
+            .server
+            .metadata)
     }
 
     /// Replaces all metadata (`PUT /servers/{id}/metadata`) or merges it in
@@ -975,9 +1159,14 @@ impl ComputeService {
     ) -> Result<BTreeMap<String, String>> {
         let inst = self.visible(ctx, id, &rules::METADATA_WRITE).await?;
         self.check_lock(ctx, &inst.server)?;
-        let mut merged = if replace { BTreeMap::new() } else { inst.server.metadata.clone() };
+        let mut merged = if replace {
+            BTreeMap::new()
+        } else {
+            inst.server.metadata.clone()
+        };
         merged.extend(items);
-        self.validate_metadata(&inst.server.project_id, &merged, 0).await?;
+        self.validate_metadata(&inst.server.project_id, &merged, 0)
+            .await?;
         let mut tx = self.db.begin_write().await?;
         sqlx::query("DELETE FROM instance_metadata WHERE instance_id = ?")
             .bind(id.to_string())
@@ -1000,14 +1189,20 @@ impl ComputeService {
         Ok(merged)
     }
 
-    pub async fn delete_metadata_item(&self, ctx: &RequestContext, id: &str, key: &str) -> Result<()> {
+    pub async fn delete_metadata_item(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        key: &str,
+    ) -> Result<()> {
         let inst = self.visible(ctx, id, &rules::METADATA_WRITE).await?;
         self.check_lock(ctx, &inst.server)?;
-        let done = sqlx::query("DELETE FROM instance_metadata WHERE instance_id = ? AND meta_key = ?")
-            .bind(id.to_string())
-            .bind(key.to_string())
-            .execute(&self.db.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM instance_metadata WHERE instance_id = ? AND meta_key = ?")
+                .bind(id.to_string())
+                .bind(key.to_string())
+                .execute(&self.db.pool)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(ComputeError::NotFound(msg!(
                 "error.compute.metadata_not_found",
@@ -1019,7 +1214,12 @@ impl ComputeService {
 
     /// Nova's metadata rules: keys 1–255 characters, values up to 255, and
     /// at most the project's `metadata_items`.
-    async fn validate_metadata(&self, project_id: &str, m: &BTreeMap<String, String>, _base: usize) -> Result<()> {
+    async fn validate_metadata(
+        &self,
+        project_id: &str,
+        m: &BTreeMap<String, String>,
+        _base: usize,
+    ) -> Result<()> {
         for (k, v) in m {
             if k.is_empty() || k.chars().count() > 255 || v.chars().count() > 255 {
                 return Err(ComputeError::Validation(msg!(
@@ -1028,7 +1228,10 @@ impl ComputeService {
                 )));
             }
         }
-        let u = self.quota.standing(project_id, Resource::METADATA_ITEMS).await?;
+        let u = self
+            .quota
+            .standing(project_id, Resource::METADATA_ITEMS)
+            .await?;
         if u.limit >= 0 && m.len() as i64 > u.limit {
             return Err(ComputeError::OverQuota(OverQuota {
                 project_id: project_id.to_string(),
@@ -1044,7 +1247,11 @@ impl ComputeService {
 
     // ------------------------------------------------------------ actions log, limits, usage
 
-    pub async fn instance_actions(&self, ctx: &RequestContext, id: &str) -> Result<Vec<InstanceAction>> {
+    pub async fn instance_actions(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<Vec<InstanceAction>> {
         self.visible(ctx, id, &rules::INSTANCE_ACTIONS).await?;
         let rows = sqlx::query(
             "SELECT id, instance_id, action, request_id, user_id, project_id, message, start_time, \
@@ -1064,7 +1271,9 @@ impl ComputeService {
                     project_id: r.try_get("project_id")?,
                     message: r.try_get("message")?,
                     start_time: micros_to_time(r.try_get("start_time")?),
-                    finish_time: r.try_get::<Option<i64>, _>("finish_time")?.map(micros_to_time),
+                    finish_time: r
+                        .try_get::<Option<i64>, _>("finish_time")?
+                        .map(micros_to_time),
                 })
             })
             .collect()
@@ -1105,12 +1314,22 @@ impl ComputeService {
     }
 
     /// Every project's usage (admins).
-    pub async fn all_usage(&self, ctx: &RequestContext, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<ProjectUsage>> {
+    pub async fn all_usage(
+        &self,
+        ctx: &RequestContext,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<ProjectUsage>> {
         enforce(ctx, &rules::USAGE_ALL, &Target::none())?;
         self.usage_between(None, start, end).await
     }
 
-    async fn usage_between(&self, project: Option<&str>, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<ProjectUsage>> {
+    async fn usage_between(
+        &self,
+        project: Option<&str>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<ProjectUsage>> {
         let (s, e) = (start.timestamp_micros(), end.timestamp_micros());
         let mut sql = format!(
             "SELECT {COLUMNS} FROM instances WHERE created_at < ? AND (terminated_at IS NULL OR terminated_at > ?)"
@@ -1200,7 +1419,10 @@ fn validate_user_data(ud: &str) -> Result<String> {
             max = MAX_USER_DATA,
         )));
     }
-    if base64::engine::general_purpose::STANDARD.decode(ud.trim()).is_err() {
+    if base64::engine::general_purpose::STANDARD
+        .decode(ud.trim())
+        .is_err()
+    {
         return Err(ComputeError::Validation(msg!(
             "error.compute.user_data_not_base64",
             "User data needs to be valid base 64.",
@@ -1210,7 +1432,9 @@ fn validate_user_data(ud: &str) -> Result<String> {
 }
 
 fn secs(s: u64) -> i64 {
-    i64::try_from(s).unwrap_or(i64::MAX / 2_000_000).saturating_mul(1_000_000)
+    i64::try_from(s)
+        .unwrap_or(i64::MAX / 2_000_000)
+        .saturating_mul(1_000_000)
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -9,7 +9,11 @@
 //! downloading it through the image API.
 //!
 //! Flags: `--mysql`; `--image-size-mib N` (default 1024); `--image-only`
-//! (skip the identity figures).
+//! (skip the identity figures); `--compute [--amqp URL]`: only the compute
+//! figures — a scheduling decision among 1,000 nodes, POST /servers to
+//! ACTIVE through the conductor and the embedded agent (libvirt's test
+//! driver) over RabbitMQ (or the in-process bus without `--amqp`), and 500
+//! concurrent boots against an instance quota of 100.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,6 +73,19 @@ async fn main() {
     config.image.store_dir = work.join("store").display().to_string();
     config.image.max_image_size = i64::MAX;
     config.image.max_bytes_per_project = -1;
+    let compute_only = std::env::args().any(|a| a == "--compute");
+    if let Some(url) = flag_value("--amqp") {
+        config.bus.url = url;
+    }
+    config.agent.libvirt_uri = "test:///default".into();
+    config.agent.state_dir = work.join("agent");
+    config.agent.node = "bench-node".into();
+    config.agent.vcpus = Some(100_000);
+    config.agent.memory_mib = Some(100_000_000);
+    config.agent.disk_gb = Some(1_000_000);
+    config.compute.instances = -1;
+    config.compute.cores = -1;
+    config.compute.ram_mib = -1;
     let state = AppState::new(config).await.expect("start");
     state
         .identity
@@ -79,8 +96,18 @@ async fn main() {
         })
         .await
         .expect("bootstrap");
-    let app = gureum_server::app(state.clone()).await.expect("app");
+    let built = gureum_server::build(state.clone()).await.expect("app");
+    let app = built.router;
     tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut supervisor =
+        gureum_server::supervisor::Supervisor::new(tokio_util::sync::CancellationToken::new());
+    if compute_only {
+        for w in built.workers {
+            if w.name.starts_with("compute-") {
+                supervisor.spawn(w);
+            }
+        }
+    }
 
     println!(
         "Gureum benchmark — backend {backend:?}, {} cores",
@@ -94,6 +121,13 @@ async fn main() {
         .expect("client");
     let token = issue(&client, &base).await.expect("admin token");
 
+    if compute_only {
+        compute_figures(&state, &client, &base, &token).await;
+        supervisor.shutdown(Duration::from_secs(5)).await;
+        let _ = std::fs::remove_dir_all(&work);
+        scratch.finish().await;
+        return;
+    }
     if !image_only {
         identity_figures(&state, &client, &base, &token).await;
     }
@@ -554,4 +588,239 @@ async fn image_figures(
         .header("X-Auth-Token", token)
         .send()
         .await;
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// POST /servers and poll until ACTIVE; the time taken.
+async fn boot_once(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    image: &str,
+    name: &str,
+) -> Option<Duration> {
+    let start = Instant::now();
+    let r = client
+        .post(format!("{base}/compute/v2.1/servers"))
+        .header("X-Auth-Token", token)
+        .json(&serde_json::json!({"server": {"name": name, "imageRef": image, "flavorRef": "bench", "networks": "none"}}))
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 202 {
+        return None;
+    }
+    let body: serde_json::Value = r.json().await.ok()?;
+    let id = body["server"]["id"].as_str()?.to_string();
+    loop {
+        let s: serde_json::Value = client
+            .get(format!("{base}/compute/v2.1/servers/{id}"))
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        match s["server"]["status"].as_str() {
+            Some("ACTIVE") => return Some(start.elapsed()),
+            Some("ERROR") | None => return None,
+            _ => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            return None;
+        }
+    }
+}
+
+async fn compute_figures(state: &AppState, client: &reqwest::Client, base: &str, token: &str) {
+    let admin = RequestContext::internal();
+    // An image and a flavor to boot.
+    let img = state
+        .image
+        .create_image(
+            &admin,
+            cloud::image::NewImage {
+                name: Some("bench".into()),
+                visibility: Some(cloud::image::Visibility::Public),
+                disk_format: Some(cloud::image::DiskFormat::Raw),
+                container_format: Some(cloud::image::ContainerFormat::Bare),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("image");
+    let data = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
+        bytes::Bytes::from_static(b"bench"),
+    )]);
+    state
+        .image
+        .upload(&admin, &img.id, data, Some(5))
+        .await
+        .expect("upload");
+    state
+        .compute
+        .create_flavor(
+            &admin,
+            cloud::compute::NewFlavor {
+                id: Some("bench".into()),
+                name: "bench".into(),
+                vcpus: 1,
+                ram_mib: 64,
+                disk_gb: 0,
+                rxtx_factor: 1.0,
+                is_public: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("flavor");
+
+    // Wait for the embedded agent's first heartbeat.
+    let until = Instant::now() + Duration::from_secs(30);
+    while state
+        .compute
+        .list_nodes(&admin)
+        .await
+        .map(|n| n.is_empty())
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < until, "the embedded agent never reported");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // POST /servers → ACTIVE, one at a time.
+    let mut times = Vec::new();
+    for i in 0..100 {
+        if let Some(d) = boot_once(client, base, token, &img.id, &format!("seq-{i}")).await {
+            times.push(ms(d));
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "POST /servers → ACTIVE (test driver, bus {}): p50 {:.1} ms, p99 {:.1} ms over {} boots   goal p50 <= 50 ms",
+        state.config.bus.url.split('@').next_back().unwrap_or("?"),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.len()
+    );
+
+    // 500 concurrent boots against an instance quota of 100.
+    let project = admin_project(state).await;
+    let already = state
+        .compute
+        .limits(&admin, &project)
+        .await
+        .map(|l| l.instances_used)
+        .unwrap_or(0);
+    state
+        .compute
+        .quota()
+        .set_limit(
+            &admin,
+            &project,
+            cloud::quota::Resource::INSTANCES,
+            already + 100,
+        )
+        .await
+        .expect("limit");
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..500 {
+        let client = client.clone();
+        let url = format!("{base}/compute/v2.1/servers");
+        let token = token.to_string();
+        let image = img.id.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .header("X-Auth-Token", token)
+                .json(&serde_json::json!({"server": {"name": format!("burst-{i}"), "imageRef": image, "flavorRef": "bench", "networks": "none"}}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }));
+    }
+    let (mut accepted, mut refused, mut other) = (0, 0, 0);
+    for t in tasks {
+        match t.await.unwrap_or(0) {
+            202 => accepted += 1,
+            403 | 413 => refused += 1,
+            _ => other += 1,
+        }
+    }
+    let wall = start.elapsed();
+    println!(
+        "500 concurrent boots, instance quota 100: {accepted} accepted, {refused} refused by quota, {other} other, in {:.2} s ({:.0} accepted/s)   goal exactly 100",
+        wall.as_secs_f64(),
+        f64::from(accepted) / wall.as_secs_f64()
+    );
+
+    // A scheduling decision among 1,000 registered nodes (read, rank, claim).
+    for i in 0..1000 {
+        let report = bus::messages::NodeReport {
+            node: format!("sched-{i:04}"),
+            host_ip: "127.0.0.1".into(),
+            hypervisor_type: "test".into(),
+            hypervisor_version: 1,
+            vcpus: 64,
+            memory_mib: 262_144,
+            disk_gb: 10_000,
+            availability_zone: String::new(),
+            running: 0,
+            started_at: 0,
+        };
+        state.compute.record_heartbeat(&report).await.expect("node");
+    }
+    let want = cloud::compute::Candidate {
+        vcpus: 1,
+        ram_mib: 64,
+        disk_gb: 0,
+        ..Default::default()
+    };
+    let mut decide = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let node = state.compute.schedule(&want).await.expect("schedule");
+        decide.push(ms(t.elapsed()));
+        assert!(node.is_some(), "a node among 1,000");
+    }
+    decide.sort_by(f64::total_cmp);
+    let nodes = state.compute.list_nodes(&admin).await.expect("nodes");
+    let t = Instant::now();
+    for _ in 0..100 {
+        std::hint::black_box(state.compute.scheduler().rank(&nodes, &want));
+    }
+    println!(
+        "scheduling among {} nodes: decision (read, rank, claim) p50 {:.2} ms, p99 {:.2} ms; ranking alone {:.3} ms   goal <= 5 ms",
+        nodes.len(),
+        percentile(&decide, 0.5),
+        percentile(&decide, 0.99),
+        ms(t.elapsed()) / 100.0
+    );
+}
+
+/// The admin project's id (the bench's token is scoped to it).
+async fn admin_project(state: &AppState) -> String {
+    let admin = RequestContext::internal();
+    let projects = state
+        .identity
+        .list_projects(
+            &admin,
+            &ListFilter {
+                name: Some("admin".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("projects");
+    projects.items[0].id.clone()
 }

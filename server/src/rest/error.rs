@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use cloud::compute::ComputeError;
 use cloud::identity::IdentityError;
 use cloud::image::ImageError;
 use cloud::{ErrorKind, ServiceError};
@@ -69,6 +70,39 @@ impl From<ImageError> for ApiError {
     }
 }
 
+/// Compute (Nova) answers every over-quota refusal with 403 and its own
+/// words; the compute layer (`rest::compute`) gives every fault Nova's shape.
+impl From<ComputeError> for ApiError {
+    fn from(e: ComputeError) -> ApiError {
+        match &e {
+            ComputeError::OverQuota(o) => ApiError::new(StatusCode::FORBIDDEN, nova_over_quota(o)),
+            _ => ApiError::service(&e),
+        }
+    }
+}
+
+/// Nova's over-quota texts (`KeypairLimitExceeded`, `MetadataLimitExceeded`,
+/// `OverQuota` for instances, cores and ram).
+fn nova_over_quota(o: &cloud::quota::OverQuota) -> String {
+    use cloud::quota::Resource;
+    let used = o.in_use.saturating_add(o.reserved);
+    match o.resource {
+        Resource::KEY_PAIRS => "Quota exceeded, too many key pairs.".into(),
+        Resource::METADATA_ITEMS => {
+            format!("Maximum number of metadata items exceeds {}", o.limit)
+        }
+        r => format!(
+            "Quota exceeded for {r}: Requested {}, but already used {used} of {} {r}",
+            o.requested, o.limit
+        ),
+    }
+}
+
+/// The fault an [`ApiError`] rendered, left on its response so a layer can
+/// re-render it in another service's shape (Nova's, under `/compute`).
+#[derive(Debug, Clone)]
+pub struct Fault(pub String);
+
 /// OpenStack's title for a status code: the kind's title when the status is
 /// one of the table's, else the framework's own (405, 415).
 pub fn title(status: StatusCode) -> &'static str {
@@ -90,6 +124,7 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"error": {"code": self.status.as_u16(), "title": title(self.status), "message": self.message}});
         let mut res = (self.status, Json(body)).into_response();
+        res.extensions_mut().insert(Fault(self.message));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

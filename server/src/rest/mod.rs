@@ -1,6 +1,7 @@
 //! The OpenStack-compatible REST APIs: thin adapters over the services.
 
 pub mod auth;
+pub mod compute;
 pub mod error;
 pub mod identity;
 pub mod image;
