@@ -276,7 +276,10 @@ impl ImageCache {
         }
         if self.identity.is_some() {
             for fresh in [false, true] {
-                let token = self.service_token(fresh).await?;
+                let token = self.service_token(fresh).await.map_err(|e| match e {
+                    ImageError::Fetch { message, .. } => fetch_err(id, message),
+                    e => e,
+                })?;
                 match self.get_with(image, Some(&token)).await? {
                     Ok(r) => return Ok(r),
                     Err(status) => last = format!("the service token was refused ({status})"),

@@ -19,7 +19,7 @@ use bus::{compute_queue, decode, encode, Bus, Consumer, CONDUCTOR_QUEUE};
 const WAIT: Duration = Duration::from_secs(20);
 
 struct Harness {
-    bus: MemoryBus,
+    bus: Arc<dyn Bus>,
     node: String,
     hv: Hypervisor,
     conductor: Box<dyn Consumer>,
@@ -31,6 +31,14 @@ struct Harness {
 
 impl Harness {
     async fn start(node: &str, tune: impl FnOnce(&mut AgentConfig)) -> Harness {
+        Harness::start_on(Arc::new(MemoryBus::new()), node, tune).await
+    }
+
+    async fn start_on(
+        bus: Arc<dyn Bus>,
+        node: &str,
+        tune: impl FnOnce(&mut AgentConfig),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = AgentConfig {
             node: node.into(),
@@ -40,10 +48,10 @@ impl Harness {
             ..Default::default()
         };
         tune(&mut cfg);
-        let bus = MemoryBus::new();
         let hv = Hypervisor::open(&cfg.libvirt_uri).await.unwrap();
+        bus.declare(CONDUCTOR_QUEUE).await.unwrap();
         let conductor = bus.consume(CONDUCTOR_QUEUE, 16).await.unwrap();
-        let agent = Agent::new(cfg, Arc::new(bus.clone()), hv.clone());
+        let agent = Agent::new(cfg, bus.clone(), hv.clone());
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             agent
@@ -495,4 +503,42 @@ async fn one_instance_is_served_in_order_others_concurrently() {
     .collect();
     assert_eq!(a_results, want);
     h.stop().await;
+}
+
+/// The same over RabbitMQ (`GUREUM_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/%2f`),
+/// in queues of their own (a unique prefix).
+#[tokio::test]
+#[ignore = "needs RabbitMQ at GUREUM_TEST_AMQP_URL"]
+async fn spawn_console_and_delete_over_rabbitmq() {
+    let url = std::env::var("GUREUM_TEST_AMQP_URL").unwrap();
+    let options = bus::amqp::AmqpOptions {
+        prefix: format!("agent-test-{}.", uuid::Uuid::new_v4().simple()),
+        ..Default::default()
+    };
+    let amqp = bus::amqp::AmqpBus::connect(&url, options).await.unwrap();
+    let mut h = Harness::start_on(Arc::new(amqp.clone()), "amqp-node", |_| {}).await;
+    assert_eq!(h.heartbeat().await.node, "amqp-node");
+    let id = "5d7c1a52-0d57-4a57-9a57-1c3b9e0f0009";
+    assert_eq!(
+        h.send(id, spawn("amqp-vm")).await,
+        done(PowerState::Running)
+    );
+    assert_eq!(
+        h.send(id, spawn("amqp-vm")).await,
+        done(PowerState::Running)
+    );
+    let req = h.request(id, ComputeAction::ConsoleLog { lines: None });
+    let reply = h
+        .bus
+        .call(&compute_queue(&h.node), encode(&req), WAIT)
+        .await
+        .unwrap();
+    let out: ConsoleOutput = decode(&reply).unwrap();
+    assert_eq!(out.output.as_deref(), Some(""));
+    assert_eq!(
+        h.send(id, ComputeAction::Delete).await,
+        done(PowerState::Shutdown)
+    );
+    h.stop().await;
+    amqp.close().await;
 }

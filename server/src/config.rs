@@ -43,6 +43,9 @@ pub struct BusConfig {
     /// Run a compute agent inside this process (the embedded default; a
     /// production server leaves this to the agents on the nodes).
     pub embedded_agent: bool,
+    /// Prepended to every queue and exchange name on RabbitMQ, so clouds
+    /// (or test runs) sharing one vhost keep apart; agents use the same.
+    pub prefix: String,
 }
 
 impl Default for BusConfig {
@@ -50,6 +53,7 @@ impl Default for BusConfig {
         BusConfig {
             url: "memory".into(),
             embedded_agent: true,
+            prefix: String::new(),
         }
     }
 }

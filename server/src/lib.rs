@@ -109,7 +109,12 @@ pub async fn connect_bus(cfg: &config::BusConfig) -> Result<Arc<dyn bus::Bus>, b
         tracing::info!("message bus: in-process");
         return Ok(Arc::new(bus::memory::MemoryBus::new()));
     }
-    let amqp = bus::amqp::AmqpBus::connect(&cfg.url, bus::amqp::AmqpOptions::default()).await?;
+    let options = bus::amqp::AmqpOptions {
+        prefix: cfg.prefix.clone(),
+        connection_name: "gureum-server".into(),
+        ..Default::default()
+    };
+    let amqp = bus::amqp::AmqpBus::connect(&cfg.url, options).await?;
     tracing::info!("message bus: RabbitMQ");
     Ok(Arc::new(amqp))
 }
