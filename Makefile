@@ -66,6 +66,7 @@ css:
 	@test -s $(PKG)/gureum.css
 
 ## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s;
+## compute: POST /servers → ACTIVE over RabbitMQ, 500 boots against a quota of 100, scheduling among 1,000 nodes;
 ## then, from wrk in a separate process, token issue and validation rates, a login storm and 500 slow
 ## clients (scripts/bench-storm.sh), Identity › Users at 10,000 rows on SQLite and MariaDB
 ## (scripts/bench-pages.sh); with FIRST_RUN=1 also the first build from a clean clone
@@ -78,6 +79,7 @@ bench: deps-build
 	cargo build -p gureum-server --bins
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --image-size-mib $(BENCH_IMAGE_MIB)
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --image-size-mib $(BENCH_IMAGE_MIB)
+	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --compute --amqp 'amqp://guest:guest@127.0.0.1:5672/%2f'
 	./scripts/bench-storm.sh
 	./scripts/bench-pages.sh
 	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
@@ -93,6 +95,7 @@ deps-build:
 
 deps-test:
 	@./scripts/install-deps.sh test
+	@./scripts/real-guest.sh
 
 clean-data:
 	rm -rf data

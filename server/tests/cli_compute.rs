@@ -299,7 +299,7 @@ async fn scenario(backend: Backend) {
 
     let services = cli.json(admin, &["compute", "service", "list"]).await;
     assert_eq!(column(&services, "Binary"), ["nova-compute"], "{services}");
-    assert_eq!(column(&services, "Host"), [host.clone()]);
+    assert_eq!(column(&services, "Host"), [host.as_str()]);
     assert_eq!(column(&services, "Status"), ["enabled"]);
     cli.ok(
         admin,

@@ -37,7 +37,10 @@ async fn start_agent(prefix: &str, node: &str) -> RunningAgent {
     let bus = bus::AmqpBus::connect(&amqp_url(), options)
         .await
         .unwrap_or_else(|e| panic!("RabbitMQ is required for this test ({}): {e}", amqp_url()));
-    let dir = std::env::temp_dir().join(format!("gureum-test-agent-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "gureum-test-agent-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     let cfg = agent::AgentConfig {
         node: node.into(),
         libvirt_uri: "test:///default".into(),
@@ -75,7 +78,10 @@ async fn hosts_when_active(c: &TestCloud, ids: &[String]) -> Vec<String> {
     for id in ids {
         loop {
             let s: Value = c
-                .get(&c.admin_token, &format!("{}/compute/v2.1/servers/{id}", c.url))
+                .get(
+                    &c.admin_token,
+                    &format!("{}/compute/v2.1/servers/{id}", c.url),
+                )
                 .await
                 .expect(200)
                 .body["server"]
@@ -109,7 +115,9 @@ async fn two_nodes_share_the_work_and_a_dead_agent_strands_nothing() {
         .create_image(&c.admin_token, json!({"name": "tiny", "disk_format": "raw", "container_format": "bare", "visibility": "public"}))
         .await;
     let image = img["id"].as_str().unwrap().to_string();
-    c.upload_image(&c.admin_token, &image, b"bootable bytes".to_vec()).await.expect(204);
+    c.upload_image(&c.admin_token, &image, b"bootable bytes".to_vec())
+        .await
+        .expect(204);
     c.post(
         &c.admin_token,
         &format!("{}/compute/v2.1/flavors", c.url),
@@ -120,11 +128,21 @@ async fn two_nodes_share_the_work_and_a_dead_agent_strands_nothing() {
     // Both nodes registered.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let hv = c.get(&c.admin_token, &format!("{}/compute/v2.1/os-hypervisors", c.url)).await.expect(200);
+        let hv = c
+            .get(
+                &c.admin_token,
+                &format!("{}/compute/v2.1/os-hypervisors", c.url),
+            )
+            .await
+            .expect(200);
         if hv.body["hypervisors"].as_array().map_or(0, Vec::len) == 2 {
             break;
         }
-        assert!(Instant::now() < deadline, "agents never registered: {}", hv.body);
+        assert!(
+            Instant::now() < deadline,
+            "agents never registered: {}",
+            hv.body
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 

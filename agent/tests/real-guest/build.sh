@@ -3,7 +3,7 @@
 # busybox initramfs whose /init loads the virtio/IDE/ISO modules, prints the
 # config drive, runs acpid (so ACPI shutdown works) and says GUREUM-INIT-DONE.
 # Then: GUREUM_TEST_KERNEL=$out/vmlinuz GUREUM_TEST_INITRD=$out/initrd.gz \
-#   cargo test -p gureum-agent --test real_qemu -- --ignored --nocapture
+#   cargo test -p gureum-agent --test real_qemu -- --nocapture
 # (libvirtd running, /etc/libvirt/qemu.conf with user/group "root").
 set -euo pipefail
 out="${1:-/tmp/gureum-guest}"

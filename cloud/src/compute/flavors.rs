@@ -406,12 +406,14 @@ impl ComputeService {
                 .await;
         match inserted {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(ComputeError::Conflict(crate::msg!(
+            Err(e) if is_unique_violation(&e) => {
+                return Err(ComputeError::Conflict(crate::msg!(
                 "error.compute.flavor_access_exists",
                 "Flavor access already exists for flavor {id} and project {project} combination.",
                 id = id,
                 project = project_id,
-            ))),
+            )))
+            }
             Err(e) => return Err(ComputeError::from(e)),
         }
         self.access_of(id).await

@@ -29,7 +29,7 @@ pub struct Scheduler {
 impl Scheduler {
     fn fits(&self, n: &ComputeNode, c: &Candidate) -> bool {
         n.up && n.enabled
-            && !c.exclude.iter().any(|x| *x == n.id)
+            && !c.exclude.contains(&n.id)
             && c.availability_zone
                 .as_ref()
                 .is_none_or(|az| *az == n.availability_zone)

@@ -641,7 +641,13 @@ async fn boot_once(
 }
 
 async fn compute_figures(state: &AppState, client: &reqwest::Client, base: &str, token: &str) {
-    let admin = RequestContext::internal();
+    // The bench's own admin, scoped to the admin project (images need an owner).
+    let admin = state
+        .identity
+        .validate_token(token)
+        .await
+        .expect("token")
+        .context();
     // An image and a flavor to boot.
     let img = state
         .image

@@ -41,9 +41,11 @@ const ENFORCED: [Resource; 5] = [
     Resource::METADATA_ITEMS,
 ];
 
-/// Quotas Nova shows that Gureum does not keep, at Nova's defaults, and
-/// the microversion that dropped each (None: still shown).
-const FIXED: &[(&str, i64, Option<(u16, u16)>)] = &[
+/// A quota Nova shows that Gureum does not keep: its name, Nova's default,
+/// and the microversion that dropped it (None: still shown).
+type FixedQuota = (&'static str, i64, Option<(u16, u16)>);
+
+const FIXED: &[FixedQuota] = &[
     ("server_groups", 10, None),
     ("server_group_members", 10, None),
     ("injected_files", 5, Some((2, 57))),
