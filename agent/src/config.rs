@@ -79,6 +79,9 @@ pub struct AgentConfig {
     /// Where the binary connects (`amqp://...`); an embedding server passes
     /// its own bus and ignores this.
     pub bus_url: Option<String>,
+    /// The servers' `bus.prefix`: queue and exchange names are prefixed
+    /// with it, so clouds sharing one RabbitMQ vhost keep apart.
+    pub bus_prefix: String,
     /// `qemu:///system` for real guests, `test:///default` for libvirt's
     /// in-process test driver (no disks, no QEMU).
     pub libvirt_uri: String,
@@ -107,6 +110,7 @@ impl Default for AgentConfig {
         AgentConfig {
             node: hostname(),
             bus_url: None,
+            bus_prefix: String::new(),
             libvirt_uri: "qemu:///system".into(),
             domain_type: DomainType::Qemu,
             host_ip: "127.0.0.1".into(),

@@ -19,6 +19,9 @@ struct Args {
     /// The message bus (`amqp://user:pass@host:5672/%2f`).
     #[arg(long, env = "GUREUM_AGENT_BUS_URL")]
     bus_url: Option<String>,
+    /// The servers' `bus.prefix` (empty unless clouds share a vhost).
+    #[arg(long, env = "GUREUM_AGENT_BUS_PREFIX")]
+    bus_prefix: Option<String>,
     /// `qemu:///system`, or `test:///default` for libvirt's test driver.
     #[arg(long, env = "GUREUM_AGENT_LIBVIRT_URI")]
     libvirt_uri: Option<String>,
@@ -43,6 +46,9 @@ fn load(args: &Args) -> Result<AgentConfig, String> {
     }
     if let Some(v) = &args.bus_url {
         cfg.bus_url = Some(v.clone());
+    }
+    if let Some(v) = &args.bus_prefix {
+        cfg.bus_prefix.clone_from(v);
     }
     if let Some(v) = &args.libvirt_uri {
         cfg.libvirt_uri.clone_from(v);
@@ -88,6 +94,7 @@ async fn serve(cfg: AgentConfig) -> Result<(), String> {
         ));
     }
     let options = bus::amqp::AmqpOptions {
+        prefix: cfg.bus_prefix.clone(),
         connection_name: format!("gureum-agent {}", cfg.node),
         ..Default::default()
     };

@@ -121,6 +121,8 @@ impl Service for Identity {
     fn workers(&self, state: &AppState) -> Vec<Worker> {
         let identity = state.identity.clone();
         vec![
+            revocations_out(state),
+            revocations_in(state),
             Worker::periodic(
                 "identity-token-purge",
                 Duration::from_secs(3600),
@@ -158,6 +160,61 @@ impl Service for Identity {
             },
         ]
     }
+}
+
+/// Tells the other servers, over the bus's broadcast topic, of every
+/// identity change made here that invalidates cached validations (a
+/// revoked token, a removed role, a disabled user), with this server's id.
+fn revocations_out(state: &AppState) -> Worker {
+    let identity = state.identity.clone();
+    let bus = state.bus.clone();
+    let me = state.server.id().to_string();
+    Worker::new("identity-revocations-out", move |cancel| {
+        let (identity, bus, me) = (identity.clone(), bus.clone(), me.clone());
+        async move {
+            let mut changes = identity.subscribe_changes();
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    r = changes.recv() => {
+                        if matches!(r, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                            return Ok(());
+                        }
+                    }
+                }
+                bus.broadcast(bus::REVOCATION_TOPIC, me.clone().into_bytes())
+                    .await
+                    .map_err(|e| WorkerError::new("broadcasting an identity change", e))?;
+            }
+        }
+    })
+}
+
+/// Drops this server's cached validations when another server broadcasts
+/// a change (its own broadcasts come back too and are skipped).
+fn revocations_in(state: &AppState) -> Worker {
+    let identity = state.identity.clone();
+    let bus = state.bus.clone();
+    let me = state.server.id().to_string();
+    Worker::new("identity-revocations-in", move |cancel| {
+        let (identity, bus, me) = (identity.clone(), bus.clone(), me.clone());
+        async move {
+            let mut sub = bus
+                .subscribe(bus::REVOCATION_TOPIC)
+                .await
+                .map_err(|e| WorkerError::new("subscribing to identity changes", e))?;
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    m = sub.next() => match m {
+                        Some(from) if from != me.as_bytes() => identity.forget_cached_tokens(),
+                        Some(_) => {}
+                        None => return Err(WorkerError::msg("the identity change subscription ended")),
+                    },
+                }
+            }
+        }
+    })
 }
 
 // ---------------------------------------------------------------- image

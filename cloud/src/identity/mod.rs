@@ -66,6 +66,10 @@ pub struct IdentityService {
     /// Bumped by every invalidation, so adapters that cache what they
     /// render from a validation (the REST token body) know when to drop it.
     cache_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Told of every invalidation made here, so the server can broadcast it
+    /// to the other servers (whose caches would otherwise serve a revoked
+    /// token for up to `token_cache_secs`).
+    changes: tokio::sync::broadcast::Sender<()>,
     /// Services to tell when a project is deleted.
     project_hooks: Arc<RwLock<Vec<Arc<dyn ProjectLifecycle>>>>,
     /// The credential keys, read (or made) at first use.
@@ -92,6 +96,7 @@ impl IdentityService {
             token_cache: Arc::new(RwLock::new(HashMap::new())),
             catalog_cache: Arc::new(RwLock::new(None)),
             cache_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            changes: tokio::sync::broadcast::channel(64).0,
             project_hooks: Arc::new(RwLock::new(Vec::new())),
             credential_keys: Arc::new(tokio::sync::OnceCell::new()),
         })
@@ -187,6 +192,20 @@ impl IdentityService {
     /// Forgets every cached token validation; called after any change that
     /// can alter what a token grants (roles, enabled flags, revocations).
     fn invalidate_tokens(&self) {
+        self.forget_cached_tokens();
+        // No receiver (no bus, or tests): nothing to tell.
+        let _ = self.changes.send(());
+    }
+
+    /// Every invalidation made by this process, as it happens (a lagged
+    /// receiver should treat the lag as one more change).
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+
+    /// Drops the cached validations and catalog without telling anyone:
+    /// for an invalidation another server broadcast.
+    pub fn forget_cached_tokens(&self) {
         if let Ok(mut cache) = self.token_cache.write() {
             cache.clear();
         }
