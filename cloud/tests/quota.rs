@@ -482,7 +482,8 @@ async fn limits_are_per_project_and_admin_set(backend: Backend) {
         Resource::parse("image_size_total"),
         Some(Resource::IMAGE_SIZE_TOTAL)
     );
-    assert_eq!(Resource::parse("cores"), None);
+    assert_eq!(Resource::parse("cores"), Some(Resource::CORES));
+    assert_eq!(Resource::parse("gigawatts"), None);
     f.finish().await;
 }
 per_backend!(limits_are_per_project_and_admin_set);
