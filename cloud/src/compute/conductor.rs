@@ -79,14 +79,7 @@ impl ComputeService {
                 let f = &inst.server.flavor;
                 if let Some(node) = &inst.server.node_id {
                     let mut conn = self.db.pool.acquire().await?;
-                    self.unclaim(
-                        &mut conn,
-                        node,
-                        i64::from(f.vcpus),
-                        f.ram_mib as i64,
-                        f.disk_gb as i64,
-                    )
-                    .await?;
+                    self.unclaim(&mut conn, node, f).await?;
                 }
                 tracing::warn!(instance = %inst.server.id, node = %r.node, error = %message, "spawn failed");
                 if *retry_elsewhere && inst.tries < self.cfg.max_attempts {

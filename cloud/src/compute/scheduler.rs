@@ -106,15 +106,19 @@ impl ComputeService {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Gives back a claim (the instance left the node, or never started there).
+    /// Gives back the claim an instance of `flavor` held on `node_id` (it
+    /// left the node, or never started there).
     pub(super) async fn unclaim(
         &self,
         conn: &mut sqlx::AnyConnection,
         node_id: &str,
-        vcpus: i64,
-        ram_mib: i64,
-        disk_gb: i64,
+        flavor: &super::InstanceFlavor,
     ) -> Result<()> {
+        let (vcpus, ram_mib, disk_gb) = (
+            i64::from(flavor.vcpus),
+            to_i64(flavor.ram_mib),
+            to_i64(flavor.disk_gb),
+        );
         sqlx::query(
             "UPDATE compute_nodes SET \
              vcpus_used = CASE WHEN vcpus_used > ? THEN vcpus_used - ? ELSE 0 END, \

@@ -238,8 +238,7 @@ impl ComputeService {
             Some(ud) => Some(validate_user_data(ud)?),
             None => None,
         };
-        self.validate_metadata(&project_id, &req.metadata, 0)
-            .await?;
+        self.validate_metadata(&project_id, &req.metadata).await?;
         let flavor = self.get_flavor(ctx, &req.flavor_id).await?;
         let image = self.image.get_image(ctx, &req.image_id).await?;
         if image.status != crate::image::ImageStatus::Active {
@@ -448,14 +447,7 @@ impl ComputeService {
             Ok(spec) => spec,
             Err(e) => {
                 let mut conn = self.db.pool.acquire().await?;
-                self.unclaim(
-                    &mut conn,
-                    &node.id,
-                    i64::from(s.flavor.vcpus),
-                    s.flavor.ram_mib as i64,
-                    s.flavor.disk_gb as i64,
-                )
-                .await?;
+                self.unclaim(&mut conn, &node.id, &s.flavor).await?;
                 return Err(e);
             }
         };
@@ -485,14 +477,7 @@ impl ComputeService {
         .await?;
         if updated.rows_affected() == 0 {
             let mut conn = self.db.pool.acquire().await?;
-            self.unclaim(
-                &mut conn,
-                &node.id,
-                i64::from(s.flavor.vcpus),
-                s.flavor.ram_mib as i64,
-                s.flavor.disk_gb as i64,
-            )
-            .await?;
+            self.unclaim(&mut conn, &node.id, &s.flavor).await?;
             return Ok(());
         }
         let msg = ComputeRequest {
@@ -619,14 +604,7 @@ impl ComputeService {
         if done.rows_affected() == 1 {
             if let Some(node) = &inst.server.node_id {
                 let f = &inst.server.flavor;
-                self.unclaim(
-                    &mut tx,
-                    node,
-                    i64::from(f.vcpus),
-                    f.ram_mib as i64,
-                    f.disk_gb as i64,
-                )
-                .await?;
+                self.unclaim(&mut tx, node, f).await?;
             }
             finish_action(&mut tx, id, "create", Some(message), now).await?;
         }
@@ -1073,14 +1051,7 @@ impl ComputeService {
             )
             .await?;
         if let Some(node) = &s.node_id {
-            self.unclaim(
-                tx,
-                node,
-                i64::from(f.vcpus),
-                f.ram_mib as i64,
-                f.disk_gb as i64,
-            )
-            .await?;
+            self.unclaim(tx, node, f).await?;
         }
         finish_action(tx, &s.id, "delete", None, now).await?;
         Ok(true)
@@ -1165,7 +1136,7 @@ impl ComputeService {
             inst.server.metadata.clone()
         };
         merged.extend(items);
-        self.validate_metadata(&inst.server.project_id, &merged, 0)
+        self.validate_metadata(&inst.server.project_id, &merged)
             .await?;
         let mut tx = self.db.begin_write().await?;
         sqlx::query("DELETE FROM instance_metadata WHERE instance_id = ?")
@@ -1218,7 +1189,6 @@ impl ComputeService {
         &self,
         project_id: &str,
         m: &BTreeMap<String, String>,
-        _base: usize,
     ) -> Result<()> {
         for (k, v) in m {
             if k.is_empty() || k.chars().count() > 255 || v.chars().count() > 255 {
