@@ -215,6 +215,18 @@ impl Config {
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
             set_path(&mut table, &path, parse_scalar(&v));
         }
+        // The embedded agent's defaults differ from a node agent's (the test
+        // driver, state under data/): a partial `[agent]` section keeps them
+        // for what it does not name, as a missing one does.
+        if let Some(toml::Value::Table(agent)) = table.get_mut("agent") {
+            let embedded = Config::default().agent;
+            agent
+                .entry("libvirt_uri")
+                .or_insert_with(|| toml::Value::String(embedded.libvirt_uri));
+            agent
+                .entry("state_dir")
+                .or_insert_with(|| toml::Value::String(embedded.state_dir.display().to_string()));
+        }
         let mut cfg: Config = toml::Value::Table(table).try_into()?;
         // The catalog follows the server's public URL.
         cfg.identity.public_url = cfg.public_url.clone();
@@ -289,6 +301,21 @@ mod tests {
         assert_eq!(cfg.database_url, "mysql://root@127.0.0.1/x");
         assert_eq!(cfg.identity.token_ttl_secs, 60);
         assert_eq!(cfg.identity.lockout_failure_attempts, 2);
+        // A partial [agent] section keeps the embedded defaults it omits.
+        let cfg = Config::from_toml_and_env(
+            "",
+            [("GUREUM_AGENT__STATE_DIR".to_string(), "/tmp/a".to_string())].into_iter(),
+        )
+        .unwrap();
+        assert_eq!(cfg.agent.state_dir, std::path::PathBuf::from("/tmp/a"));
+        assert_eq!(cfg.agent.libvirt_uri, "test:///default");
+        let cfg = Config::from_toml_and_env(
+            "[agent]\nlibvirt_uri = \"qemu:///system\"\n",
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(cfg.agent.libvirt_uri, "qemu:///system");
+        assert_eq!(cfg.agent.state_dir, std::path::PathBuf::from("data/agent"));
     }
 
     #[test]
