@@ -276,12 +276,12 @@ async fn bad_requests_are_clear_faults(backend: Backend) {
         ),
         (
             json!({"server": {"name": "x", "imageRef": image, "flavorRef": "nope"}}),
-            404,
+            400,
             "Flavor nope could not be found",
         ),
         (
             json!({"server": {"name": "x", "imageRef": "00000000-0000-0000-0000-000000000000", "flavorRef": flavor}}),
-            404,
+            400,
             "could not be found",
         ),
         (
@@ -291,7 +291,7 @@ async fn bad_requests_are_clear_faults(backend: Backend) {
         ),
         (
             json!({"server": {"name": "x", "imageRef": image, "flavorRef": flavor, "key_name": "missing"}}),
-            404,
+            400,
             "missing",
         ),
         (

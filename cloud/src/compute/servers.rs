@@ -239,8 +239,15 @@ impl ComputeService {
             None => None,
         };
         self.validate_metadata(&project_id, &req.metadata).await?;
-        let flavor = self.get_flavor(ctx, &req.flavor_id).await?;
-        let image = self.image.get_image(ctx, &req.image_id).await?;
+        let flavor = self
+            .get_flavor(ctx, &req.flavor_id)
+            .await
+            .map_err(bad_reference)?;
+        let image = self
+            .image
+            .get_image(ctx, &req.image_id)
+            .await
+            .map_err(|e| bad_reference(e.into()))?;
         if image.status != crate::image::ImageStatus::Active {
             return Err(ComputeError::Validation(msg!(
                 "error.compute.image_not_active",
@@ -261,7 +268,11 @@ impl ComputeService {
             )));
         }
         let key = match &req.key_name {
-            Some(k) => Some(self.get_keypair(ctx, None, k).await?),
+            Some(k) => Some(
+                self.get_keypair(ctx, None, k)
+                    .await
+                    .map_err(bad_reference)?,
+            ),
             None => None,
         };
         if let Some(az) = &req.availability_zone {
@@ -1454,4 +1465,14 @@ pub(super) async fn finish_action(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A request that names a flavor, image or key pair the caller cannot see
+/// is a bad request, not a missing server (Nova answers 400 with the same
+/// message).
+fn bad_reference(e: ComputeError) -> ComputeError {
+    match e {
+        ComputeError::NotFound(m) => ComputeError::Validation(m),
+        e => e,
+    }
 }

@@ -315,10 +315,43 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let s = state.compute.get_server(&caller.ctx, &id).await?;
-    Ok(Json(
-        json!({"server": server_json(&state, &caller.ctx, &mv, &s)}),
-    ))
+    let mut body = server_json(&state, &caller.ctx, &mv, &s);
+    with_server_groups(&mut body, &mv);
+    Ok(Json(json!({"server": body})))
 }
+
+/// 2.71: a single server's view names its server groups (none until they
+/// land); lists do not.
+fn with_server_groups(body: &mut Value, mv: &Microversion) {
+    if mv.at_least(2, 71) {
+        body["server_groups"] = json!([]);
+    }
+}
+
+/// What PUT (and rebuild) leave out of a server below 2.75, where Nova's
+/// update view shows only the core attributes.
+const NOT_IN_UPDATE_VIEW_BEFORE_2_75: &[&str] = &[
+    "OS-EXT-AZ:availability_zone",
+    "config_drive",
+    "key_name",
+    "OS-SRV-USG:launched_at",
+    "OS-SRV-USG:terminated_at",
+    "OS-EXT-STS:task_state",
+    "OS-EXT-STS:vm_state",
+    "OS-EXT-STS:power_state",
+    "os-extended-volumes:volumes_attached",
+    "OS-EXT-SRV-ATTR:host",
+    "OS-EXT-SRV-ATTR:instance_name",
+    "OS-EXT-SRV-ATTR:hypervisor_hostname",
+    "OS-EXT-SRV-ATTR:reservation_id",
+    "OS-EXT-SRV-ATTR:launch_index",
+    "OS-EXT-SRV-ATTR:kernel_id",
+    "OS-EXT-SRV-ATTR:ramdisk_id",
+    "OS-EXT-SRV-ATTR:root_device_name",
+    "OS-EXT-SRV-ATTR:user_data",
+    "OS-EXT-SRV-ATTR:hostname",
+    "host_status",
+];
 
 /// The last path segment of an `imageRef`/`flavorRef` (Nova accepts URLs).
 fn ref_id(v: &Value) -> Option<String> {
@@ -543,9 +576,16 @@ pub async fn update(
         .compute
         .update_server(&caller.ctx, &id, name, description)
         .await?;
-    Ok(Json(
-        json!({"server": server_json(&state, &caller.ctx, &mv, &server)}),
-    ))
+    let mut body = server_json(&state, &caller.ctx, &mv, &server);
+    if !mv.at_least(2, 75) {
+        if let Some(o) = body.as_object_mut() {
+            for k in NOT_IN_UPDATE_VIEW_BEFORE_2_75 {
+                o.remove(*k);
+            }
+        }
+    }
+    with_server_groups(&mut body, &mv);
+    Ok(Json(json!({"server": body})))
 }
 
 pub async fn delete(
