@@ -314,7 +314,10 @@ pub const COMPUTE_CATALOG: CatalogSpec = CatalogSpec {
     service_type: "compute",
     name: "nova",
     description: "Compute service (Gureum)",
-    path: "/compute",
+    // Nova's catalog URL names the version (devstack's `/compute/v2.1`):
+    // Tempest and other clients that skip version discovery append paths
+    // to it directly.
+    path: "/compute/v2.1",
 };
 
 #[async_trait]
@@ -325,6 +328,10 @@ impl Service for Compute {
 
     fn catalog(&self) -> CatalogSpec {
         COMPUTE_CATALOG
+    }
+
+    fn api_prefix(&self) -> &'static str {
+        "/compute"
     }
 
     fn routes(&self) -> RouteTable {
