@@ -42,6 +42,12 @@ if ((${#virt_missing[@]})); then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
         -t bookworm-backports "${virt_missing[@]}" >/dev/null
+    # virt-sys finds libvirt through pkg-config when its build script runs
+    # and is not rerun when libvirt arrives later: a cached build from
+    # before would link without it.
+    if [[ " ${virt_missing[*]} " == *" libvirt-dev "* ]]; then
+        cargo clean -p virt-sys -p virt >/dev/null 2>&1 || true
+    fi
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -216,6 +216,7 @@ mod tests {
             size: 1,
             hash_algo: "sha512".into(),
             hash_value: "00".into(),
+            download_grant: None,
         }
     }
 
@@ -232,7 +233,6 @@ mod tests {
             kernel_cmdline: None,
             interfaces: vec![],
             config_drive: ConfigDrive::default(),
-            image_token: None,
         }
     }
 

@@ -114,6 +114,13 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// What a download presents.
+enum Auth<'a> {
+    Grant(&'a str),
+    Token(&'a str),
+    None,
+}
+
 pub struct ImageCache {
     dir: PathBuf,
     http: reqwest::Client,
@@ -160,11 +167,7 @@ impl ImageCache {
 
     /// The cached file of `image`, downloading and verifying it first if
     /// this node does not have it yet.
-    pub async fn fetch(
-        &self,
-        image: &ImageRef,
-        user_token: Option<&str>,
-    ) -> Result<PathBuf, ImageError> {
+    pub async fn fetch(&self, image: &ImageRef) -> Result<PathBuf, ImageError> {
         if !valid_id(&image.id) {
             return Err(ImageError::Invalid {
                 id: image.id.clone(),
@@ -189,7 +192,7 @@ impl ImageCache {
             .await
             .map_err(|e| ImageError::Local(format!("cannot create {}: {e}", self.dir.display())))?;
         let part = self.dir.join(format!(".{}.part", image.id));
-        let r = self.download(image, user_token, &part).await;
+        let r = self.download(image, &part).await;
         if r.is_err() {
             let _ = tokio::fs::remove_file(&part).await;
         }
@@ -201,12 +204,7 @@ impl ImageCache {
         Ok(path)
     }
 
-    async fn download(
-        &self,
-        image: &ImageRef,
-        user_token: Option<&str>,
-        part: &Path,
-    ) -> Result<(), ImageError> {
+    async fn download(&self, image: &ImageRef, part: &Path) -> Result<(), ImageError> {
         let id = image.id.as_str();
         let mut hasher = Hasher::new(&image.hash_algo).ok_or_else(|| ImageError::Invalid {
             id: id.to_owned(),
@@ -218,7 +216,7 @@ impl ImageCache {
                 message: "the image has no checksum to verify".into(),
             });
         }
-        let mut resp = self.get(image, user_token).await?;
+        let mut resp = self.get(image).await?;
 
         let mut file = tokio::fs::File::create(part)
             .await
@@ -259,19 +257,16 @@ impl ImageCache {
         Ok(())
     }
 
-    /// GETs the image: with the user's token, then with the service's
-    /// (fresh after a 401), then without any when no credential exists.
-    async fn get(
-        &self,
-        image: &ImageRef,
-        user_token: Option<&str>,
-    ) -> Result<reqwest::Response, ImageError> {
+    /// GETs the image: with the spawn's download grant, then with the
+    /// service's token (fresh after a 401), then without any when there is
+    /// neither.
+    async fn get(&self, image: &ImageRef) -> Result<reqwest::Response, ImageError> {
         let id = image.id.as_str();
         let mut last = String::new();
-        if let Some(t) = user_token.filter(|t| !t.is_empty()) {
-            match self.get_with(image, Some(t)).await? {
+        if let Some(g) = &image.download_grant {
+            match self.get_with(image, Auth::Grant(g.expose())).await? {
                 Ok(r) => return Ok(r),
-                Err(status) => last = format!("the user's token was refused ({status})"),
+                Err(status) => last = format!("the download grant was refused ({status})"),
             }
         }
         if self.identity.is_some() {
@@ -280,30 +275,32 @@ impl ImageCache {
                     ImageError::Fetch { message, .. } => fetch_err(id, message),
                     e => e,
                 })?;
-                match self.get_with(image, Some(&token)).await? {
+                match self.get_with(image, Auth::Token(&token)).await? {
                     Ok(r) => return Ok(r),
                     Err(status) => last = format!("the service token was refused ({status})"),
                 }
             }
-        } else if user_token.is_none() {
-            match self.get_with(image, None).await? {
+        } else if image.download_grant.is_none() {
+            match self.get_with(image, Auth::None).await? {
                 Ok(r) => return Ok(r),
-                Err(status) => last = format!("refused without a token ({status})"),
+                Err(status) => last = format!("refused without a credential ({status})"),
             }
         }
         Err(fetch_err(id, format!("cannot download: {last}")))
     }
 
-    /// `Ok(Err(status))` for an authentication refusal worth another token.
+    /// `Ok(Err(status))` for an authentication refusal worth another try.
     async fn get_with(
         &self,
         image: &ImageRef,
-        token: Option<&str>,
+        auth: Auth<'_>,
     ) -> Result<Result<reqwest::Response, reqwest::StatusCode>, ImageError> {
-        let mut req = self.http.get(&image.download_url);
-        if let Some(t) = token {
-            req = req.header("X-Auth-Token", t);
-        }
+        let req = self.http.get(&image.download_url);
+        let req = match auth {
+            Auth::Grant(g) => req.header("X-Image-Download-Grant", g),
+            Auth::Token(t) => req.header("X-Auth-Token", t),
+            Auth::None => req,
+        };
         let resp = req
             .send()
             .await

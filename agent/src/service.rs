@@ -131,7 +131,12 @@ impl std::fmt::Debug for Agent {
 }
 
 impl Agent {
-    pub fn new(cfg: AgentConfig, bus: Arc<dyn Bus>, hypervisor: Hypervisor) -> Agent {
+    pub fn new(mut cfg: AgentConfig, bus: Arc<dyn Bus>, hypervisor: Hypervisor) -> Agent {
+        // The domain XML names disks, kernels and the console log by path,
+        // and libvirtd opens them from its own working directory.
+        if let Ok(abs) = std::path::absolute(&cfg.state_dir) {
+            cfg.state_dir = abs;
+        }
         let images = ImageCache::new(cfg.image_cache_dir(), cfg.identity.clone());
         let started_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -497,13 +502,12 @@ impl Inner {
             paths.kernel = spec.kernel.as_ref().map(|k| self.images.path_of(k));
             paths.ramdisk = spec.ramdisk.as_ref().map(|r| self.images.path_of(r));
         } else {
-            let token = spec.image_token.as_deref();
-            let base = self.images.fetch(&spec.image, token).await?;
+            let base = self.images.fetch(&spec.image).await?;
             if let Some(k) = &spec.kernel {
-                paths.kernel = Some(self.images.fetch(k, token).await?);
+                paths.kernel = Some(self.images.fetch(k).await?);
             }
             if let Some(r) = &spec.ramdisk {
-                paths.ramdisk = Some(self.images.fetch(r, token).await?);
+                paths.ramdisk = Some(self.images.fetch(r).await?);
             }
             images::create_overlay(&base, &spec.image, &paths.disk, spec.root_gb).await?;
             if let Some(iso) = &paths.config_drive {

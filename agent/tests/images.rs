@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use agent::config::{IdentityConfig, Secret};
 use agent::images::{self, ImageCache, ImageError};
-use bus::messages::ImageRef;
+use bus::messages::{Credential, ImageRef};
 use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const USER_TOKEN: &str = "user-token";
+const GRANT: &str = "the-grant";
 const SERVICE_TOKEN: &str = "service-token";
 
 struct Server {
@@ -24,8 +24,8 @@ struct Server {
     auths: Arc<AtomicUsize>,
 }
 
-/// Serves `GET /images/<anything>` with `body` to the two known tokens
-/// (401 otherwise) and Keystone's `POST /v3/auth/tokens` for password "pw".
+/// Serves `GET /images/<anything>` with `body` to the known grant or the
+/// service token (401 otherwise) and Keystone's `POST /v3/auth/tokens` for password "pw".
 async fn server(body: Vec<u8>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -78,8 +78,9 @@ async fn server(body: Vec<u8>) -> Server {
                             .to_vec()
                     }
                 } else if first.starts_with("GET /images/") {
-                    let tok = header("x-auth-token");
-                    if matches!(tok.as_deref(), Some(USER_TOKEN | SERVICE_TOKEN)) {
+                    let granted = header("x-image-download-grant").as_deref() == Some(GRANT);
+                    let token = header("x-auth-token").as_deref() == Some(SERVICE_TOKEN);
+                    if granted || token {
                         gets.fetch_add(1, Ordering::SeqCst);
                         // Slow enough that concurrent fetches overlap.
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -119,6 +120,7 @@ fn image(srv: &Server, id: &str, algo: &str, hash: String, size: u64) -> ImageRe
         size,
         hash_algo: algo.into(),
         hash_value: hash,
+        download_grant: Some(Credential::new(GRANT)),
     }
 }
 
@@ -152,9 +154,9 @@ async fn verified_download_is_cached_and_fetched_once_for_concurrent_spawns() {
     let mut spawns = vec![];
     for _ in 0..4 {
         let (cache, img) = (cache.clone(), img.clone());
-        spawns.push(tokio::spawn(async move {
-            cache.fetch(&img, Some(USER_TOKEN)).await.unwrap()
-        }));
+        spawns.push(tokio::spawn(
+            async move { cache.fetch(&img).await.unwrap() },
+        ));
     }
     for s in spawns {
         let p = s.await.unwrap();
@@ -168,7 +170,7 @@ async fn verified_download_is_cached_and_fetched_once_for_concurrent_spawns() {
     assert_eq!(leftovers(&dir.path().join("images")), vec!["img-sha512"]);
 
     // Cached: trusted without another download.
-    cache.fetch(&img, Some(USER_TOKEN)).await.unwrap();
+    cache.fetch(&img).await.unwrap();
     assert_eq!(srv.image_gets.load(Ordering::SeqCst), 1);
 
     // MD5 (Glance's legacy checksum) and SHA-256 verify too.
@@ -179,7 +181,7 @@ async fn verified_download_is_cached_and_fetched_once_for_concurrent_spawns() {
         hex::encode(md5::Md5::digest(&data)),
         0,
     );
-    cache.fetch(&md5, Some(USER_TOKEN)).await.unwrap();
+    cache.fetch(&md5).await.unwrap();
     let s256 = image(
         &srv,
         "img-sha256",
@@ -187,7 +189,7 @@ async fn verified_download_is_cached_and_fetched_once_for_concurrent_spawns() {
         hex::encode(sha2::Sha256::digest(&data)).to_uppercase(),
         0,
     );
-    cache.fetch(&s256, Some(USER_TOKEN)).await.unwrap();
+    cache.fetch(&s256).await.unwrap();
 }
 
 #[tokio::test]
@@ -198,7 +200,7 @@ async fn a_bad_checksum_or_size_keeps_nothing_and_may_retry_elsewhere() {
     let cache = ImageCache::new(dir.path().join("images"), None);
 
     let wrong = image(&srv, "img-bad", "sha256", "ab".repeat(32), 0);
-    let e = cache.fetch(&wrong, Some(USER_TOKEN)).await.unwrap_err();
+    let e = cache.fetch(&wrong).await.unwrap_err();
     assert!(matches!(e, ImageError::Fetch { .. }), "{e:?}");
     assert!(e.retry_elsewhere());
     assert!(e.to_string().contains("checksum mismatch"), "{e}");
@@ -211,40 +213,34 @@ async fn a_bad_checksum_or_size_keeps_nothing_and_may_retry_elsewhere() {
         hex::encode(sha2::Sha256::digest(&data)),
         data.len() as u64 + 1,
     );
-    let e = cache.fetch(&short, Some(USER_TOKEN)).await.unwrap_err();
+    let e = cache.fetch(&short).await.unwrap_err();
     assert!(e.to_string().contains("expected"), "{e}");
     assert!(leftovers(&dir.path().join("images")).is_empty());
 
     // An unknown algorithm is the request's fault: not retried.
     let odd = image(&srv, "img-odd", "crc32", "00".into(), 0);
-    let e = cache.fetch(&odd, Some(USER_TOKEN)).await.unwrap_err();
+    let e = cache.fetch(&odd).await.unwrap_err();
     assert!(!e.retry_elsewhere(), "{e:?}");
     // So is an id that is not a file name.
     let evil = image(&srv, "../escape", "sha256", "00".into(), 0);
-    assert!(!cache
-        .fetch(&evil, None)
-        .await
-        .unwrap_err()
-        .retry_elsewhere());
+    assert!(!cache.fetch(&evil).await.unwrap_err().retry_elsewhere());
 }
 
 #[tokio::test]
-async fn a_refused_user_token_falls_back_to_the_service_credential() {
+async fn a_refused_grant_falls_back_to_the_service_credential() {
     let data = payload();
     let srv = server(data.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let hash = hex::encode(sha2::Sha256::digest(&data));
+    let expired = |id: &str| ImageRef {
+        download_grant: Some(Credential::new("expired")),
+        ..image(&srv, id, "sha256", hash.clone(), 0)
+    };
 
-    // Without a credential, a refused token is the end of it.
+    // Without a credential, a refused grant is the end of it.
     let bare = ImageCache::new(dir.path().join("a"), None);
-    let e = bare
-        .fetch(
-            &image(&srv, "img-a", "sha256", hash.clone(), 0),
-            Some("expired"),
-        )
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("refused"), "{e}");
+    let e = bare.fetch(&expired("img-a")).await.unwrap_err();
+    assert!(e.to_string().contains("grant was refused"), "{e}");
 
     let identity = IdentityConfig {
         auth_url: srv.base.clone(),
@@ -254,19 +250,30 @@ async fn a_refused_user_token_falls_back_to_the_service_credential() {
         domain: "Default".into(),
     };
     let cache = ImageCache::new(dir.path().join("b"), Some(identity));
-    cache
-        .fetch(
-            &image(&srv, "img-b", "sha256", hash.clone(), 0),
-            Some("expired"),
-        )
-        .await
-        .unwrap();
-    // No user token at all: the (reused) service token.
-    cache
-        .fetch(&image(&srv, "img-c", "sha256", hash, 0), None)
-        .await
-        .unwrap();
+    cache.fetch(&expired("img-b")).await.unwrap();
+    // No grant at all: the (reused) service token.
+    let ungranted = ImageRef {
+        download_grant: None,
+        ..image(&srv, "img-c", "sha256", hash.clone(), 0)
+    };
+    cache.fetch(&ungranted).await.unwrap();
     assert_eq!(srv.auths.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_grant_never_shows_in_debug_output() {
+    let img = ImageRef {
+        id: "i".into(),
+        download_url: String::new(),
+        disk_format: "raw".into(),
+        size: 0,
+        hash_algo: "sha256".into(),
+        hash_value: String::new(),
+        download_grant: Some(Credential::new("s3cret-grant")),
+    };
+    let shown = format!("{img:?}");
+    assert!(!shown.contains("s3cret-grant"), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
 }
 
 async fn qemu_img_info(path: &Path) -> serde_json::Value {
@@ -296,6 +303,7 @@ async fn root_disk_is_a_qcow2_overlay_grown_to_the_flavor() {
         size: 1 << 20,
         hash_algo: "sha256".into(),
         hash_value: String::new(),
+        download_grant: None,
     };
     let disk = dir.path().join("disk");
     images::create_overlay(&base, &img, &disk, 1).await.unwrap();

@@ -2,9 +2,9 @@
 //! One real guest through the whole agent: libvirtd + QEMU, images served
 //! over HTTP, a config drive, direct kernel boot, the power actions.
 //!
-//! Ignored by default (it needs a running libvirtd, a kernel and an
-//! initramfs whose /init prints `GUREUM-INIT-DONE` on ttyS0 and echoes the
-//! config drive's meta_data and user_data):
+//! Needs a running libvirtd, a kernel and an initramfs whose /init prints
+//! `GUREUM-INIT-DONE` on ttyS0 and echoes the config drive's meta_data and
+//! user_data (`scripts/real-guest.sh` provides them; `make test` runs it):
 //!
 //! ```text
 //! GUREUM_TEST_KERNEL=/path/vmlinuz GUREUM_TEST_INITRD=/path/initrd.gz \
@@ -75,6 +75,7 @@ fn image_ref(base: &str, dir: &std::path::Path, name: &str, fmt: &str) -> ImageR
         size: bytes.len() as u64,
         hash_algo: "sha512".into(),
         hash_value: hex::encode(sha2::Sha512::digest(&bytes)),
+        download_grant: None,
     }
 }
 
@@ -257,7 +258,6 @@ async fn boots_a_real_guest() {
             meta_data: serde_json::json!({"uuid": id, "name": "real guest", "hostname": "real"}),
             user_data: Some(b"hello from user data".to_vec()),
         },
-        image_token: None,
     };
     let _cleanup = Cleanup(spec.domain_name.clone());
     let t0 = Instant::now();

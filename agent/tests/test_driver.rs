@@ -154,6 +154,7 @@ fn spec(domain_name: &str) -> SpawnSpec {
             size: 1,
             hash_algo: "sha512".into(),
             hash_value: "00".into(),
+            download_grant: None,
         },
         kernel: None,
         ramdisk: None,
@@ -163,7 +164,6 @@ fn spec(domain_name: &str) -> SpawnSpec {
             meta_data: serde_json::json!({"name": domain_name}),
             user_data: None,
         },
-        image_token: None,
     }
 }
 

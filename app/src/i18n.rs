@@ -639,6 +639,7 @@ static TABLE: &[(&str, &str, &str)] = &[
     ("error.identity.duplicate", "A {object} named “{name}” already exists.", "이름이 “{name}”인 {object}이(가) 이미 있습니다."),
     ("error.identity.token_not_found", "The token is invalid, expired or revoked.", "토큰이 유효하지 않거나 만료되었거나 폐기되었습니다."),
     ("error.image.not_found", "No image found with ID {id}", "ID가 {id}인 이미지를 찾을 수 없습니다."),
+    ("error.image.grant_refused", "The download grant is unknown, expired, or for another image.", "다운로드 허가가 없거나 만료되었거나 다른 이미지의 것입니다."),
     ("error.image.no_data", "The image {id} has no data.", "이미지 {id}에 데이터가 없습니다."),
     ("error.image.range", "The requested range is not satisfiable for an image of {size} bytes.", "요청한 범위가 이미지 크기({size}바이트)를 벗어납니다."),
     ("error.image.upload_interrupted", "The upload was interrupted: {detail}", "업로드가 중단되었습니다. ({detail})"),

@@ -108,11 +108,6 @@ pub struct SpawnSpec {
     pub interfaces: Vec<Interface>,
     /// What the config drive carries (`openstack/latest/...`).
     pub config_drive: ConfigDrive,
-    /// A token the agent may use to download the images (Nova passes the
-    /// user's context likewise); the agent falls back to its own service
-    /// credential when it is missing or expired.
-    #[serde(default)]
-    pub image_token: Option<String>,
 }
 
 /// An image as the node fetches it: from `download_url`, verified against
@@ -127,6 +122,33 @@ pub struct ImageRef {
     /// `checksum`.
     pub hash_algo: String,
     pub hash_value: String,
+    /// Opens this image's data for a few minutes (sent as
+    /// `X-Image-Download-Grant`); the agent falls back to its own service
+    /// credential when it is missing or refused.
+    #[serde(default)]
+    pub download_grant: Option<Credential>,
+}
+
+/// A credential carried in a message: `Debug` prints `***`, so a logged
+/// message never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Credential(String);
+
+impl Credential {
+    pub fn new(s: impl Into<String>) -> Credential {
+        Credential(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

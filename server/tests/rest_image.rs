@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use cloud::{per_backend, Backend};
-use common::{qcow2_image, test_data, TestCloud};
+use common::{qcow2_image, test_data, Res, TestCloud};
 use md5::{Digest, Md5};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -1303,3 +1303,81 @@ async fn admins_set_and_change_owners(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: admins_set_and_change_owners);
+
+/// A compute node's download grant: it opens its own image's data, not
+/// another's, not after it expires, not once the image is deactivated, and
+/// nothing but the data.
+async fn download_grants_open_one_image_for_a_while(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let (_, _, tok) = c.user_with_role("alice", "proj-a", "member").await;
+    let data = test_data(300_017, 3);
+    let id = id_of(&c.create_image(&tok, raw_image("granted")).await);
+    c.upload_image(&tok, &id, data.clone()).await.expect(204);
+    let other = id_of(&c.create_image(&tok, raw_image("other")).await);
+    c.upload_image(&tok, &other, test_data(10, 4))
+        .await
+        .expect(204);
+
+    let minute = Duration::from_secs(60);
+    let grant = c.state.image.grant_download(&id, minute).await.unwrap();
+    let with_grant = |image: &str, grant: &str| {
+        c.client
+            .get(c.image_url(&format!("/images/{image}/file")))
+            .header("X-Image-Download-Grant", grant.to_owned())
+            .send()
+    };
+    let res = with_grant(&id, grant.expose()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), data);
+    // Ranges work as for a token.
+    let res = c
+        .client
+        .get(c.image_url(&format!("/images/{id}/file")))
+        .header("X-Image-Download-Grant", grant.expose())
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 206);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), data[10..20].to_vec());
+
+    // Another image, a made-up grant, a grant used as a token: 401.
+    for (image, g) in [(&other, grant.expose()), (&id, "made-up")] {
+        let res = with_grant(image, g).await.unwrap();
+        assert_eq!(res.status(), 401, "{image} {g}");
+    }
+    let (status, _, _) = c.download_image(grant.expose(), &id, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let res = Res::from_response(
+        c.client
+            .get(c.image_url(&format!("/images/{id}")))
+            .header("X-Image-Download-Grant", grant.expose())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status, 401);
+
+    // Expired.
+    let short = c
+        .state
+        .image
+        .grant_download(&id, Duration::from_millis(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(with_grant(&id, short.expose()).await.unwrap().status(), 401);
+
+    // Deactivated: closed to the grant, as to the owner.
+    c.post(
+        &tok,
+        &c.image_url(&format!("/images/{id}/actions/deactivate")),
+        json!({}),
+    )
+    .await
+    .expect(204);
+    assert_eq!(with_grant(&id, grant.expose()).await.unwrap().status(), 403);
+    c.finish().await;
+}
+per_backend!(multi_thread: download_grants_open_one_image_for_a_while);

@@ -535,14 +535,24 @@ impl ComputeService {
                 .clone()
                 .or_else(|| img.checksum.clone())
                 .unwrap_or_default(),
+            download_grant: None,
         };
+        // The node reads each image with a grant that lasts as long as the
+        // spawn may: a retry elsewhere gets new ones (see image::grants).
+        let ttl = std::time::Duration::from_secs(self.cfg.spawn_timeout_secs);
+        let granted = |mut r: ImageRef| async move {
+            let grant = self.image.grant_download(&r.id, ttl).await?;
+            r.download_grant = Some(bus::messages::Credential::new(grant.expose()));
+            Result::<ImageRef>::Ok(r)
+        };
+        let root = granted(image_ref(&image)).await?;
         let mut kernel = None;
         let mut ramdisk = None;
         if let Some(k) = image.properties.get("kernel_id") {
-            kernel = Some(image_ref(&self.image.get_image(&ctx, k).await?));
+            kernel = Some(granted(image_ref(&self.image.get_image(&ctx, k).await?)).await?);
         }
         if let Some(r) = image.properties.get("ramdisk_id") {
-            ramdisk = Some(image_ref(&self.image.get_image(&ctx, r).await?));
+            ramdisk = Some(granted(image_ref(&self.image.get_image(&ctx, r).await?)).await?);
         }
         let mut public_keys = serde_json::Map::new();
         let mut keys = Vec::new();
@@ -572,7 +582,7 @@ impl ComputeService {
             vcpus: s.flavor.vcpus,
             memory_mib: s.flavor.ram_mib,
             root_gb: s.flavor.disk_gb,
-            image: image_ref(&image),
+            image: root,
             kernel,
             ramdisk,
             kernel_cmdline: image.properties.get("os_command_line").cloned(),
@@ -581,7 +591,6 @@ impl ComputeService {
                 meta_data,
                 user_data,
             },
-            image_token: None,
         })
     }
 

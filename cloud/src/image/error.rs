@@ -35,6 +35,9 @@ pub enum ImageError {
     /// as Glance): names the resource, its limit, the use and the request.
     #[error(transparent)]
     OverQuota(OverQuota),
+    /// A download grant that is unknown, expired, or for another image (401).
+    #[error("The download grant is unknown, expired, or for another image.")]
+    GrantRefused,
     /// The image has no data yet (Glance answers 204).
     #[error("The image {0} has no data.")]
     NoData(String),
@@ -150,6 +153,7 @@ impl ImageError {
                 "The requested image has been deactivated. Image data download is forbidden."
             )),
             ImageError::NotFound("x".into()),
+            ImageError::GrantRefused,
             ImageError::MemberNotFound(crate::msg!(
                 "error.image.tag_not_found",
                 "Tag {tag} not found on image {id}.",
@@ -208,6 +212,7 @@ impl ServiceError for ImageError {
             | ImageError::UploadInterrupted(_) => ErrorKind::BadRequest,
             ImageError::LimitExceeded(_) | ImageError::OverQuota(_) => ErrorKind::OverLimit,
             ImageError::NoData(_) => ErrorKind::NoContent,
+            ImageError::GrantRefused => ErrorKind::Unauthenticated,
             ImageError::RangeNotSatisfiable { .. } => ErrorKind::RangeNotSatisfiable,
             ImageError::Store { .. } | ImageError::Database { .. } | ImageError::Internal(_) => {
                 ErrorKind::Internal
@@ -232,6 +237,7 @@ impl ServiceError for ImageError {
             ImageError::NoData(id) => {
                 PublicMessage::new("error.image.no_data", &text).arg("id", id)
             }
+            ImageError::GrantRefused => PublicMessage::new("error.image.grant_refused", &text),
             ImageError::RangeNotSatisfiable { size } => {
                 PublicMessage::new("error.image.range", &text).arg("size", size)
             }

@@ -5,6 +5,7 @@
 
 mod config;
 mod error;
+mod grants;
 pub mod inspect;
 mod lifecycle;
 mod members;

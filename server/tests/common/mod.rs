@@ -172,6 +172,10 @@ impl TestCloud {
         tweak(&mut config);
         config.public_url = url.clone();
         config.identity.public_url = url.clone();
+        // As `Config::load` does: nodes fetch images from this server.
+        if config.compute.image_api_url.is_empty() {
+            config.compute.image_api_url = format!("{url}/image");
+        }
         let state = AppState::new(config).await.expect("start the server state");
         let report = state
             .identity

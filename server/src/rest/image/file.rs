@@ -123,15 +123,24 @@ fn header_value(s: &str) -> HeaderValue {
 }
 
 /// Download: the whole image (200, with `Content-MD5`) or one range (206);
-/// 204 when the image has no data; 416 for a range past the end.
+/// 204 when the image has no data; 416 for a range past the end. A compute
+/// node building an instance presents an `X-Image-Download-Grant` instead
+/// of a token (see `cloud::image::grants`).
 pub async fn download(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let range = parse_range(&headers);
-    let dl = match state.image.download(&caller.ctx, &id, range).await {
+    let grant = headers
+        .get("x-image-download-grant")
+        .and_then(|v| v.to_str().ok());
+    let result = match grant {
+        Some(grant) => state.image.download_granted(grant, &id, range).await,
+        None => state.image.download(&caller?.ctx, &id, range).await,
+    };
+    let dl = match result {
         Ok(dl) => dl,
         Err(ImageError::NoData(_)) => return Ok(StatusCode::NO_CONTENT.into_response()),
         Err(ImageError::RangeNotSatisfiable { size }) => {
