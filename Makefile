@@ -20,10 +20,11 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"
 
 .PHONY: run test lint build deps-build deps-test server site wasm css bench tempest clean-data
 
-## run: build and start the portal on the embedded default (SQLite, 127.0.0.1:3000)
+## run: build and start the portal on the embedded default (SQLite, 127.0.0.1:3000);
+## the embedded agent boots real guests on QEMU where libvirtd works here
 run: build
 	@mkdir -p data
-	$(SERVER) serve --bootstrap
+	./scripts/run.sh $(SERVER) serve --bootstrap
 
 ## test: every test — unit, service (SQLite and MariaDB), REST, CLI, browser,
 ## and OpenStack's own API suite (Tempest) for identity and image

@@ -10,6 +10,7 @@ pub mod portal;
 pub mod portal_images;
 pub mod rest;
 pub mod security;
+pub mod seed;
 pub mod services;
 pub mod supervisor;
 

@@ -74,25 +74,29 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             admin_user,
             admin_project,
         } => {
-            let done = bootstrap(&state, admin_user, admin_project).await;
+            let done = bootstrap(&state, admin_user, admin_project)
+                .await
+                .map(|_| ());
             // A one-off command: it runs no uploads, only its row to remove.
             gureum_server::hand_back(&state).await;
             done
         }
         Command::Serve { bootstrap: first } => {
             if first {
-                bootstrap(&state, "admin".into(), "admin".into()).await?;
+                let admin_project_id = bootstrap(&state, "admin".into(), "admin".into()).await?;
+                seed(&state, &admin_project_id).await?;
             }
             serve(state).await
         }
     }
 }
 
+/// The admin user and project (idempotent); returns the project's id.
 async fn bootstrap(
     state: &AppState,
     admin_user: String,
     admin_project: String,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<String, Box<dyn std::error::Error>> {
     let (password, generated) = match std::env::var("GUREUM_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (cloud::identity::random_token(12), true),
@@ -114,6 +118,32 @@ async fn bootstrap(
         }
     } else {
         println!("Admin user {admin_user:?} exists; its password is unchanged.");
+    }
+    Ok(report.admin_project_id)
+}
+
+/// Flavors, and the bootable guest image when `GUREUM_SEED_GUEST_DIR`
+/// names a built guest (`make run` sets it when libvirtd and QEMU work);
+/// then says which driver the embedded agent uses.
+async fn seed(state: &AppState, admin_project_id: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let guest_dir = std::env::var_os("GUREUM_SEED_GUEST_DIR").map(std::path::PathBuf::from);
+    let report = gureum_server::seed::seed(state, admin_project_id, guest_dir.as_deref()).await?;
+    if !report.flavors.is_empty() {
+        println!("Created flavors {}.", report.flavors.join(", "));
+    }
+    if report.image.is_some() {
+        println!(
+            "Created public image {:?} (a kernel and busybox initramfs) to boot.",
+            gureum_server::seed::GUEST_IMAGE
+        );
+    }
+    if state.config.bus.embedded_agent {
+        let uri = &state.config.agent.libvirt_uri;
+        if uri.starts_with("test:") {
+            println!("Compute: the embedded agent uses libvirt's test driver ({uri}): instances are simulated, no guest runs.");
+        } else {
+            println!("Compute: the embedded agent boots real guests on {uri}.");
+        }
     }
     Ok(())
 }
