@@ -9,6 +9,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use cloud::compute::{FlavorFilter, NewFlavor};
+use cloud::context::Scope;
 use cloud::image::{ContainerFormat, DiskFormat, ImageFilter, NewImage, Visibility};
 use cloud::RequestContext;
 
@@ -42,7 +43,7 @@ pub async fn seed(
     admin_project_id: &str,
     guest_dir: Option<&Path>,
 ) -> Result<SeedReport, Box<dyn std::error::Error>> {
-    let ctx = RequestContext::internal();
+    let ctx = admin_of(admin_project_id);
     let mut report = SeedReport::default();
     let existing = state
         .compute
@@ -161,6 +162,20 @@ async fn seed_guest_image(
     )
     .await?;
     Ok(Some(root_id))
+}
+
+/// The internal admin, scoped to the admin project: images are made in a
+/// project (and owned by it), as an admin's from the CLI would be.
+fn admin_of(project_id: &str) -> RequestContext {
+    RequestContext {
+        scope: Scope::Project {
+            id: project_id.to_string(),
+            name: "admin".into(),
+            domain_id: "default".into(),
+            domain_name: "Default".into(),
+        },
+        ..RequestContext::internal()
+    }
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
