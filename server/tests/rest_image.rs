@@ -1381,3 +1381,26 @@ async fn download_grants_open_one_image_for_a_while(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: download_grants_open_one_image_for_a_while);
+
+/// `id=<id>` and Glance's `id=in:<a>,<b>`: only those images, and still
+/// only the ones the caller may see.
+async fn list_filters_on_ids(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let (_, _, a) = c.user_with_role("ida", "proj-ida", "member").await;
+    let (_, _, b) = c.user_with_role("idb", "proj-idb", "member").await;
+    let one = id_of(&c.create_image(&a, raw_image("one")).await);
+    let two = id_of(&c.create_image(&a, raw_image("two")).await);
+    let _three = id_of(&c.create_image(&a, raw_image("three")).await);
+    let theirs = id_of(&c.create_image(&b, raw_image("theirs")).await);
+
+    let list = c.list_images(&a, &format!("?id=in:{one},{two}")).await;
+    assert_eq!(sorted(names(&list)), ["one", "two"]);
+    let list = c.list_images(&a, &format!("?id={two}")).await;
+    assert_eq!(names(&list), ["two"]);
+    let list = c.list_images(&a, &format!("?id=in:{one},{theirs}")).await;
+    assert_eq!(names(&list), ["one"]);
+    let list = c.list_images(&a, "?id=in:").await;
+    assert_eq!(names(&list), Vec::<String>::new());
+    c.finish().await;
+}
+per_backend!(multi_thread: list_filters_on_ids);

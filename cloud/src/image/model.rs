@@ -260,6 +260,8 @@ pub struct ImageFilter {
     /// (Glance's admin view); the portal's project panel sets it.
     pub admin_all: Option<bool>,
     pub owner: Option<String>,
+    /// Only these ids (Glance's `id=in:a,b`); an empty list matches nothing.
+    pub ids: Option<Vec<String>>,
     /// Exact name.
     pub name: Option<String>,
     /// Name or id contains (the portal's search box).

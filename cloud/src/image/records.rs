@@ -332,6 +332,14 @@ impl ImageService {
             conds.push("i.owner = ?".into());
             args.push(Arg::Text(o.clone()));
         }
+        if let Some(ids) = &f.ids {
+            if ids.is_empty() {
+                conds.push("1 = 0".into());
+            } else {
+                conds.push(format!("i.id IN ({})", vec!["?"; ids.len()].join(", ")));
+                args.extend(ids.iter().map(|id| Arg::Text(id.clone())));
+            }
+        }
         if let Some(n) = &f.name {
             conds.push("i.name = ?".into());
             args.push(Arg::Text(n.clone()));

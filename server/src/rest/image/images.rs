@@ -256,7 +256,6 @@ pub async fn reactivate(
 /// Core attributes that are not list filters here (Glance's operator
 /// filters such as `created_at=gt:…` are not supported).
 const UNFILTERABLE: &[&str] = &[
-    "id",
     "checksum",
     "os_hash_algo",
     "os_hash_value",
@@ -394,6 +393,17 @@ fn parse_filter(params: &[(String, String)]) -> ApiResult<Option<ImageFilter>> {
                 )
             }
             "owner" => f.owner = Some(v.clone()),
+            // `id=<id>` or Glance's `id=in:<id>,<id>` (the CLI's server
+            // list names the images of the servers it shows this way).
+            "id" => {
+                let ids = v.strip_prefix("in:").unwrap_or(v);
+                f.ids = Some(
+                    ids.split(',')
+                        .map(|i| i.trim().trim_matches('"').to_string())
+                        .filter(|i| !i.is_empty())
+                        .collect(),
+                );
+            }
             "name" => f.name = Some(v.clone()),
             "status" => match ImageStatus::parse(v) {
                 Some(s) => f.status = Some(s),
