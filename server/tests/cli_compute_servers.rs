@@ -96,6 +96,9 @@ async fn scenario(backend: Backend) {
     let list = cli.json(alice, &["server", "list"]).await;
     assert_eq!(list[0]["Name"], "vm-one", "{list}");
     assert_eq!(list[0]["Status"], "ACTIVE");
+    // The CLI looks the images up by `id=in:...` and shows their names.
+    assert_eq!(list[0]["Image"], "tiny-img", "{list}");
+    assert_eq!(list[0]["Flavor"], "cli.tiny", "{list}");
     assert_eq!(cli.json(bob, &["server", "list"]).await, json!([]));
     let err = cli.fails(bob, &["server", "show", "vm-one"]).await;
     assert!(
