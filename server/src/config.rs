@@ -209,24 +209,20 @@ impl Config {
                 continue;
             };
             // Not configuration: read by `make run` and bootstrap.
-            if matches!(rest, "ADMIN_PASSWORD" | "CONFIG" | "LOG") {
+            if matches!(rest, "ADMIN_PASSWORD" | "CONFIG" | "LOG" | "SEED_GUEST_DIR") {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
             set_path(&mut table, &path, parse_scalar(&v));
         }
-        // The embedded agent's defaults differ from a node agent's (the test
-        // driver, state under data/): a partial `[agent]` section keeps them
-        // for what it does not name, as a missing one does.
-        if let Some(toml::Value::Table(agent)) = table.get_mut("agent") {
-            let embedded = Config::default().agent;
-            agent
-                .entry("libvirt_uri")
-                .or_insert_with(|| toml::Value::String(embedded.libvirt_uri));
-            agent
-                .entry("state_dir")
-                .or_insert_with(|| toml::Value::String(embedded.state_dir.display().to_string()));
-        }
+        // Every key the file and environment leave out keeps its value in
+        // `Config::default()`, section by section: the embedded agent's
+        // defaults (the test driver, state under data/) differ from a node
+        // agent's, and a partial `[agent]` must not fall back to those.
+        let mut merged = toml::Table::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(format!("the defaults do not serialize: {e}")))?;
+        merge(&mut merged, table);
+        let table = merged;
         let mut cfg: Config = toml::Value::Table(table).try_into()?;
         // The catalog follows the server's public URL.
         cfg.identity.public_url = cfg.public_url.clone();
@@ -255,6 +251,18 @@ fn parse_scalar(v: &str) -> toml::Value {
         toml::Value::Boolean(b)
     } else {
         toml::Value::String(v.to_string())
+    }
+}
+
+/// Lays `over` onto `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
     }
 }
 
@@ -316,6 +324,29 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.agent.libvirt_uri, "qemu:///system");
         assert_eq!(cfg.agent.state_dir, std::path::PathBuf::from("data/agent"));
+    }
+
+    #[test]
+    fn nothing_given_is_exactly_the_defaults() {
+        // Every section goes through the merge with `Config::default()`:
+        // its serialized form must read back unchanged.
+        let cfg = Config::from_toml_and_env("", std::iter::empty()).unwrap();
+        let mut want = Config::default();
+        want.identity.public_url = want.public_url.clone();
+        want.compute.image_api_url = format!("{}/image", want.public_url);
+        assert_eq!(
+            toml::Table::try_from(&cfg).unwrap(),
+            toml::Table::try_from(&want).unwrap()
+        );
+        // A nested key keeps its section's other defaults.
+        let cfg =
+            Config::from_toml_and_env("[identity]\ntoken_ttl_secs = 60\n", std::iter::empty())
+                .unwrap();
+        assert_eq!(cfg.identity.token_ttl_secs, 60);
+        assert_eq!(
+            cfg.identity.argon2_memory_kib,
+            Config::default().identity.argon2_memory_kib
+        );
     }
 
     #[test]
