@@ -22,9 +22,9 @@ use crate::identity::random_token;
 use crate::secret::Secret;
 use crate::RequestContext;
 
+/// Stored as tokens are: their SHA-256, hex.
 fn grant_hash(grant: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(grant.as_bytes()))
+    crate::identity::token_key(grant)
 }
 
 impl ImageService {
