@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub use config::ComputeConfig;
 pub use error::{ComputeError, Result};
 pub use model::*;
-pub use scheduler::{Candidate, Scheduler};
+pub use scheduler::{Candidate, Scheduler, SHORTLIST};
 
 use crate::image::ImageService;
 use crate::quota::QuotaService;

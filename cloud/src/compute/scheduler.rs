@@ -5,8 +5,18 @@
 //! decides is a conditional UPDATE ([`ComputeService::claim`]), so two
 //! concurrent boots never both take a node's last slot: the loser moves on
 //! to its next-ranked node.
+//!
+//! The database does the first cut: it returns only the best
+//! [`SHORTLIST`] nodes that fit (the same predicates as the claim, the same
+//! order as the ranking), so a decision among a thousand nodes decodes a
+//! handful of rows instead of all of them. Only when concurrent boots took
+//! every shortlisted node does the scheduler read and rank them all.
 
 use super::{ComputeNode, ComputeService, Result};
+
+/// How many of the best-fitting nodes the database hands the ranking.
+/// Enough that a burst of concurrent boots rarely exhausts it.
+pub const SHORTLIST: usize = 16;
 
 /// What one boot needs.
 #[derive(Debug, Clone, Default)]
@@ -70,14 +80,69 @@ impl ComputeService {
     /// Picks a node for `c` and claims its resources; `None` when no node
     /// can take it ("No valid host was found").
     pub async fn schedule(&self, c: &Candidate) -> Result<Option<ComputeNode>> {
-        let nodes = self.all_nodes().await?;
         let sched = self.scheduler();
+        let shortlist = self.shortlist(c, SHORTLIST).await?;
+        for node in sched.rank(&shortlist, c) {
+            if self.claim(node, c).await? {
+                return Ok(Some(node.clone()));
+            }
+        }
+        if shortlist.len() < SHORTLIST {
+            // Every node that fit was tried.
+            return Ok(None);
+        }
+        // Concurrent boots took the whole shortlist: rank every node.
+        let nodes = self.all_nodes().await?;
         for node in sched.rank(&nodes, c) {
+            if shortlist.iter().any(|s| s.id == node.id) {
+                continue;
+            }
             if self.claim(node, c).await? {
                 return Ok(Some(node.clone()));
             }
         }
         Ok(None)
+    }
+
+    /// The best `limit` nodes that can take `c`, as the database sees them
+    /// now: [`Scheduler::rank`]'s filters and order in SQL.
+    async fn shortlist(&self, c: &Candidate, limit: usize) -> Result<Vec<ComputeNode>> {
+        let mut sql = format!(
+            "SELECT {} FROM compute_nodes \
+             WHERE enabled = 1 AND forced_down = 0 AND heartbeat_at >= ? \
+             AND vcpus_used + ? <= vcpus * ? AND memory_mib_used + ? <= memory_mib * ? \
+             AND disk_gb_used + ? <= disk_gb * ?",
+            super::nodes::NODE_COLUMNS
+        );
+        if c.availability_zone.is_some() {
+            sql.push_str(" AND availability_zone = ?");
+        }
+        if !c.exclude.is_empty() {
+            sql.push_str(" AND id NOT IN (");
+            sql.push_str(&vec!["?"; c.exclude.len()].join(", "));
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY memory_mib * ? - memory_mib_used DESC, running_vms, name LIMIT ?");
+        let mut q = sqlx::query(&sql)
+            .bind(self.alive_since())
+            .bind(i64::from(c.vcpus))
+            .bind(self.cfg.cpu_allocation_ratio)
+            .bind(to_i64(c.ram_mib))
+            .bind(self.cfg.ram_allocation_ratio)
+            .bind(to_i64(c.disk_gb))
+            .bind(self.cfg.disk_allocation_ratio);
+        if let Some(az) = &c.availability_zone {
+            q = q.bind(az.clone());
+        }
+        for id in &c.exclude {
+            q = q.bind(id.clone());
+        }
+        let rows = q
+            .bind(self.cfg.ram_allocation_ratio)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter().map(|r| self.node_from_row(r)).collect()
     }
 
     /// Takes `c`'s resources on `node` if they still fit (another boot may
