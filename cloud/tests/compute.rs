@@ -27,6 +27,7 @@ use cloud::{per_backend, Backend, RequestContext, Scope};
 struct Fixture {
     scratch: ScratchDb,
     compute: ComputeService,
+    image: ImageService,
     bus: Arc<bus::MemoryBus>,
     image_id: String,
     flavor_id: String,
@@ -132,11 +133,39 @@ impl Fixture {
         Fixture {
             scratch,
             compute,
+            image,
             bus,
             image_id: img.id,
             flavor_id: flavor.id,
             dir,
         }
+    }
+
+    /// A public, active image with these properties.
+    async fn active_image(&self, name: &str, properties: &[(&str, &str)]) -> String {
+        let a = admin();
+        let img = self
+            .image
+            .create_image(
+                &a,
+                NewImage {
+                    name: Some(name.into()),
+                    visibility: Some(Visibility::Public),
+                    disk_format: Some(DiskFormat::Raw),
+                    container_format: Some(ContainerFormat::Bare),
+                    properties: properties
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let data =
+            futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"bytes"))]);
+        self.image.upload(&a, &img.id, data, Some(5)).await.unwrap();
+        img.id
     }
 
     fn new_server(&self, name: &str) -> NewServer {
@@ -541,6 +570,169 @@ async fn last_slot_goes_to_one_boot(backend: Backend) {
     f.finish().await;
 }
 
+/// An image that names a kernel and ramdisk boots them directly: the
+/// instance records both at create (OS-EXT-SRV-ATTR:kernel_id / ramdisk_id)
+/// and the spawn carries them. An image naming a kernel that is not there
+/// is refused at create, and nothing is written.
+async fn kernel_boot_images_are_fixed_at_create(backend: Backend) {
+    let f = Fixture::new(backend, |_| {}).await;
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
+    let kernel = f.active_image("vmlinuz", &[]).await;
+    let ramdisk = f.active_image("initrd", &[]).await;
+    let root = f
+        .active_image("root", &[("kernel_id", &kernel), ("ramdisk_id", &ramdisk)])
+        .await;
+    let m = member("project-k");
+    let mut req = f.new_server("direct");
+    req.image_id = root.clone();
+    let s = f.compute.create_servers(&m, req).await.unwrap().remove(0);
+    assert_eq!(
+        (s.kernel_id.as_deref(), s.ramdisk_id.as_deref()),
+        (Some(kernel.as_str()), Some(ramdisk.as_str()))
+    );
+    let spawn = f.next_request("node-1").await;
+    let ComputeAction::Spawn(spec) = &spawn.action else {
+        panic!("expected a spawn: {spawn:?}")
+    };
+    assert_eq!(
+        spec.kernel.as_ref().map(|k| k.id.as_str()),
+        Some(kernel.as_str())
+    );
+    assert_eq!(
+        spec.ramdisk.as_ref().map(|r| r.id.as_str()),
+        Some(ramdisk.as_str())
+    );
+    assert!(spec.kernel.as_ref().unwrap().download_grant.is_some());
+
+    // A plain image boots without either.
+    let plain = f
+        .compute
+        .create_servers(&m, f.new_server("plain"))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!((plain.kernel_id, plain.ramdisk_id), (None, None));
+
+    let broken = f
+        .active_image(
+            "broken",
+            &[("kernel_id", "00000000-0000-0000-0000-000000000000")],
+        )
+        .await;
+    let mut req = f.new_server("never");
+    req.image_id = broken;
+    let err = f.compute.create_servers(&m, req).await.unwrap_err();
+    assert!(matches!(err, ComputeError::Validation(_)), "{err:?}");
+    let names: Vec<String> = f
+        .compute
+        .list_servers(&m, &ServerFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"never".to_string()), "{names:?}");
+    f.finish().await;
+}
+
+/// The database's shortlist and the pure ranking agree: every decision
+/// takes the node [`Scheduler::rank`] puts first over all nodes (filters,
+/// ratios, zone, excluded nodes and the free-RAM order included).
+async fn shortlist_picks_what_the_ranking_would(backend: Backend) {
+    let f = Fixture::new(backend, |c| {
+        c.cpu_allocation_ratio = 2.0;
+        c.ram_allocation_ratio = 1.5;
+    })
+    .await;
+    // More nodes than the shortlist, with distinct free RAM; a few that
+    // cannot take anything (too small, other zone, disabled).
+    let n = SHORTLIST + 8;
+    for i in 0..n {
+        let mut r = report(&format!("n{i:02}"), 2, 1024 + 256 * i as u64);
+        if i % 5 == 0 {
+            r.availability_zone = "az2".into();
+        }
+        f.compute
+            .handle_event(AgentEvent::Heartbeat(r))
+            .await
+            .unwrap();
+    }
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("tiny", 1, 64)))
+        .await
+        .unwrap();
+    let a = admin();
+    let off = f.compute.get_node(&a, "n22").await.unwrap();
+    f.compute
+        .set_node_enabled(&a, &off.id, false, Some("maintenance".into()))
+        .await
+        .unwrap();
+    let sched = f.compute.scheduler();
+    for round in 0..40 {
+        let all = f.compute.list_nodes(&a).await.unwrap();
+        let mut want = Candidate {
+            vcpus: 1,
+            ram_mib: 512,
+            disk_gb: 1,
+            availability_zone: (round % 3 == 0).then(|| "az2".to_string()),
+            exclude: vec![],
+        };
+        if round % 4 == 1 {
+            // A retry: the two best nodes already failed this instance.
+            want.exclude = sched
+                .rank(&all, &want)
+                .iter()
+                .take(2)
+                .map(|n| n.id.clone())
+                .collect();
+        }
+        let expected = sched.rank(&all, &want).first().map(|n| n.id.clone());
+        let got = f.compute.schedule(&want).await.unwrap().map(|n| n.id);
+        assert_eq!(got, expected, "round {round}: {want:?}");
+    }
+    f.finish().await;
+}
+
+/// More one-slot nodes than the shortlist holds, and as many concurrent
+/// boots: the boots that lose every shortlisted claim fall back to the
+/// other nodes, so each node ends with exactly one instance and none is
+/// turned away while a slot is free.
+async fn concurrent_boots_reach_past_the_shortlist(backend: Backend) {
+    let f = Fixture::new(backend, |c| c.cpu_allocation_ratio = 1.0).await;
+    let n = SHORTLIST + 6;
+    for i in 0..n {
+        f.compute
+            .handle_event(AgentEvent::Heartbeat(report(
+                &format!("slot-{i:02}"),
+                1,
+                4096,
+            )))
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 0..=n {
+        let compute = f.compute.clone();
+        let req = f.new_server(&format!("wave-{i}"));
+        tasks.push(tokio::spawn(async move {
+            compute.create_servers(&member(&format!("p{i}")), req).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().unwrap().remove(0).status());
+    }
+    let built = statuses.iter().filter(|s| **s == "BUILD").count();
+    assert_eq!((built, statuses.len() - built), (n, 1), "{statuses:?}");
+    let nodes = f.compute.list_nodes(&admin()).await.unwrap();
+    assert!(nodes.iter().all(|x| x.vcpus_used == 1), "{nodes:?}");
+    f.finish().await;
+}
+
 async fn another_project_cannot_see_or_touch(backend: Backend) {
     let f = Fixture::new(backend, |_| {}).await;
     f.compute
@@ -569,7 +761,14 @@ async fn another_project_cannot_see_or_touch(backend: Backend) {
     ));
     assert!(matches!(
         f.compute
-            .update_server(&b, &s.id, Some("x".into()), None)
+            .update_server(
+                &b,
+                &s.id,
+                ServerUpdate {
+                    name: Some("x".into()),
+                    ..Default::default()
+                },
+            )
             .await,
         Err(ComputeError::NotFound(_))
     ));
@@ -688,6 +887,9 @@ per_backend!(
     no_node_or_no_answer_never_stays_in_build,
     quota_admits_exactly_the_limit_under_concurrency,
     last_slot_goes_to_one_boot,
+    kernel_boot_images_are_fixed_at_create,
+    shortlist_picks_what_the_ranking_would,
+    concurrent_boots_reach_past_the_shortlist,
     another_project_cannot_see_or_touch,
     power_sync_stops_and_removes_orphans,
 );

@@ -37,14 +37,7 @@ async fn call(
     } else {
         nova(c, path)
     };
-    let mut req = c.client.request(method, url).header("X-Auth-Token", token);
-    if let Some(v) = mv {
-        req = req.header("OpenStack-API-Version", format!("compute {v}"));
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    Res::from_response(req.send().await.unwrap()).await
+    c.call_compute(method, token, &url, mv, body).await
 }
 
 fn is_uuid(s: &str) -> bool {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use cloud::{per_backend, Backend};
 use common::{Res, TestCloud};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 fn nova(c: &TestCloud, path: &str) -> String {
@@ -299,6 +300,16 @@ async fn bad_requests_are_clear_faults(backend: Backend) {
             400,
             "min_count",
         ),
+        (
+            json!({"server": {"name": "x", "imageRef": image, "flavorRef": flavor, "accessIPv4": "1.1.1.1.1.1"}}),
+            400,
+            "'1.1.1.1.1.1' is not a 'ipv4'",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": image, "flavorRef": flavor, "accessIPv6": "1.2.3.4"}}),
+            400,
+            "accessIPv6",
+        ),
         (json!({"nothing": {}}), 400, "server"),
     ];
     for (body, status, text) in cases {
@@ -315,7 +326,110 @@ async fn bad_requests_are_clear_faults(backend: Backend) {
     c.finish().await;
 }
 
+/// accessIPv4/v6 as Nova keeps them: given at create, shown (IPv6 in its
+/// canonical form), changed and cleared by PUT, a bad one refused with the
+/// server left as it was. Admins see the kernel and ramdisk a server boots.
+async fn access_addresses_and_boot_images(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let (image, flavor) = image_and_flavor(&c).await;
+    let (_, _, tok) = c.user_with_role("carol", "proj-a", "member").await;
+    let res = c
+        .post(
+            &tok,
+            &nova(&c, "/servers"),
+            json!({"server": {"name": "reach", "imageRef": image, "flavorRef": flavor, "networks": "none",
+                "accessIPv4": "1.1.1.1", "accessIPv6": "0000:0000:0000:0000:0000:babe:220.12.22.2"}}),
+        )
+        .await
+        .expect(202);
+    let id = res.body["server"]["id"].as_str().unwrap().to_string();
+    let s = wait_status(&c, &tok, &id, "ACTIVE").await;
+    assert_eq!(
+        (&s["accessIPv4"], &s["accessIPv6"]),
+        (&json!("1.1.1.1"), &json!("::babe:dc0c:1602"))
+    );
+    let url = nova(&c, &format!("/servers/{id}"));
+    let put = |body: Value| c.call_compute(Method::PUT, &tok, &url, None, Some(body));
+    let res = put(json!({"server": {"accessIPv4": "2.2.2.2", "accessIPv6": "::babe:202:202"}}))
+        .await
+        .expect(200);
+    assert_eq!(res.body["server"]["accessIPv4"], "2.2.2.2");
+    let bad = put(json!({"server": {"name": "renamed", "accessIPv4": "::1"}}))
+        .await
+        .expect(400);
+    assert!(bad.message().contains("accessIPv4"), "{}", bad.body);
+    let s = c.get(&tok, &url).await.expect(200).body["server"].clone();
+    assert_eq!(
+        (&s["name"], &s["accessIPv4"], &s["accessIPv6"]),
+        (&json!("reach"), &json!("2.2.2.2"), &json!("::babe:202:202"))
+    );
+    put(json!({"server": {"accessIPv4": ""}})).await.expect(200);
+    let s = c.get(&tok, &url).await.expect(200).body["server"].clone();
+    assert_eq!(
+        (&s["accessIPv4"], &s["accessIPv6"]),
+        (&json!(""), &json!("::babe:202:202"))
+    );
+
+    // A kernel-booted image: the admin's view names both parts.
+    let part = |name: &'static str, disk: &'static str| {
+        let c = &c;
+        async move {
+            let img = c
+                .create_image(&c.admin_token, json!({"name": name, "disk_format": disk, "container_format": disk, "visibility": "public"}))
+                .await;
+            let id = img["id"].as_str().unwrap().to_string();
+            c.upload_image(&c.admin_token, &id, b"part".to_vec())
+                .await
+                .expect(204);
+            id
+        }
+    };
+    let kernel = part("vmlinuz", "aki").await;
+    let ramdisk = part("initrd", "ari").await;
+    let root = c
+        .create_image(
+            &c.admin_token,
+            json!({"name": "root", "disk_format": "ami", "container_format": "ami", "visibility": "public",
+                "kernel_id": kernel, "ramdisk_id": ramdisk}),
+        )
+        .await;
+    let root = root["id"].as_str().unwrap().to_string();
+    c.upload_image(&c.admin_token, &root, b"root".to_vec())
+        .await
+        .expect(204);
+    let res = c
+        .post(
+            &tok,
+            &nova(&c, "/servers"),
+            json!({"server": {"name": "direct", "imageRef": root, "flavorRef": flavor, "networks": "none"}}),
+        )
+        .await
+        .expect(202);
+    let direct = res.body["server"]["id"].as_str().unwrap().to_string();
+    let admin = c
+        .call_compute(
+            Method::GET,
+            &c.admin_token,
+            &nova(&c, &format!("/servers/{direct}")),
+            Some("2.3"),
+            None,
+        )
+        .await
+        .expect(200)
+        .body["server"]
+        .clone();
+    assert_eq!(
+        (
+            &admin["OS-EXT-SRV-ATTR:kernel_id"],
+            &admin["OS-EXT-SRV-ATTR:ramdisk_id"]
+        ),
+        (&json!(kernel), &json!(ramdisk))
+    );
+    c.finish().await;
+}
+
 per_backend!(
     multi_thread: boot_and_run_through_every_action,
     bad_requests_are_clear_faults,
+    access_addresses_and_boot_images,
 );

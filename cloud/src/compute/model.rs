@@ -263,6 +263,13 @@ pub struct Server {
     pub project_id: String,
     pub user_id: String,
     pub image_id: String,
+    /// The kernel and ramdisk images it boots with (direct kernel boot),
+    /// taken from the image's properties when it was created.
+    pub kernel_id: Option<String>,
+    pub ramdisk_id: Option<String>,
+    /// `accessIPv4` / `accessIPv6`: what the user says reaches the server.
+    pub access_ip_v4: Option<std::net::Ipv4Addr>,
+    pub access_ip_v6: Option<std::net::Ipv6Addr>,
     pub flavor: InstanceFlavor,
     pub key_name: Option<String>,
     pub availability_zone: Option<String>,
@@ -331,11 +338,23 @@ pub struct NewServer {
     pub metadata: BTreeMap<String, String>,
     pub availability_zone: Option<String>,
     pub networks: Networks,
+    pub access_ip_v4: Option<std::net::Ipv4Addr>,
+    pub access_ip_v6: Option<std::net::Ipv6Addr>,
     /// How many to boot (Nova's `min_count`/`max_count`): all of
     /// `max_count` if the quota allows, else as many as fit down to
     /// `min_count`, else none.
     pub min_count: u32,
     pub max_count: u32,
+}
+
+/// A server's editable fields (`PUT /servers/{id}`); `None` leaves one as
+/// it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ServerUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub access_ip_v4: Option<Option<std::net::Ipv4Addr>>,
+    pub access_ip_v6: Option<Option<std::net::Ipv6Addr>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -16,8 +16,8 @@ use super::nodes::{to_u32, to_u64};
 use super::scheduler::Candidate;
 use super::{
     new_uuid, AbsoluteLimits, ComputeError, ComputeService, Fault, InstanceAction, InstanceFlavor,
-    Networks, NewServer, ProjectUsage, Result, Server, ServerAction, ServerFilter, ServerUsage,
-    TaskState, VmState,
+    Networks, NewServer, ProjectUsage, Result, Server, ServerAction, ServerFilter, ServerUpdate,
+    ServerUsage, TaskState, VmState,
 };
 use crate::db::{micros_to_time, now_micros, WriteTx};
 use crate::policy::{allows, compute as rules, enforce, Target};
@@ -34,7 +34,7 @@ const COLUMNS: &str = "id, name, description, project_id, user_id, image_id, fla
     user_data, availability_zone, hostname, node_id, node_name, vm_state, task_state, \
     power_state, locked, locked_reason, fault_code, fault_message, fault_details, fault_at, \
     reservation_id, launch_index, launched_at, terminated_at, created_at, updated_at, \
-    pending_request, pending_action, tries, tried_nodes, key_data";
+    pending_request, pending_action, tries, tried_nodes, key_data, kernel_id, ramdisk_id, access_ip_v4, access_ip_v6";
 
 /// What an instance row holds beyond its [`Server`] view: the scheduler's
 /// and the conductor's bookkeeping.
@@ -76,6 +76,14 @@ impl ComputeService {
             project_id: row.try_get("project_id")?,
             user_id: row.try_get("user_id")?,
             image_id: row.try_get("image_id")?,
+            kernel_id: row.try_get("kernel_id")?,
+            ramdisk_id: row.try_get("ramdisk_id")?,
+            access_ip_v4: row
+                .try_get::<Option<String>, _>("access_ip_v4")?
+                .and_then(|a| a.parse().ok()),
+            access_ip_v6: row
+                .try_get::<Option<String>, _>("access_ip_v6")?
+                .and_then(|a| a.parse().ok()),
             flavor: InstanceFlavor {
                 id: row.try_get("flavor_id")?,
                 name: row.try_get("flavor_name")?,
@@ -255,6 +263,17 @@ impl ComputeService {
                 id = image.id,
             )));
         }
+        // The kernel and ramdisk it names must be there for this caller
+        // too, or the boot would only fail later, on the node (Nova checks
+        // them at create as well).
+        for part in ["kernel_id", "ramdisk_id"] {
+            if let Some(part_id) = image.properties.get(part) {
+                self.image
+                    .get_image(ctx, part_id)
+                    .await
+                    .map_err(|e| bad_reference(e.into()))?;
+            }
+        }
         if image.min_ram > 0 && (flavor.ram_mib as i64) < image.min_ram {
             return Err(ComputeError::Validation(msg!(
                 "error.compute.flavor_ram_too_small",
@@ -339,6 +358,7 @@ impl ComputeService {
                     &project_id,
                     ctx,
                     &flavor,
+                    &image,
                     key.as_ref(),
                     &user_data,
                     &hostname,
@@ -375,6 +395,7 @@ impl ComputeService {
         project_id: &str,
         ctx: &RequestContext,
         flavor: &super::Flavor,
+        image: &crate::image::Image,
         key: Option<&super::KeyPair>,
         user_data: &Option<String>,
         hostname: &str,
@@ -386,8 +407,9 @@ impl ComputeService {
             "INSERT INTO instances (id, name, description, project_id, user_id, image_id, \
              flavor_id, flavor_name, vcpus, ram_mib, disk_gb, ephemeral_gb, swap_mib, \
              flavor_extra_specs, key_name, key_data, user_data, availability_zone, hostname, \
-             vm_state, task_state, power_state, reservation_id, launch_index, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+             vm_state, task_state, power_state, reservation_id, launch_index, created_at, updated_at, \
+             kernel_id, ramdisk_id, access_ip_v4, access_ip_v6) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
         .bind(name.to_string())
@@ -414,6 +436,10 @@ impl ComputeService {
         .bind(i64::from(index))
         .bind(now)
         .bind(now)
+        .bind(image.properties.get("kernel_id").cloned())
+        .bind(image.properties.get("ramdisk_id").cloned())
+        .bind(req.access_ip_v4.map(|a| a.to_string()))
+        .bind(req.access_ip_v6.map(|a| a.to_string()))
         .execute(&mut **tx)
         .await?;
         for (k, v) in &req.metadata {
@@ -548,10 +574,10 @@ impl ComputeService {
         let root = granted(image_ref(&image)).await?;
         let mut kernel = None;
         let mut ramdisk = None;
-        if let Some(k) = image.properties.get("kernel_id") {
+        if let Some(k) = &s.kernel_id {
             kernel = Some(granted(image_ref(&self.image.get_image(&ctx, k).await?)).await?);
         }
-        if let Some(r) = image.properties.get("ramdisk_id") {
+        if let Some(r) = &s.ramdisk_id {
             ramdisk = Some(granted(image_ref(&self.image.get_image(&ctx, r).await?)).await?);
         }
         let mut public_keys = serde_json::Map::new();
@@ -762,12 +788,11 @@ impl ComputeService {
         &self,
         ctx: &RequestContext,
         id: &str,
-        name: Option<String>,
-        description: Option<Option<String>>,
+        change: ServerUpdate,
     ) -> Result<Server> {
         let inst = self.visible(ctx, id, &rules::SERVERS_UPDATE).await?;
         self.check_lock(ctx, &inst.server)?;
-        if let Some(n) = &name {
+        if let Some(n) = &change.name {
             if n.trim().is_empty() || n.chars().count() > 255 {
                 return Err(ComputeError::Validation(msg!(
                     "error.compute.name_required",
@@ -775,7 +800,7 @@ impl ComputeService {
                 )));
             }
         }
-        if let Some(Some(d)) = &description {
+        if let Some(Some(d)) = &change.description {
             if d.chars().count() > 255 {
                 return Err(ComputeError::Validation(msg!(
                     "error.compute.description_too_long",
@@ -784,16 +809,33 @@ impl ComputeService {
             }
         }
         let s = &inst.server;
-        sqlx::query("UPDATE instances SET name = ?, description = ?, updated_at = ? WHERE id = ?")
-            .bind(
-                name.map(|n| n.trim().to_string())
-                    .unwrap_or_else(|| s.name.clone()),
-            )
-            .bind(description.unwrap_or_else(|| s.description.clone()))
-            .bind(now_micros())
-            .bind(id.to_string())
-            .execute(&self.db.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE instances SET name = ?, description = ?, access_ip_v4 = ?, access_ip_v6 = ?, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(
+            change
+                .name
+                .map(|n| n.trim().to_string())
+                .unwrap_or_else(|| s.name.clone()),
+        )
+        .bind(change.description.unwrap_or_else(|| s.description.clone()))
+        .bind(
+            change
+                .access_ip_v4
+                .unwrap_or(s.access_ip_v4)
+                .map(|a| a.to_string()),
+        )
+        .bind(
+            change
+                .access_ip_v6
+                .unwrap_or(s.access_ip_v6)
+                .map(|a| a.to_string()),
+        )
+        .bind(now_micros())
+        .bind(id.to_string())
+        .execute(&self.db.pool)
+        .await?;
         self.get_server(ctx, id).await
     }
 

@@ -257,6 +257,28 @@ impl TestCloud {
     pub async fn get(&self, token: &str, path: &str) -> Res {
         self.call(Method::GET, path, Some(token), None).await
     }
+
+    /// A request to `url` at a compute microversion (`None`: the default).
+    pub async fn call_compute(
+        &self,
+        method: Method,
+        token: &str,
+        url: &str,
+        mv: Option<&str>,
+        body: Option<Value>,
+    ) -> Res {
+        let mut req = self
+            .client
+            .request(method, url)
+            .header("X-Auth-Token", token);
+        if let Some(v) = mv {
+            req = req.header("OpenStack-API-Version", format!("compute {v}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Res::from_response(req.send().await.expect("request")).await
+    }
     pub async fn head(&self, token: &str, path: &str) -> Res {
         self.call(Method::HEAD, path, Some(token), None).await
     }

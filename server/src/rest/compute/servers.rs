@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use cloud::compute::{
-    NetworkRequest, Networks, NewServer, Server, ServerAction, ServerFilter, VmState,
+    NetworkRequest, Networks, NewServer, Server, ServerAction, ServerFilter, ServerUpdate, VmState,
 };
 use cloud::policy::{allows, compute as rules, Target};
 use cloud::RequestContext;
@@ -111,8 +111,16 @@ fn server_json(state: &AppState, ctx: &RequestContext, mv: &Microversion, s: &Se
     o.insert("updated".into(), json!(ts(s.updated_at)));
     // Filled by the network service when it lands.
     o.insert("addresses".into(), json!({}));
-    o.insert("accessIPv4".into(), json!(""));
-    o.insert("accessIPv6".into(), json!(""));
+    // Nova shows "" when none was given; IPv6 in RFC 5952's canonical form.
+    let shown = |a: Option<String>| json!(a.unwrap_or_default());
+    o.insert(
+        "accessIPv4".into(),
+        shown(s.access_ip_v4.map(|a| a.to_string())),
+    );
+    o.insert(
+        "accessIPv6".into(),
+        shown(s.access_ip_v6.map(|a| a.to_string())),
+    );
     o.insert("links".into(), links(state, "servers", &s.id));
     o.insert("OS-DCF:diskConfig".into(), json!("MANUAL"));
     if matches!(s.vm_state, VmState::Building | VmState::Active) {
@@ -163,8 +171,15 @@ fn server_json(state: &AppState, ctx: &RequestContext, mv: &Microversion, s: &Se
                 json!(s.reservation_id),
             );
             o.insert("OS-EXT-SRV-ATTR:launch_index".into(), json!(s.launch_index));
-            o.insert("OS-EXT-SRV-ATTR:kernel_id".into(), json!(""));
-            o.insert("OS-EXT-SRV-ATTR:ramdisk_id".into(), json!(""));
+            // Nova shows "" for an instance without one.
+            o.insert(
+                "OS-EXT-SRV-ATTR:kernel_id".into(),
+                json!(s.kernel_id.as_deref().unwrap_or_default()),
+            );
+            o.insert(
+                "OS-EXT-SRV-ATTR:ramdisk_id".into(),
+                json!(s.ramdisk_id.as_deref().unwrap_or_default()),
+            );
             o.insert("OS-EXT-SRV-ATTR:root_device_name".into(), json!("/dev/vda"));
             o.insert("OS-EXT-SRV-ATTR:user_data".into(), json!(s.user_data));
         }
@@ -508,6 +523,8 @@ pub async fn create(
             .filter(|z| !z.is_empty())
             .map(String::from),
         networks,
+        access_ip_v4: access_ip(s.get("accessIPv4"), "accessIPv4")?.flatten(),
+        access_ip_v6: access_ip(s.get("accessIPv6"), "accessIPv6")?.flatten(),
         min_count,
         max_count,
     };
@@ -572,9 +589,15 @@ pub async fn update(
             ))
         }
     };
+    let change = ServerUpdate {
+        name,
+        description,
+        access_ip_v4: access_ip(s.get("accessIPv4"), "accessIPv4")?,
+        access_ip_v6: access_ip(s.get("accessIPv6"), "accessIPv6")?,
+    };
     let server = state
         .compute
-        .update_server(&caller.ctx, &id, name, description)
+        .update_server(&caller.ctx, &id, change)
         .await?;
     let mut body = server_json(&state, &caller.ctx, &mv, &server);
     if !mv.at_least(2, 75) {
@@ -586,6 +609,28 @@ pub async fn update(
     }
     with_server_groups(&mut body, &mv);
     Ok(Json(json!({"server": body})))
+}
+
+/// `accessIPv4` / `accessIPv6` as Nova's schema takes them: absent (leave
+/// it), `""` or null (none), or an address of that family.
+fn access_ip<T: std::str::FromStr>(
+    v: Option<&Value>,
+    field: &str,
+) -> Result<Option<Option<T>>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(a)) if a.is_empty() => Ok(Some(None)),
+        Some(Value::String(a)) => a.parse().map(|ip| Some(Some(ip))).map_err(|_| {
+            let family = if field.ends_with('6') { "ipv6" } else { "ipv4" };
+            ApiError::bad_request(format!(
+                "Invalid input for field/attribute {field}. Value: {a}. '{a}' is not a '{family}'"
+            ))
+        }),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid input for field/attribute {field}. Value: {other}. {other} is not of type 'string'"
+        ))),
+    }
 }
 
 pub async fn delete(
