@@ -69,7 +69,8 @@ css:
 ## bench: token validations/s, token issues/s, Users page render time, image upload/download MB/s;
 ## compute: POST /servers → ACTIVE over RabbitMQ, 500 boots against a quota of 100, scheduling among 1,000 nodes;
 ## then, from wrk in a separate process, token issue and validation rates, a login storm and 500 slow
-## clients (scripts/bench-storm.sh), Identity › Users at 10,000 rows on SQLite and MariaDB
+## clients (scripts/bench-storm.sh), a boot storm and the server list at 1,000 rows with the server's
+## memory under load (scripts/bench-compute.sh), Identity › Users at 10,000 rows on SQLite and MariaDB
 ## (scripts/bench-pages.sh); with FIRST_RUN=1 also the first build from a clean clone
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
 # so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
@@ -82,6 +83,7 @@ bench: deps-build
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --image-size-mib $(BENCH_IMAGE_MIB)
 	$(CARGO_TARGET_DIR)/debug/gureum-bench --mysql --compute --amqp 'amqp://guest:guest@127.0.0.1:5672/%2f'
 	./scripts/bench-storm.sh
+	./scripts/bench-compute.sh
 	./scripts/bench-pages.sh
 	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
 

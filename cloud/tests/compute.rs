@@ -639,6 +639,62 @@ async fn kernel_boot_images_are_fixed_at_create(backend: Backend) {
     f.finish().await;
 }
 
+/// A boot its server committed but never scheduled (the server died in
+/// between) is scheduled by the sweep once it has waited a minute, and not
+/// before: it goes ACTIVE like any other.
+async fn a_boot_never_scheduled_is_swept(backend: Backend) {
+    let f = Fixture::new(backend, |_| {}).await;
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
+    let m = member("project-s");
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("orphan"))
+        .await
+        .unwrap()
+        .remove(0);
+    // What a server that died after the commit leaves: the request never
+    // went out, the claim was never taken.
+    let _lost = f.next_request("node-1").await;
+    let strand = |updated_at: i64| {
+        sqlx::query(
+            "UPDATE instances SET task_state = 'scheduling', pending_request = NULL, \
+             pending_action = NULL, action_deadline = NULL, node_id = NULL, node_name = NULL, \
+             tries = 0, tried_nodes = '', updated_at = ? WHERE id = ?",
+        )
+        .bind(updated_at)
+        .bind(s.id.clone())
+        .execute(&f.scratch.db.pool)
+    };
+    sqlx::query("UPDATE compute_nodes SET vcpus_used = 0, memory_mib_used = 0, disk_gb_used = 0")
+        .execute(&f.scratch.db.pool)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp_micros();
+    strand(now).await.unwrap();
+    assert_eq!(
+        f.compute.sweep().await.unwrap(),
+        0,
+        "a boot being scheduled is left alone"
+    );
+    strand(now - 61_000_000).await.unwrap();
+    assert_eq!(f.compute.sweep().await.unwrap(), 1);
+    let spawn = f.next_request("node-1").await;
+    assert!(matches!(spawn.action, ComputeAction::Spawn(_)), "{spawn:?}");
+    assert_eq!(spawn.instance_id, s.id);
+    f.answer("node-1", &spawn, done(PowerState::Running)).await;
+    assert_eq!(
+        f.compute.get_server(&m, &s.id).await.unwrap().status(),
+        "ACTIVE"
+    );
+    let node = f.compute.get_node(&admin(), "node-1").await.unwrap();
+    assert_eq!(node.vcpus_used, 1, "claimed once");
+    assert_eq!(f.compute.sweep().await.unwrap(), 0);
+    f.finish().await;
+}
+
 /// The database's shortlist and the pure ranking agree: every decision
 /// takes the node [`Scheduler::rank`] puts first over all nodes (filters,
 /// ratios, zone, excluded nodes and the free-RAM order included).
@@ -888,6 +944,7 @@ per_backend!(
     quota_admits_exactly_the_limit_under_concurrency,
     last_slot_goes_to_one_boot,
     kernel_boot_images_are_fixed_at_create,
+    a_boot_never_scheduled_is_swept,
     shortlist_picks_what_the_ranking_would,
     concurrent_boots_reach_past_the_shortlist,
     another_project_cannot_see_or_touch,

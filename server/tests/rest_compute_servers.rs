@@ -428,8 +428,72 @@ async fn access_addresses_and_boot_images(backend: Backend) {
     c.finish().await;
 }
 
+/// Clients that hang up in the middle of `POST /servers` (a timeout, a
+/// closed laptop) cancel the request's handler; every boot that was
+/// committed still starts and goes ACTIVE, none waits in BUILD.
+async fn boots_whose_client_hangs_up_still_start(backend: Backend) {
+    let c = TestCloud::start_with(backend, |cfg| {
+        // Room on the embedded node for every boot.
+        cfg.agent.vcpus = Some(1000);
+        cfg.agent.memory_mib = Some(1 << 20);
+    })
+    .await;
+    let (image, flavor) = image_and_flavor(&c).await;
+    let (_, project, tok) = c.user_with_role("dave", "proj-h", "member").await;
+    c.call_compute(
+        Method::PUT,
+        &c.admin_token,
+        &nova(&c, &format!("/os-quota-sets/{project}")),
+        None,
+        Some(json!({"quota_set": {"instances": -1, "cores": -1, "ram": -1}})),
+    )
+    .await
+    .expect(200);
+    let impatient = reqwest::Client::new();
+    let mut cut = 0;
+    for i in 0..60u64 {
+        let res = impatient
+            .post(nova(&c, "/servers"))
+            .header("X-Auth-Token", &tok)
+            .timeout(Duration::from_millis(1 + i % 15))
+            .json(&json!({"server": {"name": format!("hasty-{i}"), "imageRef": image, "flavorRef": flavor, "networks": "none"}}))
+            .send()
+            .await;
+        if res.is_err() {
+            cut += 1;
+        }
+    }
+    assert!(cut > 0, "no request was cut short");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = c.get(&tok, &nova(&c, "/servers/detail")).await.expect(200);
+        let servers = list.body["servers"].as_array().unwrap().clone();
+        let waiting: Vec<&Value> = servers.iter().filter(|s| s["status"] != "ACTIVE").collect();
+        if waiting.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} never went ACTIVE: {:?}",
+            waiting.len(),
+            servers.len(),
+            waiting
+                .iter()
+                .map(|s| (
+                    &s["status"],
+                    &s["OS-EXT-STS:task_state"],
+                    &s["fault"]["message"]
+                ))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.finish().await;
+}
+
 per_backend!(
     multi_thread: boot_and_run_through_every_action,
+    boots_whose_client_hangs_up_still_start,
     bad_requests_are_clear_faults,
     access_addresses_and_boot_images,
 );

@@ -11,7 +11,7 @@ use bus::messages::{
 };
 use sqlx::Row;
 
-use super::servers::finish_action;
+use super::servers::{finish_action, secs};
 use super::{ComputeService, Result, VmState};
 use crate::db::now_micros;
 
@@ -234,13 +234,13 @@ impl ComputeService {
     /// with a fault. Returns how many were given up on.
     pub async fn sweep(&self) -> Result<u64> {
         let now = now_micros();
+        let mut n = self.sweep_unscheduled(now).await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM instances WHERE action_deadline IS NOT NULL AND action_deadline < ? AND pending_request IS NOT NULL",
         )
         .bind(now)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut n = 0;
         for id in ids {
             let Some(inst) = self.load(&id).await? else {
                 continue;
@@ -272,4 +272,33 @@ impl ComputeService {
         }
         Ok(n)
     }
+
+    /// Schedules the boots a server committed but never scheduled (it died
+    /// between the two): `scheduling`, no request out, untouched for
+    /// [`UNSCHEDULED_GRACE_SECS`]. Scheduling takes milliseconds, and the
+    /// spawn's conditional update keeps a boot another server is still
+    /// scheduling from being sent twice.
+    async fn sweep_unscheduled(&self, now: i64) -> Result<u64> {
+        let stale = now - secs(UNSCHEDULED_GRACE_SECS);
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM instances WHERE vm_state = 'building' AND task_state = 'scheduling' \
+             AND pending_request IS NULL AND deleted_at IS NULL AND updated_at < ?",
+        )
+        .bind(stale)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut n = 0;
+        for id in ids {
+            if let Some(inst) = self.load(&id).await? {
+                tracing::warn!(instance = %id, "scheduling a boot its server never scheduled");
+                self.schedule_and_spawn(inst, None).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }
+
+/// How long a committed boot may wait for its first scheduling before the
+/// sweep takes it over.
+const UNSCHEDULED_GRACE_SECS: u64 = 60;

@@ -183,11 +183,18 @@ impl ComputeService {
     /// `min_count`): each is recorded and counted in one transaction, then
     /// scheduled and handed to its node. The servers come back in BUILD;
     /// their node's answer makes them ACTIVE (or ERROR, with a fault).
+    /// Runs [`to_the_end`]: a boot cut off after its commit (even inside
+    /// it) would wait in `scheduling` for the sweep.
     pub async fn create_servers(
         &self,
         ctx: &RequestContext,
         req: NewServer,
     ) -> Result<Vec<Server>> {
+        let (this, ctx) = (self.clone(), ctx.clone());
+        to_the_end(async move { this.record_and_start(&ctx, req).await }).await
+    }
+
+    async fn record_and_start(&self, ctx: &RequestContext, req: NewServer) -> Result<Vec<Server>> {
         let Some(project_id) = ctx.project_id().map(str::to_string) else {
             return Err(ComputeError::Forbidden(msg!(
                 "error.compute.project_scope_required",
@@ -861,6 +868,16 @@ impl ComputeService {
         id: &str,
         action: ServerAction,
     ) -> Result<()> {
+        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_string());
+        to_the_end(async move { this.record_and_send(&ctx, &id, action).await }).await
+    }
+
+    async fn record_and_send(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        action: ServerAction,
+    ) -> Result<()> {
         let rule = match action {
             ServerAction::Lock { .. } | ServerAction::Unlock => &rules::SERVERS_LOCK,
             _ => &rules::SERVERS_ACTION,
@@ -1032,6 +1049,11 @@ impl ComputeService {
     /// Deletes a server: at once when no node has it, else through its node
     /// (`task_state` deleting until the node confirms). Deleting twice is fine.
     pub async fn delete_server(&self, ctx: &RequestContext, id: &str) -> Result<()> {
+        let (this, ctx, id) = (self.clone(), ctx.clone(), id.to_string());
+        to_the_end(async move { this.record_and_send_delete(&ctx, &id).await }).await
+    }
+
+    async fn record_and_send_delete(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         let inst = self.visible(ctx, id, &rules::SERVERS_DELETE).await?;
         let s = &inst.server;
         self.check_lock(ctx, s)?;
@@ -1463,7 +1485,21 @@ fn validate_user_data(ud: &str) -> Result<String> {
     Ok(ud.trim().to_string())
 }
 
-fn secs(s: u64) -> i64 {
+/// Runs `work` on its own task and waits for it. A client that disconnects
+/// cancels its request's future; work that records a change and then sends
+/// it to a node must not stop between the two (the request's deadline
+/// would still clean up, but only minutes later).
+async fn to_the_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    use tracing::Instrument;
+    // In the caller's span, so its logs keep the request id.
+    tokio::spawn(work.in_current_span())
+        .await
+        .map_err(|e| ComputeError::Internal(format!("the task ended: {e}")))?
+}
+
+pub(super) fn secs(s: u64) -> i64 {
     i64::try_from(s)
         .unwrap_or(i64::MAX / 2_000_000)
         .saturating_mul(1_000_000)
