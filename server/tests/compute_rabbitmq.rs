@@ -32,6 +32,14 @@ struct RunningAgent {
     dir: std::path::PathBuf,
 }
 
+impl RunningAgent {
+    async fn stop(self) {
+        self.task.abort();
+        self.bus.close().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 async fn start_agent(prefix: &str, node: &str) -> RunningAgent {
     start_agent_on(&amqp_url(), prefix, node).await
 }
@@ -139,26 +147,7 @@ async fn two_nodes_share_the_work_and_a_dead_agent_strands_nothing() {
     let b = start_agent(&prefix, "node-b").await;
 
     let image = tiny_image_and_flavor(&c).await;
-    // Both nodes registered.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let hv = c
-            .get(
-                &c.admin_token,
-                &format!("{}/compute/v2.1/os-hypervisors", c.url),
-            )
-            .await
-            .expect(200);
-        if hv.body["hypervisors"].as_array().map_or(0, Vec::len) == 2 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "agents never registered: {}",
-            hv.body
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_hypervisors(&c, &["node-a", "node-b"]).await;
 
     let (_, _, tok) = c.user_with_role("alice", "proj-a", "member").await;
     let mut ids = Vec::new();
@@ -173,8 +162,7 @@ async fn two_nodes_share_the_work_and_a_dead_agent_strands_nothing() {
     assert_eq!(per_node.get("node-b"), Some(&3), "{per_node:?}");
 
     // node-b's agent dies; the scheduler still counts it up for a while.
-    b.task.abort();
-    b.bus.close().await;
+    b.stop().await;
     let mut more = Vec::new();
     for i in 0..4 {
         more.push(boot(&c, &tok, &image, &format!("after-{i}")).await);
@@ -182,11 +170,7 @@ async fn two_nodes_share_the_work_and_a_dead_agent_strands_nothing() {
     let hosts = hosts_when_active(&c, &more).await;
     assert!(hosts.iter().all(|h| h == "node-a"), "{hosts:?}");
 
-    a.task.abort();
-    a.bus.close().await;
-    for d in [&a.dir, &b.dir] {
-        let _ = std::fs::remove_dir_all(d);
-    }
+    a.stop().await;
     c.finish().await;
 }
 
@@ -656,10 +640,7 @@ async fn a_rabbitmq_restart_under_load_loses_and_repeats_no_boot() {
     let claimed = vcpus_used(&c, "node-a").await + vcpus_used(&c, "node-b").await;
     assert_eq!(claimed, ids.len() as u64, "one claim per server");
 
-    for agent in [a, b] {
-        agent.task.abort();
-        agent.bus.close().await;
-        let _ = std::fs::remove_dir_all(&agent.dir);
-    }
+    a.stop().await;
+    b.stop().await;
     Arc::into_inner(c).unwrap().finish().await;
 }

@@ -18,6 +18,16 @@ use super::{ComputeNode, ComputeService, Result};
 /// Enough that a burst of concurrent boots rarely exhausts it.
 pub const SHORTLIST: usize = 16;
 
+/// A node that is up and enabled and has room for the candidate under the
+/// allocation ratios: what the shortlist filters on and what the claim
+/// checks again as it takes the resources ([`ComputeService::bind_fits`]
+/// binds its parameters).
+const FITS: &str = "enabled = 1 AND forced_down = 0 AND heartbeat_at >= ? \
+     AND vcpus_used + ? <= vcpus * ? AND memory_mib_used + ? <= memory_mib * ? \
+     AND disk_gb_used + ? <= disk_gb * ?";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// What one boot needs.
 #[derive(Debug, Clone, Default)]
 pub struct Candidate {
@@ -108,10 +118,7 @@ impl ComputeService {
     /// now: [`Scheduler::rank`]'s filters and order in SQL.
     async fn shortlist(&self, c: &Candidate, limit: usize) -> Result<Vec<ComputeNode>> {
         let mut sql = format!(
-            "SELECT {} FROM compute_nodes \
-             WHERE enabled = 1 AND forced_down = 0 AND heartbeat_at >= ? \
-             AND vcpus_used + ? <= vcpus * ? AND memory_mib_used + ? <= memory_mib * ? \
-             AND disk_gb_used + ? <= disk_gb * ?",
+            "SELECT {} FROM compute_nodes WHERE {FITS}",
             super::nodes::NODE_COLUMNS
         );
         if c.availability_zone.is_some() {
@@ -123,14 +130,7 @@ impl ComputeService {
             sql.push(')');
         }
         sql.push_str(" ORDER BY memory_mib * ? - memory_mib_used DESC, running_vms, name LIMIT ?");
-        let mut q = sqlx::query(&sql)
-            .bind(self.alive_since())
-            .bind(i64::from(c.vcpus))
-            .bind(self.cfg.cpu_allocation_ratio)
-            .bind(to_i64(c.ram_mib))
-            .bind(self.cfg.ram_allocation_ratio)
-            .bind(to_i64(c.disk_gb))
-            .bind(self.cfg.disk_allocation_ratio);
+        let mut q = self.bind_fits(sqlx::query(&sql), c);
         if let Some(az) = &c.availability_zone {
             q = q.bind(az.clone());
         }
@@ -145,29 +145,31 @@ impl ComputeService {
         rows.iter().map(|r| self.node_from_row(r)).collect()
     }
 
+    /// Binds [`FITS`]'s parameters for `c`.
+    fn bind_fits<'q>(&self, q: AnyQuery<'q>, c: &Candidate) -> AnyQuery<'q> {
+        q.bind(self.alive_since())
+            .bind(i64::from(c.vcpus))
+            .bind(self.cfg.cpu_allocation_ratio)
+            .bind(to_i64(c.ram_mib))
+            .bind(self.cfg.ram_allocation_ratio)
+            .bind(to_i64(c.disk_gb))
+            .bind(self.cfg.disk_allocation_ratio)
+    }
+
     /// Takes `c`'s resources on `node` if they still fit (another boot may
     /// have taken them since the ranking was read).
     async fn claim(&self, node: &ComputeNode, c: &Candidate) -> Result<bool> {
-        let done = sqlx::query(
+        let sql = format!(
             "UPDATE compute_nodes SET vcpus_used = vcpus_used + ?, \
              memory_mib_used = memory_mib_used + ?, disk_gb_used = disk_gb_used + ? \
-             WHERE id = ? AND enabled = 1 AND forced_down = 0 AND heartbeat_at >= ? \
-             AND vcpus_used + ? <= vcpus * ? AND memory_mib_used + ? <= memory_mib * ? \
-             AND disk_gb_used + ? <= disk_gb * ?",
-        )
-        .bind(i64::from(c.vcpus))
-        .bind(to_i64(c.ram_mib))
-        .bind(to_i64(c.disk_gb))
-        .bind(node.id.clone())
-        .bind(self.alive_since())
-        .bind(i64::from(c.vcpus))
-        .bind(self.cfg.cpu_allocation_ratio)
-        .bind(to_i64(c.ram_mib))
-        .bind(self.cfg.ram_allocation_ratio)
-        .bind(to_i64(c.disk_gb))
-        .bind(self.cfg.disk_allocation_ratio)
-        .execute(&self.db.pool)
-        .await?;
+             WHERE id = ? AND {FITS}"
+        );
+        let q = sqlx::query(&sql)
+            .bind(i64::from(c.vcpus))
+            .bind(to_i64(c.ram_mib))
+            .bind(to_i64(c.disk_gb))
+            .bind(node.id.clone());
+        let done = self.bind_fits(q, c).execute(&self.db.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
