@@ -494,6 +494,8 @@ impl PrivateBroker {
     async fn boot(&mut self) {
         let process = tokio::process::Command::new(format!("{RABBITMQ_BIN}/rabbitmq-server"))
             .env("RABBITMQ_NODENAME", &self.name)
+            // Loopback only: this broker is the test's own.
+            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
             .env("RABBITMQ_NODE_PORT", self.port.to_string())
             .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
             .env("RABBITMQ_MNESIA_BASE", self.dir.join("mnesia"))
