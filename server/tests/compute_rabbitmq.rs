@@ -494,6 +494,9 @@ impl PrivateBroker {
     async fn boot(&mut self) {
         let process = tokio::process::Command::new(format!("{RABBITMQ_BIN}/rabbitmq-server"))
             .env("RABBITMQ_NODENAME", &self.name)
+            // Its crash dumps (MnesiaCore.*, when the test kills it) land
+            // in its own directory, not the crate's.
+            .current_dir(&self.dir)
             // Loopback only: this broker is the test's own.
             .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
             .env("RABBITMQ_NODE_PORT", self.port.to_string())
