@@ -515,10 +515,23 @@ impl Inner {
             }
         }
         let xml = domain::build(id, spec, self.cfg.domain_type, &self.cfg.host_ip, &paths)?;
-        self.hv
-            .define_and_start(&xml)
-            .await
-            .map_err(|e| Failure::new(format!("the hypervisor refused the instance: {e}"), true))
+        let power =
+            self.hv.define_and_start(&xml).await.map_err(|e| {
+                Failure::new(format!("the hypervisor refused the instance: {e}"), true)
+            })?;
+        if self.cfg.is_test_driver() {
+            // No guest runs, so none writes a console: say so where a
+            // user of `make run` (or a test) reads it.
+            let text = format!(
+                "Gureum: simulated instance {} ({id}) on libvirt's test driver.\n\
+                 No guest runs here: {} vCPU, {} MiB, booted from image {}.\n",
+                spec.name, spec.vcpus, spec.memory_mib, spec.image.id
+            );
+            if let Err(e) = tokio::fs::write(dir.join("console.log"), text).await {
+                tracing::warn!(instance = id, error = %e, "cannot write the simulated console");
+            }
+        }
+        Ok(power)
     }
 
     async fn console_output(&self, id: &str, lines: Option<u32>) -> ConsoleOutput {

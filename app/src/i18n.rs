@@ -1,6 +1,28 @@
-//! Every UI string in English and Korean: `t(lang, key)`.
+//! Every UI string in English and Korean: `t(lang, key)`. The common
+//! strings, identity and images live here; each later area keeps its own
+//! table in `i18n/` (one file per area, so panels grow without colliding).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use leptos::prelude::*;
+
+mod compute;
+mod compute_admin;
+mod quota;
+
+/// Every table; a key is unique across all of them.
+static TABLES: &[&[(&str, &str, &str)]] = &[TABLE, compute::TABLE, compute_admin::TABLE, quota::TABLE];
+
+/// Every entry of every table.
+fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TABLES.iter().flat_map(|t| t.iter())
+}
+
+/// Key → (English, Korean), built on first use: a page of a thousand
+/// rows looks up thousands of keys.
+static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
+    LazyLock::new(|| entries().map(|(k, en, ko)| (*k, (*en, *ko))).collect());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -103,13 +125,10 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
 /// The text for a key that came from elsewhere (a service error's message
 /// key), if the table has it.
 pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
-    TABLE
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, en, ko)| match lang {
-            Lang::En => *en,
-            Lang::Ko => *ko,
-        })
+    INDEX.get(key).map(|(en, ko)| match lang {
+        Lang::En => *en,
+        Lang::Ko => *ko,
+    })
 }
 
 static TABLE: &[(&str, &str, &str)] = &[
@@ -943,7 +962,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_translated() {
         let mut seen = std::collections::HashSet::new();
-        for (k, en, ko) in TABLE {
+        for (k, en, ko) in entries() {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!en.is_empty() && !ko.is_empty(), "empty text for {k}");
         }
@@ -982,14 +1001,14 @@ mod tests {
     fn every_key_used_exists() {
         let mut checked = 0;
         for (file, src) in portal_sources() {
-            if file.ends_with("i18n.rs") {
+            if file.ends_with("i18n.rs") || file.contains("/i18n/") {
                 continue;
             }
             for marker in ["t(lang, \"", "msg(\"", "portal(\"", "portal_named(\""] {
                 for part in src.split(marker).skip(1) {
                     let key = &part[..part.find('"').unwrap_or(0)];
                     assert!(
-                        TABLE.iter().any(|(k, _, _)| *k == key),
+                        INDEX.contains_key(key),
                         "{file}: missing i18n key {key:?}"
                     );
                     checked += 1;
@@ -1014,7 +1033,7 @@ mod tests {
     fn no_view_shows_untranslated_text() {
         let mut found = Vec::new();
         for (file, src) in portal_sources() {
-            if file.ends_with("i18n.rs") {
+            if file.ends_with("i18n.rs") || file.contains("/i18n/") {
                 continue;
             }
             let line_of = |at: usize| src[..at].lines().count().max(1);

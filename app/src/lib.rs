@@ -130,7 +130,9 @@ pub fn App() -> impl IntoView {
     });
     use pages::identity::{app_creds, groups, projects, roles, users};
     use pages::images::{admin as admin_images, detail as image_detail, project as images};
-    use pages::{layout::Layout, login::LoginPage, overview, settings::SettingsPage};
+    use pages::compute::{detail as instance_detail, instances, keypairs};
+    use pages::compute_admin::{flavors, hypervisors, sysinfo};
+    use pages::{layout::Layout, login::LoginPage, overview, quotas, settings::SettingsPage};
     view! {
         <Stylesheet id="leptos" href="/pkg/gureum.css"/>
         <Title text="Gureum"/>
@@ -140,13 +142,23 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Layout>
                     <Route path=path!("") view=overview::Home/>
                     <Route path=path!("/project") view=overview::ProjectOverview/>
+                    <Route path=path!("/project/instances") view=instances::ProjectInstancesPage/>
+                    <Route path=path!("/project/instances/:id") view=instance_detail::ProjectInstanceDetailPage/>
+                    <Route path=path!("/project/key_pairs") view=keypairs::KeyPairsPage/>
                     <Route path=path!("/project/images") view=images::ProjectImagesPage/>
                     <Route path=path!("/project/images/:id") view=image_detail::ProjectImageDetailPage/>
                     <Route path=path!("/admin") view=overview::AdminOverview/>
+                    <Route path=path!("/admin/instances") view=instances::AdminInstancesPage/>
+                    <Route path=path!("/admin/instances/:id") view=instance_detail::AdminInstanceDetailPage/>
+                    <Route path=path!("/admin/hypervisors") view=hypervisors::HypervisorsPage/>
+                    <Route path=path!("/admin/flavors") view=flavors::FlavorsPage/>
+                    <Route path=path!("/admin/defaults") view=quotas::DefaultsPage/>
+                    <Route path=path!("/admin/info") view=sysinfo::SystemInfoPage/>
                     <Route path=path!("/admin/images") view=admin_images::AdminImagesPage/>
                     <Route path=path!("/admin/images/:id") view=image_detail::AdminImageDetailPage/>
                     <Route path=path!("/identity/projects") view=projects::ProjectsPage/>
                     <Route path=path!("/identity/projects/:id") view=projects::ProjectMembersPage/>
+                    <Route path=path!("/identity/projects/:id/quotas") view=quotas::ProjectQuotasPage/>
                     <Route path=path!("/identity/users") view=users::UsersPage/>
                     <Route path=path!("/identity/groups") view=groups::GroupsPage/>
                     <Route path=path!("/identity/groups/:id") view=groups::GroupMembersPage/>

@@ -294,3 +294,14 @@ pub fn list_filter(q: &str, sort: &str, dir: &str, page: i64) -> cloud::identity
         ..Default::default()
     }
 }
+
+pub fn compute() -> Result<cloud::compute::ComputeService, AppError> {
+    use_context::<cloud::compute::ComputeService>().ok_or_else(|| missing_service("compute"))
+}
+
+/// `auth()` with the compute service, taken from the context before
+/// anything is awaited (see [`auth`]).
+pub async fn auth_compute() -> Result<(Auth, cloud::compute::ComputeService), AppError> {
+    let compute = compute()?;
+    Ok((auth().await?, compute))
+}

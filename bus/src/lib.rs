@@ -37,6 +37,10 @@ pub fn compute_queue(node: &str) -> String {
 /// (and other identity changes that invalidate caches).
 pub const REVOCATION_TOPIC: &str = "identity.revocations";
 
+/// The broadcast topic servers tell each other of instance changes on
+/// ([`messages::InstanceChanges`]), for the dashboard's live views.
+pub const INSTANCE_TOPIC: &str = "compute.instance-changes";
+
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     /// The broker cannot be reached (after the configured retries).

@@ -332,3 +332,13 @@ mod tests {
         assert_eq!(PowerState::Suspended.code(), 7);
     }
 }
+
+/// Instances whose rows a server changed (a batch: a burst of changes is
+/// one message), on [`crate::INSTANCE_TOPIC`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceChanges {
+    /// The server that made them (its own broadcasts come back to it too).
+    pub from: String,
+    /// `(instance id, project id)` pairs.
+    pub changed: Vec<(String, String)>,
+}

@@ -950,3 +950,360 @@ per_backend!(
     another_project_cannot_see_or_touch,
     power_sync_stops_and_removes_orphans,
 );
+
+/// Every server action, in the order the capability walk tries them.
+fn every_action() -> Vec<ServerAction> {
+    vec![
+        ServerAction::Start,
+        ServerAction::Stop,
+        ServerAction::Reboot { hard: false },
+        ServerAction::Reboot { hard: true },
+        ServerAction::Pause,
+        ServerAction::Unpause,
+        ServerAction::Suspend,
+        ServerAction::Resume,
+        ServerAction::Lock { reason: None },
+        ServerAction::Unlock,
+    ]
+}
+
+fn flag(c: &ServerCapabilities, a: &ServerAction) -> bool {
+    match a {
+        ServerAction::Start => c.start,
+        ServerAction::Stop => c.stop,
+        ServerAction::Reboot { hard: false } => c.reboot,
+        ServerAction::Reboot { hard: true } => c.hard_reboot,
+        ServerAction::Pause => c.pause,
+        ServerAction::Unpause => c.unpause,
+        ServerAction::Suspend => c.suspend,
+        ServerAction::Resume => c.resume,
+        ServerAction::Lock { .. } => c.lock,
+        ServerAction::Unlock => c.unlock,
+    }
+}
+
+impl Fixture {
+    /// Every action the capabilities deny is refused by the call, and
+    /// leaves the server as it was. Returns the capabilities.
+    async fn denied_are_refused(&self, ctx: &RequestContext, id: &str) -> ServerCapabilities {
+        let before = self.compute.get_server(&admin(), id).await.unwrap();
+        let caps = self.compute.capabilities(ctx, &before);
+        for a in every_action() {
+            // Locking a locked server or unlocking an unlocked one is a
+            // no-op (as in Nova), not a refusal: the button is just not shown.
+            let no_op = match a {
+                ServerAction::Lock { .. } => before.locked,
+                ServerAction::Unlock => !before.locked,
+                _ => false,
+            };
+            if !flag(&caps, &a) && !no_op {
+                let r = self.compute.server_action(ctx, id, a.clone()).await;
+                assert!(
+                    r.is_err(),
+                    "{a:?} was offered as impossible but went through"
+                );
+            }
+        }
+        // Deleting a server already being deleted is a no-op, not a refusal.
+        if !caps.delete && before.task_state != Some(TaskState::Deleting) {
+            assert!(self.compute.delete_server(ctx, id).await.is_err());
+        }
+        let after = self.compute.get_server(&admin(), id).await.unwrap();
+        assert_eq!(
+            (after.vm_state, after.task_state, after.locked),
+            (before.vm_state, before.task_state, before.locked)
+        );
+        caps
+    }
+
+    /// `a`, which the capabilities offered, is accepted; the node's answer
+    /// (if it is sent one) is `power`.
+    async fn offered_is_accepted(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        a: ServerAction,
+        power: PowerState,
+    ) {
+        let s = self.compute.get_server(ctx, id).await.unwrap();
+        assert!(
+            flag(&self.compute.capabilities(ctx, &s), &a),
+            "{a:?} not offered"
+        );
+        let sent = !matches!(a, ServerAction::Lock { .. } | ServerAction::Unlock);
+        self.compute.server_action(ctx, id, a).await.unwrap();
+        if sent {
+            let req = self.next_request("node-1").await;
+            self.answer("node-1", &req, done(power)).await;
+        }
+    }
+}
+
+/// The capabilities the dashboard shows are what the calls allow: walked
+/// through every state a member can reach, a reader, and an admin's lock.
+async fn capabilities_are_what_the_calls_allow(backend: Backend) {
+    let f = Fixture::new(backend, |_| {}).await;
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
+    let m = member("project-a");
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("walk"))
+        .await
+        .unwrap()
+        .remove(0);
+    // Building: nothing but delete (and lock) is offered.
+    let caps = f.denied_are_refused(&m, &s.id).await;
+    assert!(caps.delete && !caps.stop && !caps.start);
+    let spawn = f.next_request("node-1").await;
+    f.answer("node-1", &spawn, done(PowerState::Running)).await;
+
+    use PowerState::*;
+    for (a, power) in [
+        (ServerAction::Reboot { hard: false }, Running),
+        (ServerAction::Reboot { hard: true }, Running),
+        (ServerAction::Pause, Paused),
+        (ServerAction::Unpause, Running),
+        (ServerAction::Suspend, Suspended),
+        (ServerAction::Resume, Running),
+        (ServerAction::Stop, Shutdown),
+        (ServerAction::Start, Running),
+    ] {
+        f.denied_are_refused(&m, &s.id).await;
+        f.offered_is_accepted(&m, &s.id, a, power).await;
+    }
+    // A task under way: every action is refused until the node answers.
+    f.compute
+        .server_action(&m, &s.id, ServerAction::Stop)
+        .await
+        .unwrap();
+    let caps = f.denied_are_refused(&m, &s.id).await;
+    assert!(!caps.start && !caps.stop && !caps.reboot);
+    let stop = f.next_request("node-1").await;
+    f.answer("node-1", &stop, done(Shutdown)).await;
+    f.offered_is_accepted(&m, &s.id, ServerAction::Start, Running)
+        .await;
+
+    // A reader sees it and may do nothing.
+    let reader = ctx("project-a", &["reader"]);
+    let caps = f.denied_are_refused(&reader, &s.id).await;
+    assert_eq!(caps, ServerCapabilities::default());
+
+    // Locked by its owner: actions, edits and delete are gone, unlock is offered.
+    f.offered_is_accepted(&m, &s.id, ServerAction::Lock { reason: None }, Running)
+        .await;
+    let caps = f.denied_are_refused(&m, &s.id).await;
+    assert!(caps.unlock && !caps.stop && !caps.delete && !caps.edit);
+    // An admin may act on a locked server.
+    let caps = f.compute.capabilities(
+        &admin(),
+        &f.compute.get_server(&admin(), &s.id).await.unwrap(),
+    );
+    assert!(caps.stop && caps.delete);
+    f.offered_is_accepted(&m, &s.id, ServerAction::Unlock, Running)
+        .await;
+    // Locked by an admin of another project: the owner cannot unlock it.
+    f.offered_is_accepted(
+        &admin(),
+        &s.id,
+        ServerAction::Lock { reason: None },
+        Running,
+    )
+    .await;
+    let caps = f.denied_are_refused(&m, &s.id).await;
+    assert!(!caps.unlock && !caps.lock);
+    f.offered_is_accepted(&admin(), &s.id, ServerAction::Unlock, Running)
+        .await;
+
+    // Delete, offered, goes through; a deleting server offers nothing more.
+    let caps = f.denied_are_refused(&m, &s.id).await;
+    assert!(caps.delete);
+    f.compute.delete_server(&m, &s.id).await.unwrap();
+    let caps = f.denied_are_refused(&m, &s.id).await;
+    assert!(!caps.delete && !caps.stop);
+    f.finish().await;
+}
+
+/// The portal's pages: a window of the sorted, filtered list and the total.
+async fn server_pages_have_totals_and_orders(backend: Backend) {
+    let f = Fixture::new(backend, |_| {}).await;
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 64, 65536)))
+        .await
+        .unwrap();
+    let m = member("project-a");
+    for name in [
+        "delta", "alpha", "echo", "charlie", "bravo", "web-1", "web-2",
+    ] {
+        f.compute
+            .create_servers(&m, f.new_server(name))
+            .await
+            .unwrap();
+    }
+    // Another project's server is never counted.
+    f.compute
+        .create_servers(&member("project-b"), f.new_server("alpha"))
+        .await
+        .unwrap();
+    let page = |sort, dir, offset, name: Option<&str>| ServerFilter {
+        sort: Some((sort, dir)),
+        limit: Some(3),
+        offset: Some(offset),
+        name: name.map(str::to_string),
+        ..Default::default()
+    };
+    let names =
+        |p: &cloud::Page<Server>| p.items.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    let p = f
+        .compute
+        .list_servers_page(&m, &page(ServerSortKey::Name, cloud::SortDir::Asc, 0, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.total, names(&p)),
+        (7, vec!["alpha".into(), "bravo".into(), "charlie".into()])
+    );
+    let p = f
+        .compute
+        .list_servers_page(
+            &m,
+            &page(ServerSortKey::Name, cloud::SortDir::Desc, 3, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.total, names(&p)),
+        (7, vec!["delta".into(), "charlie".into(), "bravo".into()])
+    );
+    let p = f
+        .compute
+        .list_servers_page(
+            &m,
+            &page(ServerSortKey::Name, cloud::SortDir::Asc, 0, Some("web")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.total, names(&p)),
+        (2, vec!["web-1".into(), "web-2".into()])
+    );
+    // Admins page across projects.
+    let mut all = page(
+        ServerSortKey::Project,
+        cloud::SortDir::Desc,
+        0,
+        Some("alpha"),
+    );
+    all.all_projects = true;
+    let p = f.compute.list_servers_page(&admin(), &all).await.unwrap();
+    assert_eq!(p.total, 2);
+    assert_eq!(p.items[0].project_id, "project-b");
+    // A member may not.
+    assert!(f.compute.list_servers_page(&m, &all).await.is_err());
+    f.finish().await;
+}
+
+/// Each committed change is announced with its project, after the commit
+/// (what the live views show is what a read then returns).
+async fn every_change_is_announced(backend: Backend) {
+    let f = Fixture::new(backend, |_| {}).await;
+    f.compute
+        .handle_event(AgentEvent::Heartbeat(report("node-1", 4, 4096)))
+        .await
+        .unwrap();
+    let mut rx = f.compute.subscribe_changes();
+    let m = member("project-a");
+    // The next announcement, and the server's state as a read sees it then.
+    async fn next(
+        f: &Fixture,
+        rx: &mut tokio::sync::broadcast::Receiver<InstanceChanged>,
+    ) -> (InstanceChanged, String) {
+        let c = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let status = match f.compute.get_server(&admin(), &c.instance_id).await {
+            Ok(s) => format!(
+                "{}/{}",
+                s.status(),
+                s.task_state.map(|t| t.as_str()).unwrap_or("-")
+            ),
+            Err(_) => "gone".into(),
+        };
+        (c, status)
+    }
+    let s = f
+        .compute
+        .create_servers(&m, f.new_server("told"))
+        .await
+        .unwrap()
+        .remove(0);
+    let (c, _) = next(&f, &mut rx).await;
+    assert_eq!(
+        (c.instance_id.as_str(), c.project_id.as_str()),
+        (s.id.as_str(), "project-a")
+    );
+    let (_, st) = next(&f, &mut rx).await;
+    assert_eq!(st, "BUILD/spawning");
+    let spawn = f.next_request("node-1").await;
+    f.answer("node-1", &spawn, done(PowerState::Running)).await;
+    assert_eq!(next(&f, &mut rx).await.1, "ACTIVE/-");
+    f.compute
+        .server_action(&m, &s.id, ServerAction::Stop)
+        .await
+        .unwrap();
+    assert_eq!(next(&f, &mut rx).await.1, "ACTIVE/powering-off");
+    // A redelivered answer changes nothing and says nothing.
+    let stop = f.next_request("node-1").await;
+    f.answer("node-1", &stop, done(PowerState::Shutdown)).await;
+    f.answer("node-1", &stop, done(PowerState::Shutdown)).await;
+    assert_eq!(next(&f, &mut rx).await.1, "SHUTOFF/-");
+    assert!(rx.try_recv().is_err(), "a redelivery was announced");
+    f.compute
+        .update_server(
+            &m,
+            &s.id,
+            ServerUpdate {
+                name: Some("renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(next(&f, &mut rx).await.0.instance_id, s.id);
+    // A power report that changes nothing is not announced; one that does is.
+    let report_power = |p: PowerState| AgentEvent::PowerStates {
+        node: "node-1".into(),
+        states: vec![bus::messages::InstancePower {
+            instance_id: s.id.clone(),
+            power_state: p,
+        }],
+    };
+    f.compute
+        .handle_event(report_power(PowerState::Shutdown))
+        .await
+        .unwrap();
+    assert!(
+        rx.try_recv().is_err(),
+        "an unchanged power state was announced"
+    );
+    f.compute
+        .handle_event(report_power(PowerState::Crashed))
+        .await
+        .unwrap();
+    assert_eq!(next(&f, &mut rx).await.0.instance_id, s.id);
+    f.compute.delete_server(&m, &s.id).await.unwrap();
+    assert_eq!(next(&f, &mut rx).await.1, "SHUTOFF/deleting");
+    let del = f.next_request("node-1").await;
+    f.answer("node-1", &del, done(PowerState::NoState)).await;
+    assert_eq!(next(&f, &mut rx).await.1, "gone");
+    f.finish().await;
+}
+
+per_backend!(
+    multi_thread: capabilities_are_what_the_calls_allow,
+    server_pages_have_totals_and_orders,
+    every_change_is_announced,
+);

@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod listener;
 pub mod observe;
 pub mod portal;
+pub mod portal_compute;
 pub mod portal_images;
 pub mod rest;
 pub mod security;
@@ -46,6 +47,9 @@ pub struct AppState {
     pub bus: Arc<dyn bus::Bus>,
     /// Rendered token validations (`GET /v3/auth/tokens`).
     pub token_bodies: Arc<rest::identity::TokenBodies>,
+    /// Instance changes for the dashboard's live views (this server's and
+    /// the others').
+    pub live: portal_compute::LiveInstances,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +104,7 @@ impl AppState {
             compute,
             bus,
             token_bodies: Arc::default(),
+            live: portal_compute::LiveInstances::default(),
         })
     }
 }

@@ -343,12 +343,19 @@ impl Service for Compute {
             )
     }
 
+    fn portal_streaming_routes(&self) -> Router<AppState> {
+        crate::portal_compute::routes()
+    }
+
     fn provide_portal_context(&self, state: &AppState) {
         provide_context(state.compute.clone());
     }
 
     fn workers(&self, state: &AppState) -> Vec<Worker> {
-        let mut workers = Vec::new();
+        let mut workers = vec![
+            crate::portal_compute::changes_out(state),
+            crate::portal_compute::changes_in(state),
+        ];
         // Agents' heartbeats and results: every server consumes the one
         // conductor queue (each event goes to one of them).
         let compute = state.compute.clone();

@@ -112,12 +112,21 @@ fn Frame(me: Me) -> impl IntoView {
                     <NavGroup title=t(lang, "nav.project")>
                         <NavLink href="/project" label=t(lang, "nav.overview") exact=true/>
                         <NavSub title=t(lang, "nav.compute")/>
+                        <NavLink href="/project/instances" label=t(lang, "nav.instances")/>
                         <NavLink href="/project/images" label=t(lang, "nav.images")/>
+                        <NavLink href="/project/key_pairs" label=t(lang, "nav.key_pairs")/>
                     </NavGroup>
                     {is_admin.then(|| view! {
                         <NavGroup title=t(lang, "nav.admin")>
                             <NavLink href="/admin" label=t(lang, "nav.overview") exact=true/>
+                            <NavSub title=t(lang, "nav.compute")/>
+                            <NavLink href="/admin/hypervisors" label=t(lang, "nav.hypervisors")/>
+                            <NavLink href="/admin/flavors" label=t(lang, "nav.flavors")/>
+                            <NavLink href="/admin/instances" label=t(lang, "nav.instances")/>
                             <NavLink href="/admin/images" label=t(lang, "nav.images")/>
+                            <NavSub title=t(lang, "nav.system")/>
+                            <NavLink href="/admin/defaults" label=t(lang, "nav.defaults")/>
+                            <NavLink href="/admin/info" label=t(lang, "nav.system_info")/>
                         </NavGroup>
                     })}
                     <NavGroup title=t(lang, "nav.identity")>

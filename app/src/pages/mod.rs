@@ -1,10 +1,13 @@
 //! The dashboard's pages, one module per panel.
 
+pub mod compute;
+pub mod compute_admin;
 pub mod identity;
 pub mod images;
 pub mod layout;
 pub mod login;
 pub mod overview;
+pub mod quotas;
 pub mod settings;
 
 use leptos::prelude::*;

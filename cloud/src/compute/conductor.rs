@@ -65,9 +65,13 @@ impl ComputeService {
         match (&r.outcome, action.as_str()) {
             (Outcome::Done { .. }, "delete") => {
                 let mut tx = self.db.begin_write().await?;
-                self.mark_deleted(&mut tx, &inst, Some(&r.request_id), now)
+                let deleted = self
+                    .mark_deleted(&mut tx, &inst, Some(&r.request_id), now)
                     .await?;
                 tx.commit().await?;
+                if deleted {
+                    self.changed(&inst.server.id, &inst.server.project_id);
+                }
             }
             (
                 Outcome::Failed {
@@ -125,6 +129,9 @@ impl ComputeService {
                     finish_action(&mut tx, &r.instance_id, logged, None, now).await?;
                 }
                 tx.commit().await?;
+                if done.rows_affected() == 1 {
+                    self.changed(&inst.server.id, &inst.server.project_id);
+                }
             }
             (Outcome::Failed { message, .. }, _) => {
                 // The action did not happen: the instance keeps its state and
@@ -152,6 +159,9 @@ impl ComputeService {
                     finish_action(&mut tx, &r.instance_id, &action, Some(message), now).await?;
                 }
                 tx.commit().await?;
+                if done.rows_affected() == 1 {
+                    self.changed(&inst.server.id, &inst.server.project_id);
+                }
             }
         }
         Ok(())
@@ -184,11 +194,12 @@ impl ComputeService {
     async fn sync_power_states(&self, node: &str, states: &[InstancePower]) -> Result<()> {
         let now = now_micros();
         for s in states {
-            let row =
-                sqlx::query("SELECT vm_state, task_state, node_name FROM instances WHERE id = ?")
-                    .bind(s.instance_id.clone())
-                    .fetch_optional(&self.db.pool)
-                    .await?;
+            let row = sqlx::query(
+                "SELECT vm_state, task_state, node_name, project_id FROM instances WHERE id = ?",
+            )
+            .bind(s.instance_id.clone())
+            .fetch_optional(&self.db.pool)
+            .await?;
             let orphan = match &row {
                 None => true,
                 Some(r) => {
@@ -210,20 +221,31 @@ impl ComputeService {
             }
             let stop =
                 s.power_state == PowerState::Shutdown || s.power_state == PowerState::Crashed;
-            sqlx::query(
+            // Only rows that change are written, so a change is announced
+            // once and an unchanged report costs no write.
+            let power = i64::from(s.power_state.code());
+            let done = sqlx::query(
                 "UPDATE instances SET power_state = ?, \
                  vm_state = CASE WHEN ? AND vm_state = 'active' THEN 'stopped' ELSE vm_state END, \
-                 updated_at = CASE WHEN power_state <> ? THEN ? ELSE updated_at END \
-                 WHERE id = ? AND node_name = ? AND task_state IS NULL AND deleted_at IS NULL",
+                 updated_at = ? \
+                 WHERE id = ? AND node_name = ? AND task_state IS NULL AND deleted_at IS NULL \
+                 AND (power_state <> ? OR (? AND vm_state = 'active'))",
             )
-            .bind(i64::from(s.power_state.code()))
+            .bind(power)
             .bind(stop)
-            .bind(i64::from(s.power_state.code()))
             .bind(now)
             .bind(s.instance_id.clone())
             .bind(node.to_string())
+            .bind(power)
+            .bind(stop)
             .execute(&self.db.pool)
             .await?;
+            if done.rows_affected() == 1 {
+                if let Some(r) = &row {
+                    let project: String = r.try_get("project_id")?;
+                    self.changed(&s.instance_id, &project);
+                }
+            }
         }
         Ok(())
     }

@@ -37,6 +37,8 @@ pub struct ComputeService {
     quota: QuotaService,
     image: ImageService,
     bus: Arc<dyn bus::Bus>,
+    /// Every committed change to an instance's row (see [`InstanceChanged`]).
+    changes: tokio::sync::broadcast::Sender<InstanceChanged>,
 }
 
 impl std::fmt::Debug for ComputeService {
@@ -62,7 +64,25 @@ impl ComputeService {
             quota,
             image,
             bus,
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// The instance changes committed by this process, as they happen. The
+    /// server forwards them to the bus, so every server's live views hear
+    /// of them; a slow receiver is told it lagged and starts over.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<InstanceChanged> {
+        self.changes.subscribe()
+    }
+
+    /// Says that `instance_id` changed; called after the commit, so whoever
+    /// reads it on hearing this sees the change.
+    fn changed(&self, instance_id: &str, project_id: &str) {
+        // No receiver (nothing listens yet) is not an error.
+        let _ = self.changes.send(InstanceChanged {
+            instance_id: instance_id.to_string(),
+            project_id: project_id.to_string(),
+        });
     }
 
     pub fn config(&self) -> &ComputeConfig {
@@ -78,6 +98,18 @@ impl ComputeService {
     pub fn bus(&self) -> &Arc<dyn bus::Bus> {
         &self.bus
     }
+}
+
+/// Whether `ctx` may boot servers in its project (Launch Instance is
+/// offered): the rule `create_servers` enforces.
+pub fn can_launch(ctx: &crate::RequestContext) -> bool {
+    ctx.project_id().is_some_and(|p| {
+        crate::policy::allows(
+            ctx,
+            &crate::policy::compute::SERVERS_CREATE,
+            &crate::policy::Target::project(p),
+        )
+    })
 }
 
 /// A new dashed UUID (servers, nodes, actions).

@@ -282,6 +282,8 @@ pub struct Server {
     pub task_state: Option<TaskState>,
     pub power_state: PowerState,
     pub locked: bool,
+    /// Who locked it: `admin` (another project's admin) or `owner`.
+    pub locked_by: Option<String>,
     pub locked_reason: Option<String>,
     pub fault: Option<Fault>,
     pub metadata: BTreeMap<String, String>,
@@ -374,6 +376,76 @@ pub struct ServerFilter {
     pub deleted: bool,
     pub marker: Option<String>,
     pub limit: Option<usize>,
+    /// Rows to skip (the portal's pages; REST pages by `marker`).
+    pub offset: Option<usize>,
+    /// The order; newest first when `None` (Nova's default).
+    pub sort: Option<(ServerSortKey, crate::SortDir)>,
+}
+
+/// What a server list can be sorted by (the id breaks ties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerSortKey {
+    Name,
+    Status,
+    Created,
+    Flavor,
+    Node,
+    Project,
+}
+
+impl ServerSortKey {
+    pub fn parse(s: &str) -> Option<ServerSortKey> {
+        Some(match s {
+            "name" | "display_name" => ServerSortKey::Name,
+            "status" | "vm_state" => ServerSortKey::Status,
+            "created" | "created_at" => ServerSortKey::Created,
+            "flavor" | "flavor_name" => ServerSortKey::Flavor,
+            "node" | "host" | "node_name" => ServerSortKey::Node,
+            "project" | "project_id" => ServerSortKey::Project,
+            _ => return None,
+        })
+    }
+
+    /// The column, `COALESCE`d so NULLs never reach a comparison.
+    pub(super) fn column(self) -> &'static str {
+        match self {
+            ServerSortKey::Name => "name",
+            ServerSortKey::Status => "vm_state",
+            ServerSortKey::Created => "created_at",
+            ServerSortKey::Flavor => "flavor_name",
+            ServerSortKey::Node => "COALESCE(node_name, '')",
+            ServerSortKey::Project => "project_id",
+        }
+    }
+}
+
+/// What the caller may do with a server now, answered by the service from
+/// its policy rules and the server's state: the dashboard shows an action
+/// only when its flag is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerCapabilities {
+    pub start: bool,
+    pub stop: bool,
+    pub reboot: bool,
+    pub hard_reboot: bool,
+    pub pause: bool,
+    pub unpause: bool,
+    pub suspend: bool,
+    pub resume: bool,
+    pub lock: bool,
+    pub unlock: bool,
+    pub edit: bool,
+    pub delete: bool,
+    pub console: bool,
+}
+
+/// A change to an instance's row (state, name, lock, creation, deletion):
+/// what the dashboard's live views are told, on this server and, over the
+/// bus, on every other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceChanged {
+    pub instance_id: String,
+    pub project_id: String,
 }
 
 /// The server actions (`POST /servers/{id}/action`).

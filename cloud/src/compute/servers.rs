@@ -16,13 +16,73 @@ use super::nodes::{to_u32, to_u64};
 use super::scheduler::Candidate;
 use super::{
     new_uuid, AbsoluteLimits, ComputeError, ComputeService, Fault, InstanceAction, InstanceFlavor,
-    Networks, NewServer, ProjectUsage, Result, Server, ServerAction, ServerFilter, ServerUpdate,
-    ServerUsage, TaskState, VmState,
+    Networks, NewServer, ProjectUsage, Result, Server, ServerAction, ServerCapabilities,
+    ServerFilter, ServerUpdate, ServerUsage, TaskState, VmState,
 };
 use crate::db::{micros_to_time, now_micros, WriteTx};
 use crate::policy::{allows, compute as rules, enforce, Target};
 use crate::quota::{OverQuota, QuotaError, Resource};
 use crate::{msg, RequestContext};
+
+/// A server list's conditions and their values, in order.
+struct ServerWhere {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl ServerWhere {
+    fn text(&mut self, cond: &str, value: &str) {
+        self.sql.push_str(cond);
+        self.binds.push(Bind::Text(value.to_string()));
+    }
+
+    fn bind<'q>(
+        &self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for b in &self.binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+
+    fn bind_scalar<'q, O>(
+        &self,
+        mut q: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        for b in &self.binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// The vm states Nova lets an action start from (its
+/// `check_instance_state`); lock and unlock apply in any state.
+fn allowed_states(action: &ServerAction) -> &'static [VmState] {
+    use VmState::*;
+    match action {
+        ServerAction::Start => &[Stopped],
+        ServerAction::Stop => &[Active, Error],
+        ServerAction::Reboot { hard: false } => &[Active],
+        ServerAction::Reboot { hard: true } => &[Active, Stopped, Paused, Suspended, Error],
+        ServerAction::Pause | ServerAction::Suspend => &[Active],
+        ServerAction::Unpause => &[Paused],
+        ServerAction::Resume => &[Suspended],
+        ServerAction::Lock { .. } | ServerAction::Unlock => &[],
+    }
+}
 
 /// Nova's limit on user data: 65,535 bytes of base64.
 pub const MAX_USER_DATA: usize = 65_535;
@@ -32,7 +92,7 @@ const MAX_LIST: usize = 1000;
 const COLUMNS: &str = "id, name, description, project_id, user_id, image_id, flavor_id, \
     flavor_name, vcpus, ram_mib, disk_gb, ephemeral_gb, swap_mib, flavor_extra_specs, key_name, \
     user_data, availability_zone, hostname, node_id, node_name, vm_state, task_state, \
-    power_state, locked, locked_reason, fault_code, fault_message, fault_details, fault_at, \
+    power_state, locked, locked_by, locked_reason, fault_code, fault_message, fault_details, fault_at, \
     reservation_id, launch_index, launched_at, terminated_at, created_at, updated_at, \
     pending_request, pending_action, tries, tried_nodes, key_data, kernel_id, ramdisk_id, access_ip_v4, access_ip_v6";
 
@@ -105,6 +165,7 @@ impl ComputeService {
                 u8::try_from(row.try_get::<i64, _>("power_state")?).unwrap_or(0),
             ),
             locked: row.try_get::<i64, _>("locked")? != 0,
+            locked_by: row.try_get("locked_by")?,
             locked_reason: row.try_get("locked_reason")?,
             fault,
             metadata: BTreeMap::new(),
@@ -377,6 +438,9 @@ impl ComputeService {
                 ids.push(id);
             }
             tx.commit().await?;
+            for id in &ids {
+                self.changed(id, &project_id);
+            }
             break ids;
         };
 
@@ -524,6 +588,7 @@ impl ComputeService {
             self.unclaim(&mut conn, &node.id, &s.flavor).await?;
             return Ok(());
         }
+        self.changed(&s.id, &s.project_id);
         let msg = ComputeRequest {
             request_id,
             instance_id: s.id.clone(),
@@ -662,6 +727,9 @@ impl ComputeService {
             finish_action(&mut tx, id, "create", Some(message), now).await?;
         }
         tx.commit().await?;
+        if done.rows_affected() == 1 {
+            self.changed(id, &inst.server.project_id);
+        }
         Ok(())
     }
 
@@ -671,30 +739,123 @@ impl ComputeService {
         Ok(self.visible(ctx, id, &rules::SERVERS_SHOW).await?.server)
     }
 
+    /// What `ctx` may do with `s` now: the policy rules and state checks
+    /// the calls themselves make (a test pins each flag against the call).
+    pub fn capabilities(&self, ctx: &RequestContext, s: &Server) -> ServerCapabilities {
+        let target = Target::project(&s.project_id);
+        let may = |rule: &crate::policy::Rule| allows(ctx, rule, &target);
+        let live = s.vm_state != VmState::Deleted;
+        let unlocked = !s.locked || allows(ctx, &rules::SERVERS_LOCKED_OVERRIDE, &Target::none());
+        let acting = live
+            && may(&rules::SERVERS_ACTION)
+            && unlocked
+            && s.task_state.is_none()
+            && s.node_name.is_some();
+        let can = |a: ServerAction| acting && allowed_states(&a).contains(&s.vm_state);
+        let locking = live && may(&rules::SERVERS_LOCK);
+        ServerCapabilities {
+            start: can(ServerAction::Start),
+            stop: can(ServerAction::Stop),
+            reboot: can(ServerAction::Reboot { hard: false }),
+            hard_reboot: can(ServerAction::Reboot { hard: true }),
+            pause: can(ServerAction::Pause),
+            unpause: can(ServerAction::Unpause),
+            suspend: can(ServerAction::Suspend),
+            resume: can(ServerAction::Resume),
+            lock: locking && !s.locked,
+            unlock: locking
+                && s.locked
+                && (s.locked_by.as_deref() != Some("admin")
+                    || may(&rules::SERVERS_UNLOCK_OVERRIDE)),
+            edit: live && may(&rules::SERVERS_UPDATE) && unlocked,
+            delete: live
+                && may(&rules::SERVERS_DELETE)
+                && unlocked
+                && s.task_state != Some(TaskState::Deleting),
+            console: live
+                && may(&rules::CONSOLE_OUTPUT)
+                && s.node_name.is_some()
+                && (s.vm_state != VmState::Building || s.task_state == Some(TaskState::Spawning)),
+        }
+    }
+
     /// Servers, newest first (Nova's default order), with Nova's filters.
     pub async fn list_servers(
         &self,
         ctx: &RequestContext,
         f: &ServerFilter,
     ) -> Result<Vec<Server>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM instances WHERE 1 = 1");
-        let mut binds: Vec<String> = Vec::new();
+        let Some(w) = self.server_where(ctx, f).await? else {
+            return Ok(Vec::new());
+        };
+        let limit = f.limit.unwrap_or(MAX_LIST).min(MAX_LIST);
+        let order = match f.sort {
+            Some((key, dir)) => format!("{} {}, id {}", key.column(), dir.sql(), dir.sql()),
+            None => "created_at DESC, id DESC".to_string(),
+        };
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM instances WHERE {} ORDER BY {order} LIMIT {limit}",
+            w.sql
+        );
+        if let Some(offset) = f.offset {
+            sql.push_str(&format!(" OFFSET {offset}"));
+        }
+        let rows = w.bind(sqlx::query(&sql)).fetch_all(&self.db.pool).await?;
+        let mut servers: Vec<Server> = rows
+            .iter()
+            .map(|r| self.instance_from_row(r).map(|i| i.server))
+            .collect::<Result<_>>()?;
+        self.attach_metadata(&mut servers).await?;
+        Ok(servers)
+    }
+
+    /// One page of servers and how many match in all (the portal's lists):
+    /// [`list_servers`](Self::list_servers) with a count under the same filter.
+    pub async fn list_servers_page(
+        &self,
+        ctx: &RequestContext,
+        f: &ServerFilter,
+    ) -> Result<crate::Page<Server>> {
+        let Some(w) = self.server_where(ctx, f).await? else {
+            return Ok(crate::Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        };
+        let sql = format!("SELECT COUNT(*) FROM instances WHERE {}", w.sql);
+        let total: i64 = w
+            .bind_scalar(sqlx::query_scalar(&sql))
+            .fetch_one(&self.db.pool)
+            .await?;
+        let items = self.list_servers(ctx, f).await?;
+        Ok(crate::Page { items, total })
+    }
+
+    /// The `WHERE` clause of a server list, after the policy checks; `None`
+    /// when the caller has no project and so no servers.
+    async fn server_where(
+        &self,
+        ctx: &RequestContext,
+        f: &ServerFilter,
+    ) -> Result<Option<ServerWhere>> {
+        let mut w = ServerWhere {
+            sql: "1 = 1".to_string(),
+            binds: Vec::new(),
+        };
         if f.all_projects {
             enforce(ctx, &rules::SERVERS_INDEX_ALL, &Target::none())?;
             if let Some(p) = &f.project_id {
-                sql.push_str(" AND project_id = ?");
-                binds.push(p.clone());
+                w.text(" AND project_id = ?", p);
             }
         } else {
             let Some(p) = ctx.project_id() else {
-                return Ok(Vec::new());
+                return Ok(None);
             };
             enforce(ctx, &rules::SERVERS_INDEX, &Target::project(p))?;
-            sql.push_str(" AND project_id = ?");
-            binds.push(p.to_string());
+            w.text(" AND project_id = ?", p);
         }
         if !f.deleted && f.changes_since.is_none() {
-            sql.push_str(" AND deleted_at IS NULL");
+            w.sql.push_str(" AND deleted_at IS NULL");
         }
         if let Some(status) = &f.status {
             let Some(states) = super::vm_states_for_status(status) else {
@@ -704,35 +865,33 @@ impl ComputeService {
                     status = status,
                 )));
             };
-            sql.push_str(" AND vm_state IN (");
-            sql.push_str(&vec!["?"; states.len()].join(", "));
-            sql.push(')');
-            binds.extend(states.iter().map(|s| s.as_str().to_string()));
+            w.sql.push_str(" AND vm_state IN (");
+            w.sql.push_str(&vec!["?"; states.len()].join(", "));
+            w.sql.push(')');
+            w.binds
+                .extend(states.iter().map(|s| Bind::Text(s.as_str().to_string())));
         }
         if let Some(name) = &f.name {
             crate::page::check_search(name).map_err(ComputeError::Validation)?;
-            sql.push_str(" AND name LIKE ? ESCAPE '!'");
-            binds.push(crate::page::like_contains(name));
+            w.text(
+                " AND name LIKE ? ESCAPE '!'",
+                &crate::page::like_contains(name),
+            );
         }
         if let Some(image) = &f.image {
-            sql.push_str(" AND image_id = ?");
-            binds.push(image.clone());
+            w.text(" AND image_id = ?", image);
         }
         if let Some(flavor) = &f.flavor {
-            sql.push_str(" AND flavor_id = ?");
-            binds.push(flavor.clone());
+            w.text(" AND flavor_id = ?", flavor);
         }
         if let Some(host) = &f.host {
             enforce(ctx, &rules::EXTENDED_ATTRIBUTES, &Target::none())?;
-            sql.push_str(" AND node_name = ?");
-            binds.push(host.clone());
+            w.text(" AND node_name = ?", host);
         }
-        let mut since = None;
         if let Some(t) = f.changes_since {
-            since = Some(t.timestamp_micros());
-            sql.push_str(" AND updated_at >= ?");
+            w.sql.push_str(" AND updated_at >= ?");
+            w.binds.push(Bind::Int(t.timestamp_micros()));
         }
-        let mut marker = None;
         if let Some(m) = &f.marker {
             let Some(mi) = self.load(m).await? else {
                 return Err(ComputeError::Validation(msg!(
@@ -741,28 +900,14 @@ impl ComputeService {
                     marker = m,
                 )));
             };
-            marker = Some((mi.server.created_at.timestamp_micros(), mi.server.id));
-            sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+            let at = mi.server.created_at.timestamp_micros();
+            w.sql
+                .push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+            w.binds.push(Bind::Int(at));
+            w.binds.push(Bind::Int(at));
+            w.binds.push(Bind::Text(mi.server.id));
         }
-        let limit = f.limit.unwrap_or(MAX_LIST).min(MAX_LIST);
-        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {limit}"));
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = q.bind(b);
-        }
-        if let Some(s) = since {
-            q = q.bind(s);
-        }
-        if let Some((at, id)) = marker {
-            q = q.bind(at).bind(at).bind(id);
-        }
-        let rows = q.fetch_all(&self.db.pool).await?;
-        let mut servers: Vec<Server> = rows
-            .iter()
-            .map(|r| self.instance_from_row(r).map(|i| i.server))
-            .collect::<Result<_>>()?;
-        self.attach_metadata(&mut servers).await?;
-        Ok(servers)
+        Ok(Some(w))
     }
 
     async fn attach_metadata(&self, servers: &mut [Server]) -> Result<()> {
@@ -843,6 +988,7 @@ impl ComputeService {
         .bind(id.to_string())
         .execute(&self.db.pool)
         .await?;
+        self.changed(id, &s.project_id);
         self.get_server(ctx, id).await
     }
 
@@ -909,6 +1055,7 @@ impl ComputeService {
                 insert_action(&mut tx, id, "lock", ctx, &s.project_id, now).await?;
                 finish_action(&mut tx, id, "lock", None, now).await?;
                 tx.commit().await?;
+                self.changed(id, &s.project_id);
                 return Ok(());
             }
             ServerAction::Unlock => {
@@ -933,56 +1080,32 @@ impl ComputeService {
                 insert_action(&mut tx, id, "unlock", ctx, &s.project_id, now).await?;
                 finish_action(&mut tx, id, "unlock", None, now).await?;
                 tx.commit().await?;
+                self.changed(id, &s.project_id);
                 return Ok(());
             }
             _ => {}
         }
         self.check_lock(ctx, s)?;
-        let (allowed, task, bus_action): (&[VmState], TaskState, ComputeAction) = match action {
-            ServerAction::Start => (
-                &[VmState::Stopped],
-                TaskState::PoweringOn,
-                ComputeAction::Start,
-            ),
+        let allowed = allowed_states(&action);
+        let (task, bus_action): (TaskState, ComputeAction) = match action {
+            ServerAction::Start => (TaskState::PoweringOn, ComputeAction::Start),
             ServerAction::Stop => (
-                &[VmState::Active, VmState::Error],
                 TaskState::PoweringOff,
                 ComputeAction::Stop {
                     timeout_secs: self.cfg.shutdown_timeout_secs,
                 },
             ),
-            ServerAction::Reboot { hard: false } => (
-                &[VmState::Active],
-                TaskState::Rebooting,
-                ComputeAction::Reboot { hard: false },
-            ),
+            ServerAction::Reboot { hard: false } => {
+                (TaskState::Rebooting, ComputeAction::Reboot { hard: false })
+            }
             ServerAction::Reboot { hard: true } => (
-                &[
-                    VmState::Active,
-                    VmState::Stopped,
-                    VmState::Paused,
-                    VmState::Suspended,
-                    VmState::Error,
-                ],
                 TaskState::RebootingHard,
                 ComputeAction::Reboot { hard: true },
             ),
-            ServerAction::Pause => (&[VmState::Active], TaskState::Pausing, ComputeAction::Pause),
-            ServerAction::Unpause => (
-                &[VmState::Paused],
-                TaskState::Unpausing,
-                ComputeAction::Unpause,
-            ),
-            ServerAction::Suspend => (
-                &[VmState::Active],
-                TaskState::Suspending,
-                ComputeAction::Suspend,
-            ),
-            ServerAction::Resume => (
-                &[VmState::Suspended],
-                TaskState::Resuming,
-                ComputeAction::Resume,
-            ),
+            ServerAction::Pause => (TaskState::Pausing, ComputeAction::Pause),
+            ServerAction::Unpause => (TaskState::Unpausing, ComputeAction::Unpause),
+            ServerAction::Suspend => (TaskState::Suspending, ComputeAction::Suspend),
+            ServerAction::Resume => (TaskState::Resuming, ComputeAction::Resume),
             ServerAction::Lock { .. } | ServerAction::Unlock => return Ok(()),
         };
         let name = action.name();
@@ -1035,6 +1158,7 @@ impl ComputeService {
         }
         insert_action(&mut tx, id, name, ctx, &s.project_id, now).await?;
         tx.commit().await?;
+        self.changed(id, &s.project_id);
         let msg = ComputeRequest {
             request_id,
             instance_id: id.to_string(),
@@ -1067,6 +1191,7 @@ impl ComputeService {
         let Some(node) = s.node_name.clone().filter(|_| s.node_id.is_some()) else {
             self.mark_deleted(&mut tx, &inst, None, now).await?;
             tx.commit().await?;
+            self.changed(id, &s.project_id);
             return Ok(());
         };
         // Whatever the node was doing, its answer is now stale.
@@ -1081,6 +1206,7 @@ impl ComputeService {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.changed(id, &s.project_id);
         let msg = ComputeRequest {
             request_id,
             instance_id: id.to_string(),

@@ -274,6 +274,8 @@ fn filter_from(q: &HashMap<String, String>, ctx: &RequestContext) -> ApiResult<S
             .is_some_and(|v| v == "true" || v == "True" || v == "1"),
         marker: q.get("marker").cloned(),
         limit,
+        offset: None,
+        sort: None,
     })
 }
 

@@ -1,0 +1,1 @@
+//! The launch dialog (being built).

@@ -1,0 +1,16 @@
+//! Admin › Compute › Hypervisors.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::PageHeader;
+use crate::i18n::{t, use_lang};
+
+#[component]
+pub fn HypervisorsPage() -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <Title text=format!("{} · Gureum", t(lang, "nav.hypervisors"))/>
+        <PageHeader title=t(lang, "nav.hypervisors")/>
+    }
+}
