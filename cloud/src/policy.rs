@@ -241,6 +241,13 @@ pub mod quota {
     pub const DELETE_LIMIT: Rule = rule("quota:delete_limit", ADMIN);
     pub const GET_LIMITS: Rule = rule("quota:get_limits", ADMIN_OR_PROJECT);
     pub const GET_USAGE: Rule = rule("quota:get_usage", ADMIN_OR_PROJECT);
+    /// The default limits' overrides (Nova's quota class `default`: its
+    /// show and update are admin's).
+    pub const SET_DEFAULT_LIMIT: Rule = rule("quota:set_default_limit", ADMIN);
+    pub const GET_DEFAULT_LIMITS: Rule = rule("quota:get_default_limits", ADMIN);
+    /// The limits a project without its own gets, as any user may read
+    /// them (Nova's `os-quota-sets:defaults` is `@`).
+    pub const GET_DEFAULTS: Rule = rule("quota:get_defaults", ANYONE);
 }
 
 /// Keystone's rules. Admin manages identity; a user reads itself and its

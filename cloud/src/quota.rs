@@ -1,8 +1,11 @@
 //! The quota engine the services share: per-project limits, usage, and
 //! reservations taken inside the caller's transaction.
 //!
-//! A limit is a default (from the owning service's config) unless a project
-//! has its own row in `quota_limits`. Usage (`quota_usage.in_use`) is kept
+//! A limit is a default unless a project has its own row in `quota_limits`.
+//! The default is an admin's override in `quota_defaults` (Nova's quota
+//! class `default`) if there is one, else the owning service's config. Both
+//! are read from the database when a limit is needed, so every server
+//! sharing it applies a change at once. Usage (`quota_usage.in_use`) is kept
 //! per (project, resource) by the services as they create and delete.
 //! Every check-and-take happens under the (project, resource) usage row's
 //! lock, inside a transaction begun with [`Db::begin_write`], so two
@@ -222,6 +225,18 @@ pub struct Limit {
     pub is_default: bool,
 }
 
+/// The limit of projects without their own for one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultLimit {
+    pub resource: Resource,
+    /// What applies: the override if set, else `configured`. -1 is unlimited.
+    pub limit: i64,
+    /// The owning service's configured default.
+    pub configured: i64,
+    /// True when an admin's override (not the config) gives `limit`.
+    pub overridden: bool,
+}
+
 /// A project's standing for one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
@@ -308,8 +323,15 @@ impl QuotaService {
         self.reservation_ttl
     }
 
+    /// The configured default (from the owning service's config). What
+    /// applies may be an admin's override: see [`QuotaService::defaults`].
     pub fn default_limit(&self, resource: Resource) -> i64 {
         self.defaults.get(&resource).copied().unwrap_or(UNLIMITED)
+    }
+
+    /// The resources this service's views list, in order.
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
     }
 
     fn expiry(&self) -> i64 {
@@ -367,11 +389,151 @@ impl QuotaService {
         Ok(())
     }
 
+    /// Admin only: several of `project_id`'s limits in one transaction, all
+    /// or nothing (a form's save): `Some(limit)` sets the project's own,
+    /// `None` goes back to the default. Every value is checked first.
+    pub async fn set_limits(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+        items: &[(Resource, Option<i64>)],
+    ) -> Result<()> {
+        enforce(ctx, &rules::SET_LIMIT, &Target::none())?;
+        if items.iter().any(|(_, l)| l.is_none()) {
+            enforce(ctx, &rules::DELETE_LIMIT, &Target::none())?;
+        }
+        validate_limits(items)?;
+        let upsert = match self.db.backend {
+            Backend::MySql => "INSERT INTO quota_limits (project_id, resource, hard_limit, updated_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE hard_limit = VALUES(hard_limit), updated_at = VALUES(updated_at)",
+            Backend::Sqlite => "INSERT INTO quota_limits (project_id, resource, hard_limit, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit, updated_at = excluded.updated_at",
+        };
+        let mut tx = self
+            .db
+            .begin_write()
+            .await
+            .map_err(db_err("setting limits"))?;
+        for &(resource, limit) in items {
+            let q = match limit {
+                Some(limit) => sqlx::query(upsert)
+                    .bind(project_id)
+                    .bind(resource.name())
+                    .bind(limit)
+                    .bind(now_micros()),
+                None => {
+                    sqlx::query("DELETE FROM quota_limits WHERE project_id = ? AND resource = ?")
+                        .bind(project_id)
+                        .bind(resource.name())
+                }
+            };
+            q.execute(&mut *tx)
+                .await
+                .map_err(db_err("setting limits"))?;
+        }
+        tx.commit().await.map_err(db_err("setting limits"))?;
+        Ok(())
+    }
+
+    /// Admin only: the default limit of every project without its own
+    /// `resource` limit (Nova's `PUT os-quota-class-sets/default`).
+    pub async fn set_default_limit(
+        &self,
+        ctx: &RequestContext,
+        resource: Resource,
+        limit: i64,
+    ) -> Result<DefaultLimit> {
+        self.set_default_limits(ctx, &[(resource, Some(limit))])
+            .await?;
+        Ok(DefaultLimit {
+            resource,
+            limit,
+            configured: self.default_limit(resource),
+            overridden: true,
+        })
+    }
+
+    /// Admin only: several defaults in one transaction, all or nothing;
+    /// `None` drops the override, so the configured default applies again.
+    /// The table is shared: any service's engine writes any resource's row.
+    pub async fn set_default_limits(
+        &self,
+        ctx: &RequestContext,
+        items: &[(Resource, Option<i64>)],
+    ) -> Result<()> {
+        enforce(ctx, &rules::SET_DEFAULT_LIMIT, &Target::none())?;
+        validate_limits(items)?;
+        let upsert = match self.db.backend {
+            Backend::MySql => "INSERT INTO quota_defaults (resource, hard_limit, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE hard_limit = VALUES(hard_limit), updated_at = VALUES(updated_at)",
+            Backend::Sqlite => "INSERT INTO quota_defaults (resource, hard_limit, updated_at) VALUES (?, ?, ?) ON CONFLICT (resource) DO UPDATE SET hard_limit = excluded.hard_limit, updated_at = excluded.updated_at",
+        };
+        let mut tx = self
+            .db
+            .begin_write()
+            .await
+            .map_err(db_err("setting defaults"))?;
+        for &(resource, limit) in items {
+            let q = match limit {
+                Some(limit) => sqlx::query(upsert)
+                    .bind(resource.name())
+                    .bind(limit)
+                    .bind(now_micros()),
+                None => sqlx::query("DELETE FROM quota_defaults WHERE resource = ?")
+                    .bind(resource.name()),
+            };
+            q.execute(&mut *tx)
+                .await
+                .map_err(db_err("setting defaults"))?;
+        }
+        tx.commit().await.map_err(db_err("setting defaults"))?;
+        Ok(())
+    }
+
+    /// Admin only: the default limits of this service's resources with
+    /// where each comes from (Nova's `GET os-quota-class-sets/default`).
+    pub async fn default_limits(&self, ctx: &RequestContext) -> Result<Vec<DefaultLimit>> {
+        enforce(ctx, &rules::GET_DEFAULT_LIMITS, &Target::none())?;
+        self.current_defaults().await
+    }
+
+    /// The default limits as any user may read them (Nova's
+    /// `os-quota-sets/{project}/defaults`).
+    pub async fn defaults(&self, ctx: &RequestContext) -> Result<Vec<DefaultLimit>> {
+        enforce(ctx, &rules::GET_DEFAULTS, &Target::none())?;
+        self.current_defaults().await
+    }
+
+    async fn current_defaults(&self) -> Result<Vec<DefaultLimit>> {
+        let overrides = self.default_overrides().await?;
+        Ok(self
+            .resources
+            .iter()
+            .map(|&resource| self.default_of(resource, &overrides))
+            .collect())
+    }
+
+    fn default_of(&self, resource: Resource, overrides: &HashMap<Resource, i64>) -> DefaultLimit {
+        let configured = self.default_limit(resource);
+        match overrides.get(&resource) {
+            Some(&limit) => DefaultLimit {
+                resource,
+                limit,
+                configured,
+                overridden: true,
+            },
+            None => DefaultLimit {
+                resource,
+                limit: configured,
+                configured,
+                overridden: false,
+            },
+        }
+    }
+
     /// The project's limits for each of this service's resources (admins, or the
     /// project's own members).
     pub async fn get_limits(&self, ctx: &RequestContext, project_id: &str) -> Result<Vec<Limit>> {
         enforce(ctx, &rules::GET_LIMITS, &Target::project(project_id))?;
         let own = self.own_limits(project_id).await?;
+        let overrides = self.default_overrides().await?;
         Ok(self
             .resources
             .iter()
@@ -383,7 +545,7 @@ impl QuotaService {
                 },
                 None => Limit {
                     resource,
-                    limit: self.default_limit(resource),
+                    limit: self.default_of(resource, &overrides).limit,
                     is_default: true,
                 },
             })
@@ -745,14 +907,39 @@ impl QuotaService {
         Ok(out)
     }
 
+    /// The admins' default overrides (a few rows, read each time: a cache
+    /// would let one server apply an old default after another changed it).
+    async fn default_overrides(&self) -> Result<HashMap<Resource, i64>> {
+        let rows = sqlx::query("SELECT resource, hard_limit FROM quota_defaults")
+            .fetch_all(&self.db.pool)
+            .await
+            .map_err(db_err("reading defaults"))?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let name: String = r.try_get("resource").map_err(db_err("reading defaults"))?;
+            let limit: i64 = r
+                .try_get("hard_limit")
+                .map_err(db_err("reading defaults"))?;
+            if let Some(resource) = Resource::parse(&name) {
+                out.insert(resource, limit);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The project's own limit, else the default override, else the
+    /// configured default: one query, the project's row first.
     async fn limit_on<'e, E>(&self, conn: E, project_id: &str, resource: Resource) -> Result<i64>
     where
         E: sqlx::Executor<'e, Database = sqlx::Any>,
     {
         let own = sqlx::query(
-            "SELECT hard_limit FROM quota_limits WHERE project_id = ? AND resource = ?",
+            "SELECT hard_limit, 0 AS pick FROM quota_limits WHERE project_id = ? AND resource = ? \
+             UNION ALL SELECT hard_limit, 1 AS pick FROM quota_defaults WHERE resource = ? \
+             ORDER BY pick LIMIT 1",
         )
         .bind(project_id)
+        .bind(resource.name())
         .bind(resource.name())
         .fetch_optional(conn)
         .await
@@ -824,6 +1011,16 @@ fn fits(project_id: &str, u: &Usage, amount: i64) -> Result<()> {
             reserved: u.reserved,
             requested: amount,
         }));
+    }
+    Ok(())
+}
+
+/// Every limit is -1 (unlimited) or more, checked before anything is written.
+fn validate_limits(items: &[(Resource, Option<i64>)]) -> Result<()> {
+    for &(resource, limit) in items {
+        if let Some(limit) = limit.filter(|l| *l < UNLIMITED) {
+            return Err(QuotaError::InvalidLimit { resource, limit });
+        }
     }
     Ok(())
 }

@@ -488,6 +488,179 @@ async fn limits_are_per_project_and_admin_set(backend: Backend) {
 }
 per_backend!(limits_are_per_project_and_admin_set);
 
+/// Admins' default overrides (Nova's quota class `default`): they apply to
+/// every project without its own limit, on every engine sharing the
+/// database, and never to a project with its own.
+async fn default_overrides_apply_to_projects_without_their_own(backend: Backend) {
+    let f = Fixture::new(backend, |c| c.max_images_per_project = 2).await;
+    let quota = f.images.quota().clone();
+    // Another server's engine on the same database: nothing is cached.
+    let other = QuotaService::new(
+        f.scratch.db.clone(),
+        [
+            (Resource::IMAGE_COUNT_TOTAL, 2),
+            (Resource::IMAGE_SIZE_TOTAL, 1 << 40),
+        ],
+    );
+    let count_default = |d: Vec<DefaultLimit>| {
+        d.into_iter()
+            .find(|d| d.resource == Resource::IMAGE_COUNT_TOTAL)
+            .expect("count default")
+    };
+    let count_limit = |l: Vec<Limit>| {
+        l.into_iter()
+            .find(|l| l.resource == Resource::IMAGE_COUNT_TOTAL)
+            .expect("count limit")
+    };
+    let (a, b) = (member("project-a"), member("project-b"));
+
+    // Only admins change or list the overrides; anyone reads the defaults.
+    let err = quota
+        .set_default_limit(&b, Resource::IMAGE_COUNT_TOTAL, 50)
+        .await
+        .expect_err("a member sets a default");
+    assert!(matches!(err, QuotaError::Forbidden(_)), "{err:?}");
+    let err = quota.default_limits(&b).await.expect_err("a member lists");
+    assert!(matches!(err, QuotaError::Forbidden(_)), "{err:?}");
+    let d = count_default(quota.defaults(&b).await.expect("defaults"));
+    assert_eq!((d.limit, d.configured, d.overridden), (2, 2, false));
+
+    // Invalid values are refused with the engine's error, and a batch with
+    // one is written not at all.
+    let err = quota
+        .set_default_limit(&admin(), Resource::IMAGE_COUNT_TOTAL, -2)
+        .await
+        .expect_err("below -1");
+    assert!(
+        matches!(err, QuotaError::InvalidLimit { limit: -2, .. }),
+        "{err:?}"
+    );
+    let err = quota
+        .set_default_limits(
+            &admin(),
+            &[
+                (Resource::IMAGE_SIZE_TOTAL, Some(5000)),
+                (Resource::IMAGE_COUNT_TOTAL, Some(-7)),
+            ],
+        )
+        .await
+        .expect_err("one invalid value");
+    assert!(matches!(err, QuotaError::InvalidLimit { .. }), "{err:?}");
+    assert!(quota
+        .default_limits(&admin())
+        .await
+        .expect("defaults")
+        .iter()
+        .all(|d| !d.overridden));
+
+    // Project a has its own limit; b follows the default.
+    quota
+        .set_limit(&admin(), "project-a", Resource::IMAGE_COUNT_TOTAL, 1)
+        .await
+        .expect("own limit");
+    let set = quota
+        .set_default_limit(&admin(), Resource::IMAGE_COUNT_TOTAL, 3)
+        .await
+        .expect("override");
+    assert_eq!((set.limit, set.configured, set.overridden), (3, 2, true));
+    let d = count_default(other.default_limits(&admin()).await.expect("other server"));
+    assert_eq!((d.limit, d.configured, d.overridden), (3, 2, true));
+    let l = count_limit(other.get_limits(&b, "project-b").await.expect("b limits"));
+    assert_eq!((l.limit, l.is_default), (3, true));
+    let l = count_limit(other.get_limits(&a, "project-a").await.expect("a limits"));
+    assert_eq!((l.limit, l.is_default), (1, false));
+
+    for i in 0..3 {
+        f.images
+            .create_image(&b, raw_image(&format!("b{i}")))
+            .await
+            .expect("within the new default");
+    }
+    let err = f
+        .images
+        .create_image(&b, raw_image("b3"))
+        .await
+        .expect_err("fourth");
+    assert_eq!(over_quota(&err).limit, 3);
+    f.images
+        .create_image(&a, raw_image("a0"))
+        .await
+        .expect("a's own limit");
+    let err = f
+        .images
+        .create_image(&a, raw_image("a1"))
+        .await
+        .expect_err("a's own limit is not the default");
+    assert_eq!(over_quota(&err).limit, 1);
+
+    // -1: unlimited by default.
+    quota
+        .set_default_limit(&admin(), Resource::IMAGE_COUNT_TOTAL, UNLIMITED)
+        .await
+        .expect("unlimited");
+    f.images
+        .create_image(&b, raw_image("b3"))
+        .await
+        .expect("no limit now");
+    let u = quota.usage(&b, "project-b").await.expect("usage");
+    let u = u
+        .iter()
+        .find(|u| u.resource == Resource::IMAGE_COUNT_TOTAL)
+        .expect("count usage");
+    assert_eq!((u.limit, u.in_use), (UNLIMITED, 4));
+
+    // Dropping the override brings the configured default back.
+    quota
+        .set_default_limits(&admin(), &[(Resource::IMAGE_COUNT_TOTAL, None)])
+        .await
+        .expect("drop the override");
+    let d = count_default(quota.defaults(&a).await.expect("defaults"));
+    assert_eq!((d.limit, d.overridden), (2, false));
+    let err = f
+        .images
+        .create_image(&b, raw_image("b4"))
+        .await
+        .expect_err("over the configured default again");
+    assert_eq!(over_quota(&err).limit, 2);
+
+    // A project's batch is all or nothing too, and None resets to the default.
+    let err = quota
+        .set_limits(
+            &admin(),
+            "project-b",
+            &[
+                (Resource::IMAGE_SIZE_TOTAL, Some(10)),
+                (Resource::IMAGE_COUNT_TOTAL, Some(-3)),
+            ],
+        )
+        .await
+        .expect_err("one invalid value");
+    assert!(matches!(err, QuotaError::InvalidLimit { .. }), "{err:?}");
+    assert!(quota
+        .get_limits(&b, "project-b")
+        .await
+        .expect("limits")
+        .iter()
+        .all(|l| l.is_default));
+    let err = quota
+        .set_limits(&b, "project-b", &[(Resource::IMAGE_COUNT_TOTAL, Some(9))])
+        .await
+        .expect_err("a member sets its own");
+    assert!(matches!(err, QuotaError::Forbidden(_)), "{err:?}");
+    quota
+        .set_limits(
+            &admin(),
+            "project-a",
+            &[(Resource::IMAGE_COUNT_TOTAL, None)],
+        )
+        .await
+        .expect("reset a");
+    let l = count_limit(quota.get_limits(&a, "project-a").await.expect("a limits"));
+    assert_eq!((l.limit, l.is_default), (2, true));
+    f.finish().await;
+}
+per_backend!(default_overrides_apply_to_projects_without_their_own);
+
 /// A reservation that nobody commits or releases (its server crashed)
 /// stops counting when it expires.
 async fn expired_reservations_are_reclaimed(backend: Backend) {

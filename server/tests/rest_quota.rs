@@ -86,3 +86,169 @@ async fn deleting_a_project_deletes_its_images(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: deleting_a_project_deletes_its_images);
+
+/// Nova's quota class `default` over the engine's default overrides: admins
+/// read and change it (all or nothing), and `os-quota-sets/{p}/defaults`,
+/// the project's own view and `/limits` follow it for a project without
+/// its own limit, not for one with.
+async fn quota_class_default_sets_the_defaults(backend: Backend) {
+    use reqwest::Method;
+    let c = TestCloud::start(backend).await;
+    let admin = c.admin_token.clone();
+    let (_, project_a, alice) = c.user_with_role("alice", "proj-a", "member").await;
+    let (_, project_b, _) = c.user_with_role("bob", "proj-b", "member").await;
+    let nova = |path: &str| format!("{}/compute/v2.1{path}", c.url);
+    let class = nova("/os-quota-class-sets/default");
+
+    let res = c
+        .call_compute(
+            Method::GET,
+            &alice,
+            &nova(&format!("/os-quota-sets/{project_a}/defaults")),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_set"]["instances"], 10);
+    c.call_compute(Method::GET, &alice, &class, None, None)
+        .await
+        .expect(403);
+    c.call_compute(
+        Method::PUT,
+        &alice,
+        &class,
+        None,
+        Some(json!({"quota_class_set": {"instances": 50}})),
+    )
+    .await
+    .expect(403);
+    let res = c
+        .call_compute(Method::GET, &admin, &class, Some("2.57"), None)
+        .await
+        .expect(200);
+    let set = &res.body["quota_class_set"];
+    assert_eq!(set["id"], "default");
+    assert_eq!(set["instances"], 10);
+    assert_eq!(set["server_groups"], 10);
+    assert!(set.get("injected_files").is_none(), "{set}");
+    assert!(set.get("floating_ips").is_none(), "{set}");
+    // Below 2.50 a class still shows the network quotas.
+    let res = c
+        .call_compute(Method::GET, &admin, &class, Some("2.49"), None)
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_class_set"]["floating_ips"], 10);
+    c.call_compute(
+        Method::GET,
+        &admin,
+        &nova("/os-quota-class-sets/gold"),
+        None,
+        None,
+    )
+    .await
+    .expect(404);
+
+    c.call_compute(
+        Method::PUT,
+        &admin,
+        &nova(&format!("/os-quota-sets/{project_b}")),
+        None,
+        Some(json!({"quota_set": {"instances": 3}})),
+    )
+    .await
+    .expect(200);
+    let res = c
+        .call_compute(
+            Method::PUT,
+            &admin,
+            &class,
+            None,
+            Some(json!({"quota_class_set": {"instances": 7, "cores": "30"}})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_class_set"]["instances"], 7);
+    assert_eq!(res.body["quota_class_set"]["cores"], 30);
+    assert!(res.body["quota_class_set"].get("id").is_none());
+    // Refused bodies change nothing, not even their valid part.
+    for bad in [
+        json!({"quota_class_set": {"cores": 5, "instances": -2}}),
+        json!({"quota_class_set": {"cores": 5, "instances": "many"}}),
+        json!({"quota_class_set": {"cores": 5, "bogus": 1}}),
+        json!({"quota_class_set": {"cores": 5, "server_groups": 99}}),
+        json!({"cores": 5}),
+    ] {
+        c.call_compute(Method::PUT, &admin, &class, None, Some(bad.clone()))
+            .await
+            .expect(400);
+    }
+    let res = c
+        .call_compute(Method::GET, &admin, &class, None, None)
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_class_set"]["cores"], 30);
+
+    let res = c
+        .call_compute(
+            Method::GET,
+            &alice,
+            &nova(&format!("/os-quota-sets/{project_a}/defaults")),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_set"]["instances"], 7);
+    let res = c
+        .call_compute(
+            Method::GET,
+            &alice,
+            &nova(&format!("/os-quota-sets/{project_a}")),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_set"]["instances"], 7);
+    assert_eq!(res.body["quota_set"]["cores"], 30);
+    let res = c
+        .call_compute(Method::GET, &alice, &nova("/limits"), None, None)
+        .await
+        .expect(200);
+    assert_eq!(res.body["limits"]["absolute"]["maxTotalInstances"], 7);
+    let res = c
+        .call_compute(
+            Method::GET,
+            &admin,
+            &nova(&format!("/os-quota-sets/{project_b}")),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_set"]["instances"], 3, "b keeps its own");
+    // Unlimited.
+    c.call_compute(
+        Method::PUT,
+        &admin,
+        &class,
+        None,
+        Some(json!({"quota_class_set": {"instances": -1}})),
+    )
+    .await
+    .expect(200);
+    let res = c
+        .call_compute(
+            Method::GET,
+            &alice,
+            &nova(&format!("/os-quota-sets/{project_a}/detail")),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(res.body["quota_set"]["instances"]["limit"], -1);
+    c.finish().await;
+}
+per_backend!(multi_thread: quota_class_default_sets_the_defaults);

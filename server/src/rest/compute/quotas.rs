@@ -30,6 +30,10 @@ pub fn table() -> RouteTable {
         )
         .route("/os-quota-sets/{project_id}/defaults", get(defaults))
         .route("/os-quota-sets/{project_id}/detail", get(detail))
+        .route(
+            "/os-quota-class-sets/{class}",
+            get(class_show).put(class_update),
+        )
 }
 
 /// The quotas the engine keeps, by Nova's names (which the engine shares).
@@ -188,17 +192,28 @@ pub async fn detail(
     Ok(Json(json!({ "quota_set": Value::Object(m) })))
 }
 
+/// The defaults by name: admins' overrides, else the config.
+fn defaults_map(defaults: Vec<cloud::quota::DefaultLimit>) -> Map<String, Value> {
+    defaults
+        .into_iter()
+        .filter(|d| ENFORCED.contains(&d.resource))
+        .map(|d| (d.resource.name().to_string(), json!(d.limit)))
+        .collect()
+}
+
 pub async fn defaults(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     mv: Microversion,
     Path(project): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let q = state.compute.quota();
-    let mut m = Map::new();
-    for r in ENFORCED {
-        m.insert(r.name().into(), json!(q.default_limit(r)));
-    }
+    let defaults = state
+        .compute
+        .quota()
+        .defaults(&caller.ctx)
+        .await
+        .map_err(quota_err)?;
+    let mut m = defaults_map(defaults);
     for (k, v) in fixed(&mv) {
         m.insert(k.into(), json!(v));
     }
@@ -226,39 +241,7 @@ pub async fn update(
         None => false,
         Some(v) => parse_bool(v).ok_or_else(|| invalid("force", v, "is not a boolean"))?,
     };
-    let mut wanted: Vec<(Resource, i64)> = Vec::new();
-    for (k, v) in o {
-        if k == "force" {
-            continue;
-        }
-        let n = match v {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| invalid(k, v, format!("{v} is not of type 'integer', 'string'")))?;
-        if !(-1..=0x7FFF_FFFF).contains(&n) {
-            return Err(invalid(k, v, format!("{n} is less than the minimum of -1")));
-        }
-        match ENFORCED.iter().find(|r| r.name() == k) {
-            Some(r) => wanted.push((*r, n)),
-            None => match fixed(&mv).find(|(name, _)| name == k) {
-                Some((_, fixed)) if fixed == n => {}
-                Some((_, fixed)) => {
-                    return Err(ApiError::bad_request(format!(
-                        "Quota {k} is fixed at {fixed} in this cloud."
-                    )))
-                }
-                None => {
-                    return Err(invalid(
-                        "quota_set",
-                        &Value::Object(o.clone()),
-                        format!("Additional properties are not allowed ('{k}' was unexpected)"),
-                    ))
-                }
-            },
-        }
-    }
+    let wanted = parse_limits(o, &fixed(&mv).collect::<Vec<_>>(), true)?;
     let quota = state.compute.quota();
     if !force && !wanted.is_empty() {
         let usage = quota
@@ -277,17 +260,134 @@ pub async fn update(
             }
         }
     }
-    for (r, limit) in wanted {
-        quota
-            .set_limit(&caller.ctx, &project, r, limit)
-            .await
-            .map_err(quota_err)?;
-    }
+    // One transaction: a refused value leaves every limit as it was.
+    let items: Vec<(Resource, Option<i64>)> = wanted.iter().map(|(r, l)| (*r, Some(*l))).collect();
+    quota
+        .set_limits(&caller.ctx, &project, &items)
+        .await
+        .map_err(quota_err)?;
     let mut m = limits_of(&state, &caller, &project).await?;
     for (k, v) in fixed(&mv) {
         m.insert(k.into(), json!(v));
     }
     Ok(Json(json!({ "quota_set": Value::Object(m) })))
+}
+
+/// A quota set's body read into limits of the enforced quotas, as Nova's
+/// schema checks it (integers or integer strings, -1 to 2³¹−1, no unknown
+/// keys); a fixed quota may only be given its fixed value.
+fn parse_limits(
+    o: &Map<String, Value>,
+    fixed: &[(&'static str, i64)],
+    allow_force: bool,
+) -> ApiResult<Vec<(Resource, i64)>> {
+    let mut wanted: Vec<(Resource, i64)> = Vec::new();
+    for (k, v) in o {
+        if allow_force && k == "force" {
+            continue;
+        }
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| invalid(k, v, format!("{v} is not of type 'integer', 'string'")))?;
+        if !(-1..=0x7FFF_FFFF).contains(&n) {
+            return Err(invalid(k, v, format!("{n} is less than the minimum of -1")));
+        }
+        match ENFORCED.iter().find(|r| r.name() == k) {
+            Some(r) => wanted.push((*r, n)),
+            None => match fixed.iter().find(|(name, _)| name == k) {
+                Some((_, fixed)) if *fixed == n => {}
+                Some((_, fixed)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Quota {k} is fixed at {fixed} in this cloud."
+                    )))
+                }
+                None => {
+                    return Err(invalid(
+                        "quota_set",
+                        &Value::Object(o.clone()),
+                        format!("Additional properties are not allowed ('{k}' was unexpected)"),
+                    ))
+                }
+            },
+        }
+    }
+    Ok(wanted)
+}
+
+/// The quotas a quota class shows beside the enforced ones: Nova's class
+/// sets dropped the network quotas at 2.50, not 2.36.
+fn class_fixed(mv: &Microversion) -> Vec<(&'static str, i64)> {
+    FIXED
+        .iter()
+        .filter(|(_, _, gone)| {
+            gone.map(|(a, b)| if (a, b) == (2, 36) { (2, 50) } else { (a, b) })
+                .is_none_or(|(a, b)| !mv.at_least(a, b))
+        })
+        .map(|(k, v, _)| (*k, *v))
+        .collect()
+}
+
+/// Only Nova's `default` class means anything (it is the defaults).
+fn default_class(class: &str) -> ApiResult<()> {
+    if class == "default" {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "Quota class {class} could not be found."
+        )))
+    }
+}
+
+/// `GET /os-quota-class-sets/default` (admin): the default limits.
+pub async fn class_show(
+    State(state): State<AppState>,
+    caller: Caller,
+    mv: Microversion,
+    Path(class): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let defaults = state
+        .compute
+        .quota()
+        .default_limits(&caller.ctx)
+        .await
+        .map_err(quota_err)?;
+    default_class(&class)?;
+    let mut m = defaults_map(defaults);
+    for (k, v) in class_fixed(&mv) {
+        m.insert(k.into(), json!(v));
+    }
+    m.insert("id".into(), json!(class));
+    Ok(Json(json!({ "quota_class_set": Value::Object(m) })))
+}
+
+/// `PUT /os-quota-class-sets/default` (admin): new default limits, all or
+/// nothing; the answer has no `id`, as Nova's.
+pub async fn class_update(
+    State(state): State<AppState>,
+    caller: Caller,
+    mv: Microversion,
+    Path(class): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let quota = state.compute.quota();
+    // Who may ask is decided before what was asked is read.
+    quota.default_limits(&caller.ctx).await.map_err(quota_err)?;
+    default_class(&class)?;
+    let o = object_at(&body, "quota_class_set")?;
+    let wanted = parse_limits(o, &class_fixed(&mv), false)?;
+    let items: Vec<(Resource, Option<i64>)> = wanted.iter().map(|(r, l)| (*r, Some(*l))).collect();
+    quota
+        .set_default_limits(&caller.ctx, &items)
+        .await
+        .map_err(quota_err)?;
+    let mut m = defaults_map(quota.default_limits(&caller.ctx).await.map_err(quota_err)?);
+    for (k, v) in class_fixed(&mv) {
+        m.insert(k.into(), json!(v));
+    }
+    Ok(Json(json!({ "quota_class_set": Value::Object(m) })))
 }
 
 /// `DELETE /os-quota-sets/{project_id}`: back to the defaults (202).
@@ -296,13 +396,12 @@ pub async fn revert(
     caller: Caller,
     Path(project): Path<String>,
 ) -> ApiResult<StatusCode> {
-    for r in ENFORCED {
-        state
-            .compute
-            .quota()
-            .delete_limit(&caller.ctx, &project, r)
-            .await
-            .map_err(quota_err)?;
-    }
+    let items: Vec<(Resource, Option<i64>)> = ENFORCED.iter().map(|r| (*r, None)).collect();
+    state
+        .compute
+        .quota()
+        .set_limits(&caller.ctx, &project, &items)
+        .await
+        .map_err(quota_err)?;
     Ok(StatusCode::ACCEPTED)
 }
