@@ -71,7 +71,8 @@ css:
 ## then, from wrk in a separate process, token issue and validation rates, a login storm and 500 slow
 ## clients (scripts/bench-storm.sh), a boot storm and the server list at 1,000 rows with the server's
 ## memory under load (scripts/bench-compute.sh), Identity › Users at 10,000 rows on SQLite and MariaDB
-## (scripts/bench-pages.sh); with FIRST_RUN=1 also the first build from a clean clone
+## (scripts/bench-pages.sh), Project › Compute › Instances at 10,000 rows and the delay from a node's
+## answer to the browser's live stream (scripts/bench-instances.sh); with FIRST_RUN=1 also the first build from a clean clone
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
 # so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
 # default 1024) is written to the system temp directory and removed after.
@@ -85,6 +86,7 @@ bench: deps-build
 	./scripts/bench-storm.sh
 	./scripts/bench-compute.sh
 	./scripts/bench-pages.sh
+	./scripts/bench-instances.sh
 	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
 
 ## tempest: OpenStack's own API suite (identity, image) against a fresh server, with counts

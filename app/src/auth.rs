@@ -32,6 +32,8 @@ pub struct Me {
     /// (the image service's rules).
     pub can_create_image: bool,
     pub can_publicize_image: bool,
+    /// Launch Instance is offered in this project (the compute service's rule).
+    pub can_launch_instance: bool,
 }
 
 /// What a sign-in attempt came to; the page words it in the user's language.
@@ -71,6 +73,7 @@ pub async fn me_for(
         is_admin: identity.capabilities(&ctx).admin_panels,
         can_create_image: new_image.create,
         can_publicize_image: new_image.publicize,
+        can_launch_instance: cloud::compute::can_launch(&ctx),
     })
 }
 

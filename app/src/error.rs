@@ -110,6 +110,11 @@ pub fn fill(lang: Lang, template: &str, args: &[(String, String)]) -> String {
             lookup(lang, &format!("object.{}", value.replace(' ', "_")))
                 .map(str::to_string)
                 .unwrap_or_else(|| value.clone())
+        } else if name == "resource" {
+            // A quota's name (`instances`), as the quota panels word it.
+            lookup(lang, &format!("quota.name.{value}"))
+                .map(str::to_string)
+                .unwrap_or_else(|| value.clone())
         } else {
             value.clone()
         };
@@ -289,6 +294,18 @@ mod ssr {
 
     impl From<ImageError> for AppError {
         fn from(e: ImageError) -> Self {
+            AppError::service(&e)
+        }
+    }
+
+    impl From<cloud::compute::ComputeError> for AppError {
+        fn from(e: cloud::compute::ComputeError) -> Self {
+            AppError::service(&e)
+        }
+    }
+
+    impl From<cloud::quota::QuotaError> for AppError {
+        fn from(e: cloud::quota::QuotaError) -> Self {
             AppError::service(&e)
         }
     }

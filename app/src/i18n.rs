@@ -12,7 +12,8 @@ mod compute_admin;
 mod quota;
 
 /// Every table; a key is unique across all of them.
-static TABLES: &[&[(&str, &str, &str)]] = &[TABLE, compute::TABLE, compute_admin::TABLE, quota::TABLE];
+static TABLES: &[&[(&str, &str, &str)]] =
+    &[TABLE, compute::TABLE, compute_admin::TABLE, quota::TABLE];
 
 /// Every entry of every table.
 fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
@@ -1007,10 +1008,7 @@ mod tests {
             for marker in ["t(lang, \"", "msg(\"", "portal(\"", "portal_named(\""] {
                 for part in src.split(marker).skip(1) {
                     let key = &part[..part.find('"').unwrap_or(0)];
-                    assert!(
-                        INDEX.contains_key(key),
-                        "{file}: missing i18n key {key:?}"
-                    );
+                    assert!(INDEX.contains_key(key), "{file}: missing i18n key {key:?}");
                     checked += 1;
                 }
             }

@@ -1,6 +1,9 @@
 //! The Gureum dashboard: pages (one module per panel), components and the
 //! `#[server]` functions. With feature `ssr` it calls into `cloud`.
 
+// Leptos views nest deep types; the instance page's would pass the default limit.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod components;
 pub mod error;
@@ -128,10 +131,10 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
-    use pages::identity::{app_creds, groups, projects, roles, users};
-    use pages::images::{admin as admin_images, detail as image_detail, project as images};
     use pages::compute::{detail as instance_detail, instances, keypairs};
     use pages::compute_admin::{flavors, hypervisors, sysinfo};
+    use pages::identity::{app_creds, groups, projects, roles, users};
+    use pages::images::{admin as admin_images, detail as image_detail, project as images};
     use pages::{layout::Layout, login::LoginPage, overview, quotas, settings::SettingsPage};
     view! {
         <Stylesheet id="leptos" href="/pkg/gureum.css"/>

@@ -314,6 +314,7 @@ pub fn ProjectsPage() -> impl IntoView {
                         <td class=format!("{TD} font-mono text-xs text-slate-400")>{p.id.clone()}</td>
                         <td class=format!("{TD} space-x-3 whitespace-nowrap text-right")>
                             <a href=format!("{BASE}/{}", p.id) class=BTN_LINK>{t(lang, "projects.members")}</a>
+                            <a href=format!("{BASE}/{}/quotas", p.id) class=BTN_LINK data-testid="quotas">{t(lang, "nav.quotas")}</a>
                             <button type="button" class=BTN_LINK on:click=move |_| { update.clear(); editing.set(Some(p1.clone())) }>{t(lang, "edit")}</button>
                             <button type="button" class=BTN_LINK on:click=move |_| {
                                 toggle.clear();
