@@ -540,7 +540,11 @@ async fn spawn_console_and_delete_over_rabbitmq() {
         .await
         .unwrap();
     let out: ConsoleOutput = decode(&reply).unwrap();
-    assert_eq!(out.output.as_deref(), Some(""));
+    // The test driver's console is the agent's note that nothing runs.
+    assert!(out
+        .output
+        .as_deref()
+        .is_some_and(|t| t.starts_with("Gureum: simulated instance") && t.contains(id)));
     assert_eq!(
         h.send(id, ComputeAction::Delete).await,
         done(PowerState::Shutdown)
