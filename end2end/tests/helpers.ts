@@ -28,3 +28,14 @@ export async function loginAdmin(page: Page) {
   await expect(page).toHaveURL(/\/project/);
   await hydrated(page);
 }
+
+/** Stores `lang` as the signed-in user's language from /settings, whatever
+ * the page's language is now (the admin is shared by every spec, and an
+ * earlier spec may have stored one). */
+export async function setStoredLanguage(page: Page, lang: 'ko' | 'en') {
+  await page.goto('/settings');
+  await hydrated(page);
+  await page.locator('select#lang').selectOption(lang);
+  await page.locator('form:has(select#lang) button[type=submit]').click();
+  await expect(page.locator('html')).toHaveAttribute('lang', lang);
+}

@@ -3,7 +3,7 @@
 // The tests run in order on one server: the defaults changed first are
 // what the project form and the overview then show.
 import { test, expect, Page } from '@playwright/test';
-import { hydrated, loginAdmin, watch as watchProblems } from './helpers';
+import { hydrated, loginAdmin, setStoredLanguage, watch as watchProblems } from './helpers';
 
 const problems: string[] = [];
 const watch = (page: Page) => watchProblems(page, problems);
@@ -131,22 +131,29 @@ test('korean: the defaults page and the overview in Korean', async ({ browser })
   const page = await context.newPage();
   watch(page);
   await loginAdmin(page);
-  await expect(page.locator('html')).toHaveAttribute('lang', 'ko');
-  await expect(page.getByRole('heading', { name: '한도 요약' })).toBeVisible();
-  await expect(page.locator('[data-gauge="instances"]').getByTestId('gauge-text')).toHaveText(/^25 중 \d+ 사용$/);
-  await page.goto('/admin/defaults');
-  await hydrated(page);
-  await expect(page.getByRole('heading', { name: '기본값', exact: true })).toBeVisible();
-  await expect(page.locator('tr[data-quota="instances"]')).toContainText('관리자가 변경함');
-  // Back to the configured value (tidy for other specs on this server).
-  await page.getByRole('button', { name: '기본값 수정' }).click();
-  const d = page.getByRole('dialog');
-  await d.locator('[data-field="instances"]').getByTestId('use-configured').click();
-  await d.locator('[data-field="metadata_items"]').getByTestId('use-configured').click();
-  await d.getByRole('button', { name: '저장' }).click();
-  await expect(d).toHaveCount(0);
-  await expect(page.locator('tr[data-quota="instances"]').getByTestId('limit')).toHaveText('10');
-  await expect(page.locator('tr[data-quota="instances"]')).toContainText('설정 파일 값');
+  // Stored explicitly: an earlier spec may have stored English for the admin.
+  await setStoredLanguage(page, 'ko');
+  try {
+    await page.goto('/project');
+    await hydrated(page);
+    await expect(page.getByRole('heading', { name: '한도 요약' })).toBeVisible();
+    await expect(page.locator('[data-gauge="instances"]').getByTestId('gauge-text')).toHaveText(/^25 중 \d+ 사용$/);
+    await page.goto('/admin/defaults');
+    await hydrated(page);
+    await expect(page.getByRole('heading', { name: '기본값', exact: true })).toBeVisible();
+    await expect(page.locator('tr[data-quota="instances"]')).toContainText('관리자가 변경함');
+    // Back to the configured value (tidy for other specs on this server).
+    await page.getByRole('button', { name: '기본값 수정' }).click();
+    const d = page.getByRole('dialog');
+    await d.locator('[data-field="instances"]').getByTestId('use-configured').click();
+    await d.locator('[data-field="metadata_items"]').getByTestId('use-configured').click();
+    await d.getByRole('button', { name: '저장' }).click();
+    await expect(d).toHaveCount(0);
+    await expect(page.locator('tr[data-quota="instances"]').getByTestId('limit')).toHaveText('10');
+    await expect(page.locator('tr[data-quota="instances"]')).toContainText('설정 파일 값');
+  } finally {
+    await setStoredLanguage(page, 'en');
+  }
   await context.close();
   expect(problems).toEqual([]);
 });
