@@ -42,6 +42,9 @@ fn InstancesPanel(all: bool, base: &'static str) -> impl IntoView {
     let refresh = RwSignal::new(0usize);
     let patches: Patches = RwSignal::new(HashMap::new());
     let selected = RwSignal::new(HashSet::<String>::new());
+    // Which row's Actions menu is open, kept here so that it stays open
+    // when the page is fetched again under it (a launch elsewhere).
+    let open_menu = RwSignal::new(None::<String>);
     let launching = RwSignal::new(false);
     let data = Resource::new(
         move || (params.get(), refresh.get()),
@@ -94,7 +97,7 @@ fn InstancesPanel(all: bool, base: &'static str) -> impl IntoView {
                             view! { <EmptyState title=title hint=hint/> }.into_any()
                         }
                         Ok(page) => view! {
-                            <InstanceTable page=page all=all base=base params=params patches=patches selected=selected
+                            <InstanceTable page=page all=all base=base params=params patches=patches selected=selected open_menu=open_menu
                                 on_changed=Callback::new(move |_| refresh.update(|n| *n += 1))/>
                         }.into_any(),
                     }
@@ -136,6 +139,7 @@ fn InstanceTable(
     params: Memo<ListParams>,
     patches: Patches,
     selected: RwSignal<HashSet<String>>,
+    open_menu: RwSignal<Option<String>>,
     on_changed: Callback<()>,
 ) -> impl IntoView {
     let lang = use_lang();
@@ -208,7 +212,7 @@ fn InstanceTable(
                     <For each=move || rows.get()
                         key=|r| (r.id.clone(), r.status.clone(), r.task_state.clone(), r.power_state.clone(), r.locked, r.name.clone(), r.can)
                         children=move |r| view! {
-                            <InstanceRowView r=r all=all base=base selected=selected act=act deleting=deleting/>
+                            <InstanceRowView r=r all=all base=base selected=selected open_menu=open_menu act=act deleting=deleting/>
                         }.into_any()/>
                 </tbody>
             </table>
@@ -235,6 +239,7 @@ fn InstanceRowView(
     all: bool,
     base: &'static str,
     selected: RwSignal<HashSet<String>>,
+    open_menu: RwSignal<Option<String>>,
     act: ServerAction<InstanceAction>,
     deleting: RwSignal<Option<InstanceRow>>,
 ) -> impl IntoView {
@@ -255,7 +260,7 @@ fn InstanceRowView(
             view! {
                 <button type="button" role="menuitem" data-action=*a
                     class="block w-full px-3 py-1.5 text-left text-sm text-slate-700 hover:bg-slate-50"
-                    on:click=move |_| { act.clear(); act.dispatch(InstanceAction { id: id.clone(), action: action.clone() }); }>
+                    on:click=move |_| { open_menu.set(None); act.clear(); act.dispatch(InstanceAction { id: id.clone(), action: action.clone() }); }>
                     {t(lang, key)}
                 </button>
             }
@@ -263,6 +268,23 @@ fn InstanceRowView(
         .collect_view();
     let has_actions = ACTIONS.iter().any(|(a, _)| allows(&r.can, a));
     let can_delete = r.can.delete;
+    let menu_open = {
+        let id = id.clone();
+        move || open_menu.with(|o| o.as_ref() == Some(&id))
+    };
+    let toggle_menu = {
+        let id = id.clone();
+        move |ev: leptos::ev::MouseEvent| {
+            ev.prevent_default();
+            open_menu.update(|o| {
+                *o = if o.as_ref() == Some(&id) {
+                    None
+                } else {
+                    Some(id.clone())
+                }
+            });
+        }
+    };
     let r2 = r.clone();
     view! {
         <tr class=if gone { "bg-slate-50 text-slate-400" } else { "hover:bg-slate-50" } data-instance=r.name.clone() data-id=r.id.clone() data-status=r.status.clone()>
@@ -297,8 +319,8 @@ fn InstanceRowView(
             <td class=format!("{TD} whitespace-nowrap text-slate-500")>{date_time(lang, &r.created)}</td>
             <td class=format!("{TD} whitespace-nowrap text-right")>
                 {has_actions.then(|| view! {
-                    <details class="relative inline-block text-left" data-testid="row-actions">
-                        <summary class=format!("{BTN_SECONDARY} cursor-pointer list-none")>{t(lang, "actions")}</summary>
+                    <details class="relative inline-block text-left" data-testid="row-actions" prop:open=menu_open>
+                        <summary class=format!("{BTN_SECONDARY} cursor-pointer list-none") on:click=toggle_menu>{t(lang, "actions")}</summary>
                         <div role="menu" class="absolute right-0 z-20 mt-1 w-44 rounded-md border border-slate-200 bg-white py-1 shadow-lg">{actions}</div>
                     </details>
                 })}
