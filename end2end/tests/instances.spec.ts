@@ -268,3 +268,77 @@ test('admin › instances lists every project; a member sees only theirs; Korean
   await page.getByTestId('confirm').click();
   await expect(page.locator(`tr[data-instance="${name}"]`)).toHaveCount(0);
 });
+
+test("an admin sets a project's quotas; its member's launch dialog shows them and holds to them", async ({ page, browser, request }) => {
+  watch(page);
+  // A project with one member, made over the REST API.
+  const headers = await adminToken(request);
+  const pname = `e2e-quota-${suffix}`;
+  const project = await request.post('/identity/v3/projects', { headers, data: { project: { name: pname, domain_id: 'default' } } });
+  expect(project.status()).toBe(201);
+  const projectId = (await project.json()).project.id;
+  const user = await request.post('/identity/v3/users', {
+    headers,
+    data: { user: { name: pname, password: PASSWORD, domain_id: 'default', default_project_id: projectId } },
+  });
+  expect(user.status()).toBe(201);
+  const userId = (await user.json()).user.id;
+  const role = (await (await request.get('/identity/v3/roles?name=member', { headers })).json()).roles[0].id;
+  expect((await request.put(`/identity/v3/projects/${projectId}/users/${userId}/roles/${role}`, { headers })).status()).toBe(204);
+
+  // The admin sets its limits on the project's Quotas form.
+  await loginAdmin(page);
+  const setLimits = async (limits: Record<string, string>) => {
+    await page.goto('/identity/projects');
+    await hydrated(page);
+    await page.locator(`tr[data-project="${pname}"]`).getByTestId('quotas').click();
+    await expect(page).toHaveURL(/\/quotas$/);
+    await hydrated(page);
+    for (const [r, v] of Object.entries(limits)) await page.locator(`#q-${r}`).fill(v);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('status')).toContainText('saved');
+  };
+  await setLimits({ instances: '2', cores: '3' });
+
+  // The member's launch dialog shows the project's own limits.
+  const context = await browser.newContext();
+  const m = await context.newPage();
+  watch(m);
+  await m.goto('/login');
+  await hydrated(m);
+  await m.locator('#username').fill(pname);
+  await m.locator('#password').fill(PASSWORD);
+  await m.locator('button[type=submit]').first().click();
+  await expect(m).toHaveURL(/\/project/);
+  await m.goto('/project/instances');
+  await hydrated(m);
+  let d = await openLaunch(m);
+  await d.locator('[data-flavor="m1.tiny"] input').check();
+  await expect(d.locator('[data-quota="Instances"]')).toContainText('0 + 1 / 2');
+  await expect(d.locator('[data-quota="vCPUs"]')).toContainText('0 + 1 / 3');
+  // Three at once is over the project's limit: refused inline, nothing made.
+  await d.getByLabel('Instance name').fill(`${pname}-vm`);
+  await d.getByLabel('Image').selectOption(imageId);
+  await d.getByLabel('Count').fill('3');
+  await expect(d.locator('[data-quota="Instances"]')).toContainText('0 + 3 / 2');
+  await d.getByRole('button', { name: 'Launch Instance' }).click();
+  await expect(d.getByRole('alert')).toContainText('Quota exceeded for');
+  await expect(d.getByRole('alert')).toContainText(/instances/i);
+  await d.getByRole('button', { name: 'Cancel' }).click();
+  await expect(m.locator(`tr[data-instance^="${pname}-vm"]`)).toHaveCount(0);
+
+  // The admin raises the limit; the member's next dialog shows it and the
+  // same launch goes through.
+  await setLimits({ instances: '5' });
+  d = await openLaunch(m);
+  await expect(d.locator('[data-quota="Instances"]')).toContainText('0 + 1 / 5');
+  await d.getByLabel('Instance name').fill(`${pname}-vm`);
+  await d.getByLabel('Image').selectOption(imageId);
+  await d.locator('[data-flavor="m1.tiny"] input').check();
+  await d.getByLabel('Count').fill('3');
+  await d.getByRole('button', { name: 'Launch Instance' }).click();
+  await expect(m.getByRole('dialog')).toHaveCount(0);
+  await expect(m.locator(`tr[data-instance^="${pname}-vm"]`)).toHaveCount(3);
+  await context.close();
+  expect(problems).toEqual([]);
+});
