@@ -27,7 +27,9 @@ pub struct TestCloud {
     pub admin_project_id: String,
     /// The image store's directory (removed by `finish`).
     pub image_dir: std::path::PathBuf,
-    scratch: ScratchDb,
+    /// The scratch database, when this server made it (not one started
+    /// beside another).
+    scratch: Option<ScratchDb>,
     server: tokio::task::JoinHandle<()>,
     /// The compute workers (conductor, timeouts, the embedded agent): the
     /// other workers stay off, as the tests drive those paths themselves.
@@ -154,13 +156,31 @@ impl TestCloud {
     /// Starts a server; `tweak` adjusts the configuration first.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestCloud {
         let scratch = ScratchDb::new(backend).await;
+        let url = scratch.url.clone();
+        TestCloud::launch(backend, Some(scratch), url, tweak).await
+    }
+
+    /// A second server on `other`'s database, as another host of the same
+    /// cloud runs: its own listener, image store and workers. `other`
+    /// drops the database when it finishes.
+    pub async fn start_beside(other: &TestCloud, tweak: impl FnOnce(&mut Config)) -> TestCloud {
+        let url = other.state.config.database_url.clone();
+        TestCloud::launch(other.backend, None, url, tweak).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        scratch: Option<ScratchDb>,
+        database_url: String,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestCloud {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
         let port = listener.local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}");
         let mut config = test_config();
-        config.database_url = scratch.url.clone();
+        config.database_url = database_url;
         config.listen = format!("127.0.0.1:{port}");
         let image_dir = std::env::temp_dir().join(format!(
             "gureum-test-images-{}",
@@ -491,7 +511,9 @@ impl TestCloud {
         self.server.abort();
         let _ = self.server.await;
         self.state.db.pool.close().await;
-        self.scratch.finish().await;
+        if let Some(s) = self.scratch {
+            s.finish().await;
+        }
         let _ = std::fs::remove_dir_all(&self.image_dir);
     }
 }
