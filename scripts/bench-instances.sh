@@ -3,7 +3,8 @@
 # it, with 10,000 instances in the project — the server binary `make run`
 # builds, the page fetched by `wrk` (a separate process) with the portal's
 # session cookie: the first page (newest first), the middle one, and sorted
-# by name; on SQLite and on MariaDB (a scratch database, dropped after).
+# by name; on SQLite and on MariaDB (a scratch database, dropped after);
+# and the first page in Chromium (scripts/bench-browser.mjs).
 # Then the delay from a node's answer to the browser hearing of it: an SSE
 # client on /portal/compute/events times stop → SHUTOFF.
 #
@@ -91,6 +92,7 @@ EOF
             echo "   /project/instances$q, $c connection(s), 10s: $(wrk -t1 -c$c -d10s --latency -s "$work/page.lua" "$base/project/instances$q" | rate)"
         done
     done
+    echo "   in Chromium, $(node scripts/bench-browser.mjs "$base" admin "$password" /project/instances 10)"
     local rss
     rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
     echo "   server peak RSS: $(( rss / 1024 )) MiB"
@@ -121,7 +123,8 @@ c = conn()
 form = f"domain=Default&username=admin&password={password}"
 c.request("POST", "/api/login", form, {"Content-Type": "application/x-www-form-urlencoded", "Origin": base})
 r = c.getresponse(); r.read()
-cookie = r.getheader("Set-Cookie").split(";")[0]
+# The session cookie among those the sign-in sets.
+cookie = next(v.split(";")[0] for v in r.headers.get_all("Set-Cookie") if v.startswith("gureum_session="))
 body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"}, "password": password}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
 c.request("POST", "/identity/v3/auth/tokens", json.dumps(body), {"Content-Type": "application/json"})
 r = c.getresponse(); r.read(); token = r.getheader("X-Subject-Token")
@@ -137,13 +140,18 @@ def listen():
     s = conn()
     s.request("GET", "/portal/compute/events", headers={"Cookie": cookie, "Accept": "text/event-stream"})
     resp = s.getresponse()
+    if resp.status != 200:
+        print(f"the event stream answered {resp.status}: {resp.read()[:200]!r}", file=sys.stderr)
+        return
     event = None
     while True:
-        line = resp.fp.readline().decode().rstrip("\n")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: ") and event == "instance":
-            row = json.loads(line[6:])
+        line = resp.readline().decode().rstrip("\r\n")
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            event = value
+        elif field == "data" and event == "instance":
+            row = json.loads(value)
             with lock:
                 seen.setdefault((row["id"], row["status"]), time.perf_counter())
                 lock.notify_all()
@@ -151,8 +159,9 @@ threading.Thread(target=listen, daemon=True).start()
 time.sleep(0.5)
 def wait(key):
     with lock:
-        lock.wait_for(lambda: key in seen, timeout=10)
-        return seen.get(key)
+        if not lock.wait_for(lambda: key in seen, timeout=10):
+            sys.exit(f"the stream never showed {key[0]} as {key[1]}")
+        return seen[key]
 boots, stops = [], []
 for i in range(20):
     t = time.perf_counter()
