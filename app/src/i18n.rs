@@ -9,11 +9,17 @@ use leptos::prelude::*;
 
 mod compute;
 mod compute_admin;
+mod network;
 mod quota;
 
 /// Every table; a key is unique across all of them.
-static TABLES: &[&[(&str, &str, &str)]] =
-    &[TABLE, compute::TABLE, compute_admin::TABLE, quota::TABLE];
+static TABLES: &[&[(&str, &str, &str)]] = &[
+    TABLE,
+    compute::TABLE,
+    compute_admin::TABLE,
+    network::TABLE,
+    quota::TABLE,
+];
 
 /// Every entry of every table.
 fn entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod image;
 pub mod lifecycle;
+pub mod network;
 pub mod page;
 pub mod policy;
 pub mod quota;

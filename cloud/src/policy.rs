@@ -648,3 +648,73 @@ pub mod compute {
         rule("os_compute_api:os-simple-tenant-usage:show", PROJECT_READER);
     pub const USAGE_ALL: Rule = rule("os_compute_api:os-simple-tenant-usage:list", ADMIN);
 }
+
+/// Networking (neutron/conf/policies/*.py, secure-RBAC defaults): readers
+/// of a project read its networks, subnets and ports; members create and
+/// change their own; shared and external networks (and their subnets) are
+/// visible to every project (the target's `public`); admins make networks
+/// shared or external and choose their provider segment. Attributes that
+/// only the network's owner may set on a port (a chosen address or MAC, a
+/// `network:` device owner, port security) are checked against the
+/// network's project.
+pub mod network {
+    use super::*;
+
+    /// `role:admin or (role:reader and project_id:%(target.project_id)s)
+    /// or 'public':%(target.visibility)s` (Neutron's `rule:shared or
+    /// rule:external`).
+    pub const READ_VISIBLE: Check = Check::Or(&[
+        ADMIN,
+        Check::And(&[Check::Role("reader"), Check::OwningProject]),
+        Check::Public,
+    ]);
+    /// `role:admin or project_id:%(target.project_id)s or
+    /// project_id:%(target.shared_with)s`: ports may be made on one's own
+    /// networks and on shared ones.
+    pub const OWN_OR_SHARED: Check =
+        Check::Or(&[ADMIN, Check::OwningProject, Check::SharedWithCaller]);
+    /// The network's owner or an admin (Neutron's `rule:network_owner`).
+    pub const NETWORK_OWNER: Check = Check::Or(&[ADMIN, Check::OwningProject]);
+
+    pub const GET_NETWORK: Rule = rule("get_network", READ_VISIBLE);
+    /// Every project's networks in a list.
+    pub const GET_ALL_NETWORKS: Rule = rule("get_network:all_projects", ADMIN);
+    pub const CREATE_NETWORK: Rule = rule("create_network", PROJECT_MEMBER);
+    pub const CREATE_NETWORK_SHARED: Rule = rule("create_network:shared", ADMIN);
+    pub const CREATE_NETWORK_EXTERNAL: Rule = rule("create_network:router:external", ADMIN);
+    pub const CREATE_NETWORK_PROVIDER: Rule = rule("create_network:provider:network_type", ADMIN);
+    pub const UPDATE_NETWORK: Rule = rule("update_network", PROJECT_MEMBER);
+    pub const UPDATE_NETWORK_SHARED: Rule = rule("update_network:shared", ADMIN);
+    pub const UPDATE_NETWORK_EXTERNAL: Rule = rule("update_network:router:external", ADMIN);
+    pub const DELETE_NETWORK: Rule = rule("delete_network", PROJECT_MEMBER);
+
+    pub const GET_SUBNET: Rule = rule("get_subnet", READ_VISIBLE);
+    /// Subnets are made on networks the caller's project owns (the target
+    /// is the network's project).
+    pub const CREATE_SUBNET: Rule = rule("create_subnet", PROJECT_MEMBER);
+    pub const UPDATE_SUBNET: Rule = rule("update_subnet", PROJECT_MEMBER);
+    pub const DELETE_SUBNET: Rule = rule("delete_subnet", PROJECT_MEMBER);
+
+    pub const GET_PORT: Rule = rule("get_port", PROJECT_READER);
+    /// The port's project (the target is the project it is made in).
+    pub const CREATE_PORT: Rule = rule("create_port", PROJECT_MEMBER);
+    /// The network the port goes on (the target is the network).
+    pub const CREATE_PORT_ON_NETWORK: Rule = rule("create_port:network_id", OWN_OR_SHARED);
+    pub const CREATE_PORT_IP_ADDRESS: Rule =
+        rule("create_port:fixed_ips:ip_address", NETWORK_OWNER);
+    pub const CREATE_PORT_MAC_ADDRESS: Rule = rule("create_port:mac_address", NETWORK_OWNER);
+    pub const CREATE_PORT_NETWORK_DEVICE: Rule = rule("create_port:device_owner", NETWORK_OWNER);
+    pub const CREATE_PORT_SECURITY: Rule = rule("create_port:port_security_enabled", NETWORK_OWNER);
+    pub const CREATE_PORT_ADDRESS_PAIRS: Rule =
+        rule("create_port:allowed_address_pairs", NETWORK_OWNER);
+    pub const CREATE_PORT_BINDING_HOST: Rule = rule("create_port:binding:host_id", ADMIN);
+    pub const UPDATE_PORT: Rule = rule("update_port", PROJECT_MEMBER);
+    pub const UPDATE_PORT_IP_ADDRESS: Rule =
+        rule("update_port:fixed_ips:ip_address", NETWORK_OWNER);
+    pub const UPDATE_PORT_NETWORK_DEVICE: Rule = rule("update_port:device_owner", NETWORK_OWNER);
+    pub const UPDATE_PORT_SECURITY: Rule = rule("update_port:port_security_enabled", NETWORK_OWNER);
+    pub const UPDATE_PORT_ADDRESS_PAIRS: Rule =
+        rule("update_port:allowed_address_pairs", NETWORK_OWNER);
+    pub const UPDATE_PORT_BINDING_HOST: Rule = rule("update_port:binding:host_id", ADMIN);
+    pub const DELETE_PORT: Rule = rule("delete_port", PROJECT_MEMBER);
+}

@@ -61,6 +61,13 @@ impl Resource {
     /// Metadata items per instance (a limit, never in use).
     pub const METADATA_ITEMS: Resource = Resource("metadata_items");
 
+    /// Networks a project owns (Neutron's `network`).
+    pub const NETWORKS: Resource = Resource("network");
+    /// Subnets a project owns (Neutron's `subnet`).
+    pub const SUBNETS: Resource = Resource("subnet");
+    /// Ports a project owns (Neutron's `port`).
+    pub const PORTS: Resource = Resource("port");
+
     /// Every resource the engine knows; a new service adds its own here.
     pub const ALL: &'static [Resource] = &[
         Self::IMAGE_COUNT_TOTAL,
@@ -70,6 +77,9 @@ impl Resource {
         Self::RAM,
         Self::KEY_PAIRS,
         Self::METADATA_ITEMS,
+        Self::NETWORKS,
+        Self::SUBNETS,
+        Self::PORTS,
     ];
 
     pub fn name(self) -> &'static str {

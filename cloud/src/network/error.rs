@@ -1,0 +1,282 @@
+use std::panic::Location;
+
+use crate::error::{ErrorKind, PublicMessage, ServiceError};
+use crate::policy::Denied;
+use crate::quota::{OverQuota, QuotaError};
+
+/// Everything the network service can refuse. The Display text is what
+/// Neutron's API sends; [`NetworkError::neutron_type`] is the fault `type`
+/// Neutron names it with (`IpAddressGenerationFailure`, …), and
+/// [`ServiceError`] gives each its kind and message key.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("{0}")]
+    Forbidden(PublicMessage),
+    /// A network, subnet or port that does not exist or that the caller
+    /// may not see (`NetworkNotFound`, `SubnetNotFound`, `PortNotFound`).
+    #[error("{message}")]
+    NotFound {
+        neutron_type: &'static str,
+        message: PublicMessage,
+    },
+    /// Invalid input (`InvalidInput`, `InvalidIpForSubnet`, …): 400.
+    #[error("{message}")]
+    Validation {
+        neutron_type: &'static str,
+        message: PublicMessage,
+    },
+    /// A state or value that conflicts with what exists (overlapping
+    /// allocation pools, a segment in use, a MAC in use): 409.
+    #[error("{message}")]
+    Conflict {
+        neutron_type: &'static str,
+        message: PublicMessage,
+    },
+    /// Neutron's `NetworkInUse` (409): ports other than DHCP and router
+    /// ports are on it.
+    #[error("{0}")]
+    NetworkInUse(PublicMessage),
+    /// Neutron's `SubnetInUse` (409): addresses of it are allocated.
+    #[error("{0}")]
+    SubnetInUse(PublicMessage),
+    /// Neutron's `IpAddressAlreadyAllocated` (409).
+    #[error("{0}")]
+    IpAddressAlreadyAllocated(PublicMessage),
+    /// Neutron's `IpAddressGenerationFailure` (409): no free address is
+    /// left in the network's allocation pools.
+    #[error("{0}")]
+    IpAddressGenerationFailure(PublicMessage),
+    /// A project quota (network, subnet, port): Neutron's `OverQuota`, 409.
+    #[error(transparent)]
+    OverQuota(OverQuota),
+    #[error("database error at {at}")]
+    Database {
+        at: &'static Location<'static>,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = NetworkError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for NetworkError {
+    #[track_caller]
+    fn from(source: sqlx::Error) -> Self {
+        NetworkError::Database {
+            at: Location::caller(),
+            source,
+        }
+    }
+}
+
+impl From<Denied> for NetworkError {
+    fn from(d: Denied) -> Self {
+        NetworkError::Forbidden(d.public())
+    }
+}
+
+impl From<QuotaError> for NetworkError {
+    #[track_caller]
+    fn from(e: QuotaError) -> Self {
+        match e {
+            QuotaError::OverQuota(o) => NetworkError::OverQuota(o),
+            QuotaError::Forbidden(m) => NetworkError::Forbidden(m),
+            QuotaError::UnknownResource(_)
+            | QuotaError::InvalidLimit { .. }
+            | QuotaError::InvalidAmount { .. } => NetworkError::Validation {
+                neutron_type: "InvalidInput",
+                message: e.public(),
+            },
+            QuotaError::Database { op, source } => {
+                tracing::debug!(error = ?source, "network quota: {op}");
+                NetworkError::from(source)
+            }
+        }
+    }
+}
+
+impl NetworkError {
+    pub fn network_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "NetworkNotFound",
+            message: crate::msg!(
+                "error.network.network_not_found",
+                "Network {id} could not be found.",
+                id = id,
+            ),
+        }
+    }
+
+    pub fn subnet_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "SubnetNotFound",
+            message: crate::msg!(
+                "error.network.subnet_not_found",
+                "Subnet {id} could not be found.",
+                id = id,
+            ),
+        }
+    }
+
+    pub fn port_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "PortNotFound",
+            message: crate::msg!(
+                "error.network.port_not_found",
+                "Port {id} could not be found.",
+                id = id,
+            ),
+        }
+    }
+
+    /// Neutron's `InvalidInput`: "Invalid input for operation: {reason}."
+    pub fn invalid(reason: impl Into<String>) -> NetworkError {
+        let reason = reason.into();
+        NetworkError::Validation {
+            neutron_type: "InvalidInput",
+            message: crate::msg!(
+                "error.network.invalid_input",
+                "Invalid input for operation: {reason}",
+                reason = reason,
+            ),
+        }
+    }
+
+    pub fn network_in_use(id: &str) -> NetworkError {
+        NetworkError::NetworkInUse(crate::msg!(
+            "error.network.network_in_use",
+            "Unable to complete operation on network {id}. There are one or more ports still in use on the network.",
+            id = id,
+        ))
+    }
+
+    pub fn subnet_in_use(id: &str) -> NetworkError {
+        NetworkError::SubnetInUse(crate::msg!(
+            "error.network.subnet_in_use",
+            "Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet.",
+            id = id,
+        ))
+    }
+
+    pub fn ip_already_allocated(ip: &str, subnet_id: &str) -> NetworkError {
+        NetworkError::IpAddressAlreadyAllocated(crate::msg!(
+            "error.network.ip_already_allocated",
+            "IP address {ip} already allocated in subnet {subnet_id}",
+            ip = ip,
+            subnet_id = subnet_id,
+        ))
+    }
+
+    pub fn ip_generation_failure(network_id: &str) -> NetworkError {
+        NetworkError::IpAddressGenerationFailure(crate::msg!(
+            "error.network.ip_generation_failure",
+            "No more IP addresses available on network {net_id}.",
+            net_id = network_id,
+        ))
+    }
+
+    /// The fault `type` Neutron's API names this error with.
+    pub fn neutron_type(&self) -> &'static str {
+        match self {
+            NetworkError::Forbidden(_) => "PolicyNotAuthorized",
+            NetworkError::NotFound { neutron_type, .. }
+            | NetworkError::Validation { neutron_type, .. }
+            | NetworkError::Conflict { neutron_type, .. } => neutron_type,
+            NetworkError::NetworkInUse(_) => "NetworkInUse",
+            NetworkError::SubnetInUse(_) => "SubnetInUse",
+            NetworkError::IpAddressAlreadyAllocated(_) => "IpAddressAlreadyAllocated",
+            NetworkError::IpAddressGenerationFailure(_) => "IpAddressGenerationFailure",
+            NetworkError::OverQuota(_) => "OverQuota",
+            NetworkError::Database { .. } | NetworkError::Internal(_) => "HTTPInternalServerError",
+        }
+    }
+
+    /// A failure worth running the whole transaction again for: a
+    /// deadlock or lock wait MariaDB broke, or a key another transaction
+    /// took first (a VXLAN id or MAC chosen at the same moment).
+    pub(super) fn is_retryable(&self) -> bool {
+        match self {
+            NetworkError::Database { source, .. } => is_transient(source),
+            _ => false,
+        }
+    }
+
+    /// One value of every variant, for tests that check each message key
+    /// is translated.
+    pub fn examples() -> Vec<NetworkError> {
+        vec![
+            NetworkError::from(Denied {
+                rule: "create_network:shared",
+            }),
+            NetworkError::network_not_found("x"),
+            NetworkError::subnet_not_found("x"),
+            NetworkError::port_not_found("x"),
+            NetworkError::invalid("x"),
+            NetworkError::network_in_use("x"),
+            NetworkError::subnet_in_use("x"),
+            NetworkError::ip_already_allocated("10.0.0.2", "x"),
+            NetworkError::ip_generation_failure("x"),
+            NetworkError::OverQuota(OverQuota {
+                project_id: "p".into(),
+                resource: crate::quota::Resource::NETWORKS,
+                limit: 1,
+                in_use: 1,
+                reserved: 0,
+                requested: 1,
+            }),
+            NetworkError::from(sqlx::Error::RowNotFound),
+            NetworkError::Internal("x".into()),
+        ]
+    }
+}
+
+/// Deadlocks (MariaDB 1213, SQLSTATE 40001), lock wait timeouts (1205)
+/// and unique violations of keys chosen by the service.
+pub(super) fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            matches!(code.as_deref(), Some("40001") | Some("1213") | Some("1205"))
+                || db.message().contains("Deadlock found")
+                || db.message().contains("Lock wait timeout")
+                || db.message().contains("database is locked")
+                || crate::db::is_unique_violation(e)
+        }
+        _ => false,
+    }
+}
+
+impl ServiceError for NetworkError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            NetworkError::Forbidden(_) => ErrorKind::Forbidden,
+            NetworkError::NotFound { .. } => ErrorKind::NotFound,
+            NetworkError::Validation { .. } => ErrorKind::BadRequest,
+            // Neutron answers 409 for all of these, OverQuota included.
+            NetworkError::Conflict { .. }
+            | NetworkError::NetworkInUse(_)
+            | NetworkError::SubnetInUse(_)
+            | NetworkError::IpAddressAlreadyAllocated(_)
+            | NetworkError::IpAddressGenerationFailure(_)
+            | NetworkError::OverQuota(_) => ErrorKind::Conflict,
+            NetworkError::Database { .. } | NetworkError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn public(&self) -> PublicMessage {
+        match self {
+            NetworkError::Forbidden(m)
+            | NetworkError::NotFound { message: m, .. }
+            | NetworkError::Validation { message: m, .. }
+            | NetworkError::Conflict { message: m, .. }
+            | NetworkError::NetworkInUse(m)
+            | NetworkError::SubnetInUse(m)
+            | NetworkError::IpAddressAlreadyAllocated(m)
+            | NetworkError::IpAddressGenerationFailure(m) => m.clone(),
+            NetworkError::OverQuota(o) => o.public(),
+            NetworkError::Database { .. } | NetworkError::Internal(_) => PublicMessage::internal(),
+        }
+    }
+}

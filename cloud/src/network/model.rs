@@ -1,0 +1,454 @@
+//! The network service's types, as its callers see them. Requests carry
+//! addresses as the client wrote them (text): the service parses and
+//! refuses them with Neutron's messages; answers carry parsed values.
+
+use std::net::Ipv4Addr;
+
+use chrono::{DateTime, Utc};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::SortDir;
+
+// --------------------------------------------------------------- networks
+
+/// A network's provider segment type (`provider:network_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkType {
+    /// An untagged physical network (`provider:physical_network`).
+    Flat,
+    /// A VXLAN overlay; `provider:segmentation_id` is its VNI.
+    Vxlan,
+}
+
+impl NetworkType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkType::Flat => "flat",
+            NetworkType::Vxlan => "vxlan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NetworkType> {
+        match s {
+            "flat" => Some(NetworkType::Flat),
+            "vxlan" => Some(NetworkType::Vxlan),
+            _ => None,
+        }
+    }
+}
+
+/// Neutron's `ACTIVE`: networks have no data-plane state yet.
+pub const STATUS_ACTIVE: &str = "ACTIVE";
+/// Neutron's `DOWN`: no agent has bound a port yet.
+pub const STATUS_DOWN: &str = "DOWN";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub admin_state_up: bool,
+    pub status: String,
+    pub shared: bool,
+    /// `router:external`.
+    pub router_external: bool,
+    pub mtu: u32,
+    pub network_type: NetworkType,
+    pub physical_network: Option<String>,
+    pub segmentation_id: Option<u32>,
+    /// The ids of its subnets, oldest first.
+    pub subnets: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewNetwork {
+    /// The owning project: the token's unless an admin names another.
+    pub project_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// Default true.
+    pub admin_state_up: Option<bool>,
+    /// Admin only.
+    pub shared: bool,
+    /// Admin only (`router:external`).
+    pub router_external: bool,
+    /// At most the segment type's (the physical MTU, less 50 for VXLAN).
+    pub mtu: Option<u32>,
+    /// Admin only, like the two below: the provider segment. Without them
+    /// a network is VXLAN with the first free VNI of the configured range.
+    pub network_type: Option<NetworkType>,
+    pub physical_network: Option<String>,
+    pub segmentation_id: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub admin_state_up: Option<bool>,
+    /// Admin only.
+    pub shared: Option<bool>,
+    /// Admin only.
+    pub router_external: Option<bool>,
+    pub mtu: Option<u32>,
+}
+
+/// What a network list can be sorted by (the id breaks ties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetworkSortKey {
+    Id,
+    Name,
+    Status,
+    ProjectId,
+    CreatedAt,
+    UpdatedAt,
+    Mtu,
+}
+
+impl NetworkSortKey {
+    pub fn parse(s: &str) -> Option<NetworkSortKey> {
+        Some(match s {
+            "id" => NetworkSortKey::Id,
+            "name" => NetworkSortKey::Name,
+            "status" => NetworkSortKey::Status,
+            "project_id" | "tenant_id" => NetworkSortKey::ProjectId,
+            "created_at" => NetworkSortKey::CreatedAt,
+            "updated_at" => NetworkSortKey::UpdatedAt,
+            "mtu" => NetworkSortKey::Mtu,
+            _ => return None,
+        })
+    }
+}
+
+/// Which networks a list returns: for a non-admin, its project's own plus
+/// shared and external ones; for an admin, every one. Each `Some` narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    /// Exact name.
+    pub name: Option<String>,
+    /// Name or id contains (the portal's search box).
+    pub query: Option<String>,
+    pub shared: Option<bool>,
+    pub router_external: Option<bool>,
+    pub admin_state_up: Option<bool>,
+    pub status: Option<String>,
+    pub network_type: Option<NetworkType>,
+    /// Sort keys in order; `id` is always the final tie-breaker. Default
+    /// `created_at asc`.
+    pub sort: Vec<(NetworkSortKey, SortDir)>,
+    /// Keyset paging (Neutron's `marker`): rows after this network.
+    pub marker: Option<String>,
+    /// Offset paging (the portal).
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+// ---------------------------------------------------------------- subnets
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AllocationPool {
+    pub start: Ipv4Addr,
+    pub end: Ipv4Addr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HostRoute {
+    pub destination: Ipv4Net,
+    pub nexthop: Ipv4Addr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub project_id: String,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    /// Always 4 in this release.
+    pub ip_version: u8,
+    pub cidr: Ipv4Net,
+    pub gateway_ip: Option<Ipv4Addr>,
+    pub allocation_pools: Vec<AllocationPool>,
+    pub dns_nameservers: Vec<Ipv4Addr>,
+    pub host_routes: Vec<HostRoute>,
+    pub enable_dhcp: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A pool as the client wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRequest {
+    pub start: String,
+    pub end: String,
+}
+
+/// A host route as the client wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRequest {
+    pub destination: String,
+    pub nexthop: String,
+}
+
+/// `gateway_ip` as asked: left out (the CIDR's first host), `null` (no
+/// gateway), or an address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GatewayRequest {
+    #[default]
+    Default,
+    None,
+    Address(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSubnet {
+    /// The owning project: the token's unless an admin names another.
+    pub project_id: Option<String>,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    /// 4 (the default); 6 is refused in this release.
+    pub ip_version: Option<u8>,
+    pub cidr: String,
+    pub gateway_ip: GatewayRequest,
+    /// Default: the CIDR's hosts less the gateway.
+    pub allocation_pools: Option<Vec<PoolRequest>>,
+    pub dns_nameservers: Vec<String>,
+    pub host_routes: Vec<RouteRequest>,
+    /// Default true.
+    pub enable_dhcp: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubnetUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// `Some(GatewayRequest::None)` removes the gateway;
+    /// `Some(GatewayRequest::Default)` is the CIDR's first host.
+    pub gateway_ip: Option<GatewayRequest>,
+    pub allocation_pools: Option<Vec<PoolRequest>>,
+    pub dns_nameservers: Option<Vec<String>>,
+    pub host_routes: Option<Vec<RouteRequest>>,
+    pub enable_dhcp: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubnetSortKey {
+    Id,
+    Name,
+    Cidr,
+    NetworkId,
+    ProjectId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SubnetSortKey {
+    pub fn parse(s: &str) -> Option<SubnetSortKey> {
+        Some(match s {
+            "id" => SubnetSortKey::Id,
+            "name" => SubnetSortKey::Name,
+            "cidr" => SubnetSortKey::Cidr,
+            "network_id" => SubnetSortKey::NetworkId,
+            "project_id" | "tenant_id" => SubnetSortKey::ProjectId,
+            "created_at" => SubnetSortKey::CreatedAt,
+            "updated_at" => SubnetSortKey::UpdatedAt,
+            _ => return None,
+        })
+    }
+}
+
+/// Which subnets a list returns: a non-admin's project's own plus those of
+/// shared and external networks; an admin's, every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubnetFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub network_id: Option<String>,
+    pub name: Option<String>,
+    pub query: Option<String>,
+    /// Exact CIDR text (`10.0.0.0/24`).
+    pub cidr: Option<String>,
+    pub gateway_ip: Option<String>,
+    pub enable_dhcp: Option<bool>,
+    pub sort: Vec<(SubnetSortKey, SortDir)>,
+    pub marker: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+// ------------------------------------------------------------------ ports
+
+/// Device owners of ports the network service makes for itself. Ports of
+/// these owners do not keep a network from being deleted: they go with it.
+pub const DEVICE_OWNER_DHCP: &str = "network:dhcp";
+pub const DEVICE_OWNER_ROUTER_INTERFACE: &str = "network:router_interface";
+pub const DEVICE_OWNER_ROUTER_GATEWAY: &str = "network:router_gateway";
+pub const DEVICE_OWNER_ROUTER_HA_INTERFACE: &str = "network:router_ha_interface";
+
+/// The owners whose ports a network's deletion removes with it.
+pub const AUTO_DELETE_OWNERS: [&str; 4] = [
+    DEVICE_OWNER_DHCP,
+    DEVICE_OWNER_ROUTER_INTERFACE,
+    DEVICE_OWNER_ROUTER_GATEWAY,
+    DEVICE_OWNER_ROUTER_HA_INTERFACE,
+];
+
+/// One address of a port: from which subnet, which address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PortIp {
+    pub subnet_id: String,
+    pub ip_address: Ipv4Addr,
+}
+
+/// One `fixed_ips` entry as asked: a subnet (an address is chosen in it),
+/// an address (its subnet is the network's one that holds it), or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedIpRequest {
+    pub subnet_id: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AddressPair {
+    /// An address or a CIDR (`10.0.0.5` or `10.0.0.0/24`).
+    pub ip_address: String,
+    /// Default: the port's own MAC.
+    pub mac_address: String,
+}
+
+/// An address pair as asked (the MAC defaults to the port's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressPairRequest {
+    pub ip_address: String,
+    pub mac_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    pub id: String,
+    pub project_id: String,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    pub mac_address: String,
+    pub admin_state_up: bool,
+    pub status: String,
+    pub device_owner: String,
+    pub device_id: String,
+    pub fixed_ips: Vec<PortIp>,
+    pub port_security_enabled: bool,
+    pub allowed_address_pairs: Vec<AddressPair>,
+    /// Security group ids, as given (the groups are a later slice).
+    pub security_groups: Vec<String>,
+    /// `binding:host_id`.
+    pub binding_host_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewPort {
+    /// The owning project: the token's unless an admin names another.
+    pub project_id: Option<String>,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    /// Default true.
+    pub admin_state_up: Option<bool>,
+    /// Default: generated (`fa:16:3e:…`), unique on the network. Only the
+    /// network's owner or an admin chooses one.
+    pub mac_address: Option<String>,
+    /// `None`: one address from the network's first subnet with room
+    /// (none if the network has no subnet). `Some(vec![])`: no address.
+    pub fixed_ips: Option<Vec<FixedIpRequest>>,
+    pub device_owner: String,
+    pub device_id: String,
+    /// Default true.
+    pub port_security_enabled: Option<bool>,
+    pub allowed_address_pairs: Vec<AddressPairRequest>,
+    pub security_groups: Vec<String>,
+    /// Admin only.
+    pub binding_host_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub admin_state_up: Option<bool>,
+    /// The port's whole new address list: addresses it already has are
+    /// kept, the others released, the new ones allocated.
+    pub fixed_ips: Option<Vec<FixedIpRequest>>,
+    pub device_owner: Option<String>,
+    pub device_id: Option<String>,
+    pub port_security_enabled: Option<bool>,
+    pub allowed_address_pairs: Option<Vec<AddressPairRequest>>,
+    pub security_groups: Option<Vec<String>>,
+    /// Admin only.
+    pub binding_host_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PortSortKey {
+    Id,
+    Name,
+    Status,
+    NetworkId,
+    ProjectId,
+    DeviceId,
+    DeviceOwner,
+    MacAddress,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl PortSortKey {
+    pub fn parse(s: &str) -> Option<PortSortKey> {
+        Some(match s {
+            "id" => PortSortKey::Id,
+            "name" => PortSortKey::Name,
+            "status" => PortSortKey::Status,
+            "network_id" => PortSortKey::NetworkId,
+            "project_id" | "tenant_id" => PortSortKey::ProjectId,
+            "device_id" => PortSortKey::DeviceId,
+            "device_owner" => PortSortKey::DeviceOwner,
+            "mac_address" => PortSortKey::MacAddress,
+            "created_at" => PortSortKey::CreatedAt,
+            "updated_at" => PortSortKey::UpdatedAt,
+            _ => return None,
+        })
+    }
+}
+
+/// Which ports a list returns: a non-admin's project's own; an admin's,
+/// every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub network_id: Option<String>,
+    pub name: Option<String>,
+    pub query: Option<String>,
+    pub device_id: Option<String>,
+    pub device_owner: Option<String>,
+    pub mac_address: Option<String>,
+    pub status: Option<String>,
+    pub admin_state_up: Option<bool>,
+    pub binding_host_id: Option<String>,
+    /// Ports holding an address of this subnet.
+    pub fixed_ip_subnet_id: Option<String>,
+    /// Ports holding this address.
+    pub fixed_ip_address: Option<String>,
+    pub sort: Vec<(PortSortKey, SortDir)>,
+    pub marker: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
