@@ -1094,6 +1094,7 @@ mod tests {
             boxed(cloud::image::ImageError::examples()),
             boxed(cloud::quota::QuotaError::examples()),
             boxed(cloud::compute::ComputeError::examples()),
+            boxed(cloud::network::NetworkError::examples()),
         ];
         // A new error with examples() belongs in the list above.
         let with_examples = cloud_sources()
