@@ -4,8 +4,8 @@
 //! The routes come from the server's own tables (`rest::route_paths`, the
 //! registered server functions), so a new route is covered without editing
 //! this file. For every answer: no 5xx, no dropped connection, a client
-//! error carries a well-formed OpenStack fault on the REST APIs, and the
-//! server still answers normally afterwards.
+//! error carries a well-formed OpenStack fault on the REST APIs (each in its
+//! service's shape), and the server still answers normally afterwards.
 
 #![allow(clippy::unwrap_used)]
 
@@ -146,6 +146,13 @@ fn judge_rest(method: &Method, status: StatusCode, body: &[u8]) -> Option<String
                 ))
             }
         };
+        // Neutron's `{"NeutronError": {type, message, detail}}` under /network.
+        if let Some(e) = fault.get("NeutronError") {
+            if !e["type"].is_string() || !e["message"].is_string() || !e["detail"].is_string() {
+                return Some(format!("{status} with a malformed Neutron fault: {fault}"));
+            }
+            return None;
+        }
         // Keystone's and Glance's `{"error": {code, title, message}}`, or
         // Nova's `{"<faultName>": {code, message}}` under /compute.
         let nova = fault
