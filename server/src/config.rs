@@ -7,6 +7,7 @@ use std::path::Path;
 use cloud::compute::ComputeConfig;
 use cloud::identity::IdentityConfig;
 use cloud::image::ImageConfig;
+use cloud::network::NetworkConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +29,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub image: ImageConfig,
     pub compute: ComputeConfig,
+    pub network: NetworkConfig,
     pub bus: BusConfig,
     /// The agent this process runs in-process when `bus.embedded_agent`.
     pub agent: agent::AgentConfig,
@@ -155,6 +157,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             image: ImageConfig::default(),
             compute: ComputeConfig::default(),
+            network: NetworkConfig::default(),
             bus: BusConfig::default(),
             // Embedded: libvirt's test driver, which needs no daemon or QEMU.
             agent: agent::AgentConfig {

@@ -21,6 +21,7 @@ use axum::Router;
 use cloud::compute::ComputeService;
 use cloud::identity::IdentityService;
 use cloud::image::ImageService;
+use cloud::network::NetworkService;
 use cloud::servers::ServerRegistry;
 use cloud::Db;
 
@@ -29,8 +30,12 @@ use supervisor::Worker;
 
 /// Every service this server runs, in catalog order (see
 /// [`services::Service`]): a new service is listed here, once.
-pub static SERVICES: &[&dyn services::Service] =
-    &[&services::Identity, &services::Image, &services::Compute];
+pub static SERVICES: &[&dyn services::Service] = &[
+    &services::Identity,
+    &services::Image,
+    &services::Compute,
+    &services::Network,
+];
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
@@ -43,6 +48,7 @@ pub struct AppState {
     pub identity: IdentityService,
     pub image: ImageService,
     pub compute: ComputeService,
+    pub network: NetworkService,
     /// The message bus to the agents (and between servers).
     pub bus: Arc<dyn bus::Bus>,
     /// Rendered token validations (`GET /v3/auth/tokens`).
@@ -88,6 +94,7 @@ impl AppState {
             image.clone(),
             bus.clone(),
         );
+        let network = NetworkService::new(db.clone(), config.network.clone());
         identity.ensure_catalog(&services::catalog()).await?;
         // Deleting a project deletes its images; the sweep catches projects deleted while this server was down.
         identity.register_project_lifecycle(Arc::new(image.clone()));
@@ -102,6 +109,7 @@ impl AppState {
             identity,
             image,
             compute,
+            network,
             bus,
             token_bodies: Arc::default(),
             live: portal_compute::LiveInstances::default(),

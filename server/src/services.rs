@@ -391,6 +391,41 @@ impl Service for Compute {
     }
 }
 
+// ---------------------------------------------------------------- network
+
+pub struct Network;
+
+pub const NETWORK_CATALOG: CatalogSpec = CatalogSpec {
+    service_type: "network",
+    name: "neutron",
+    description: "Network service (Gureum)",
+    path: "/network",
+};
+
+#[async_trait]
+impl Service for Network {
+    fn name(&self) -> &'static str {
+        "network"
+    }
+
+    fn catalog(&self) -> CatalogSpec {
+        NETWORK_CATALOG
+    }
+
+    fn routes(&self) -> RouteTable {
+        RouteTable::new()
+            .nest("/network", rest::network::table())
+            .route(
+                "/network/",
+                get(rest::network::versions).fallback(rest::error::method_not_allowed),
+            )
+    }
+
+    fn provide_portal_context(&self, state: &AppState) {
+        provide_context(state.network.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +443,6 @@ mod tests {
     #[test]
     fn the_catalog_lists_every_service_once() {
         let types: Vec<_> = catalog().iter().map(|c| c.service_type).collect();
-        assert_eq!(types, ["identity", "image", "compute"]);
+        assert_eq!(types, ["identity", "image", "compute", "network"]);
     }
 }

@@ -270,7 +270,7 @@ async fn token_issue_validate_check_revoke(backend: Backend) {
         .map(|e| e["type"].as_str().unwrap())
         .collect();
     types.sort();
-    assert_eq!(types, ["compute", "identity", "image"]);
+    assert_eq!(types, ["compute", "identity", "image", "network"]);
     let r = c.get(&tok, "/auth/system").await.expect(200);
     assert_eq!(r.body["system"], json!([{"all": true}]));
     let r = c.get(&tok, "/auth/domains").await.expect(200);

@@ -5,6 +5,7 @@ pub mod compute;
 pub mod error;
 pub mod identity;
 pub mod image;
+pub mod network;
 pub mod table;
 
 #[cfg(test)]

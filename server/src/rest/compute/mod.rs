@@ -237,7 +237,7 @@ pub async fn compute_layer(mut req: Request, next: Next) -> Response {
 /// The text of a framework error (a path or query that did not parse),
 /// read off the response so it can be re-sent as a Nova fault; `None` for
 /// a body that is already JSON.
-async fn plain_text(res: &mut Response) -> Option<String> {
+pub(crate) async fn plain_text(res: &mut Response) -> Option<String> {
     let is_json = res
         .headers()
         .get(axum::http::header::CONTENT_TYPE)

@@ -1,0 +1,324 @@
+//! The stock `openstack` CLI against Neutron's API: networks (shared,
+//! external, provider), subnets with ranges, pools, gateways and DNS
+//! servers, ports with fixed IPs, and the network quotas. The CLI is
+//! required, never skipped (`make test` installs it).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use cloud::Backend;
+use common::cli::{cli_path, password_creds, Cli};
+use common::{TestCloud, ADMIN_PASSWORD};
+use serde_json::Value;
+
+/// A column of a list, in order.
+fn column(list: &Value, name: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|x| match &x[name] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// A quota's value in `quota show` output, whichever shape this CLI
+/// prints (a list of rows or one object).
+fn quota_value(out: &Value, name: &str) -> Option<i64> {
+    match out {
+        Value::Array(rows) => rows.iter().find_map(|r| {
+            let key = r.get("Resource").or_else(|| r.get("Name"))?;
+            (key == name)
+                .then(|| r.get("Limit").or_else(|| r.get("Value"))?.as_i64())
+                .flatten()
+        }),
+        Value::Object(o) => o.get(name).and_then(Value::as_i64),
+        _ => None,
+    }
+}
+
+/// The addresses of a port's `fixed_ips` as the CLI prints them.
+fn addresses(port: &Value) -> String {
+    port["fixed_ips"].to_string()
+}
+
+async fn scenario(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let cli = Cli {
+        path: cli_path(),
+        auth_url: c.v3(""),
+    };
+    let admin = password_creds("admin", ADMIN_PASSWORD, "admin");
+    let admin = admin.as_slice();
+    let (_, project_a, _) = c.user_with_role("alice", "proj-a", "member").await;
+    let alice = password_creds("alice", "alice-password", "proj-a");
+    let alice = alice.as_slice();
+    c.user_with_role("bob", "proj-b", "member").await;
+    let bob = password_creds("bob", "bob-password", "proj-b");
+    let bob = bob.as_slice();
+
+    // ------------------------------------------------------------ networks
+    let net = cli.json(alice, &["network", "create", "cli-net"]).await;
+    let net_id = net["id"].as_str().unwrap().to_string();
+    assert_eq!(net["name"], "cli-net", "{net}");
+    assert_eq!(net["project_id"], project_a.as_str(), "{net}");
+    assert_eq!(net["mtu"], 1450, "{net}");
+    let public = cli
+        .json(
+            admin,
+            &[
+                "network",
+                "create",
+                "--share",
+                "--external",
+                "--provider-network-type",
+                "flat",
+                "--provider-physical-network",
+                "public",
+                "cli-public",
+            ],
+        )
+        .await;
+    assert_eq!(public["shared"], true, "{public}");
+    assert_eq!(public["router:external"], true, "{public}");
+    assert_eq!(public["provider:network_type"], "flat", "{public}");
+    let err = cli
+        .fails(
+            alice,
+            &["network", "create", "--share", "not-mine-to-share"],
+        )
+        .await;
+    assert!(
+        err.contains("403") || err.contains("not authorized") || err.contains("disallowed"),
+        "{err}"
+    );
+
+    let list = cli.json(alice, &["network", "list"]).await;
+    let names = column(&list, "Name");
+    assert!(names.contains(&"cli-net".to_string()), "{list}");
+    assert!(names.contains(&"cli-public".to_string()), "{list}");
+    let external = cli.json(alice, &["network", "list", "--external"]).await;
+    assert_eq!(column(&external, "Name"), ["cli-public"], "{external}");
+    let bobs = cli.json(bob, &["network", "list"]).await;
+    assert!(
+        !column(&bobs, "Name").contains(&"cli-net".to_string()),
+        "{bobs}"
+    );
+    cli.fails(bob, &["network", "show", &net_id]).await;
+
+    cli.ok(
+        alice,
+        &[
+            "network",
+            "set",
+            "--name",
+            "cli-net-2",
+            "--description",
+            "renamed",
+            "cli-net",
+        ],
+    )
+    .await;
+    let shown = cli.json(alice, &["network", "show", "cli-net-2"]).await;
+    assert_eq!(shown["id"], net_id.as_str(), "{shown}");
+    assert_eq!(shown["description"], "renamed", "{shown}");
+
+    // ------------------------------------------------------------ subnets
+    let sub = cli
+        .json(
+            alice,
+            &[
+                "subnet",
+                "create",
+                "--network",
+                "cli-net-2",
+                "--subnet-range",
+                "10.1.0.0/24",
+                "--allocation-pool",
+                "start=10.1.0.10,end=10.1.0.20",
+                "--gateway",
+                "10.1.0.1",
+                "--dns-nameserver",
+                "192.0.2.53",
+                "cli-sub",
+            ],
+        )
+        .await;
+    let sub_id = sub["id"].as_str().unwrap().to_string();
+    assert_eq!(sub["cidr"], "10.1.0.0/24", "{sub}");
+    assert_eq!(sub["gateway_ip"], "10.1.0.1", "{sub}");
+    assert!(
+        sub["allocation_pools"].to_string().contains("10.1.0.10"),
+        "{sub}"
+    );
+    assert!(
+        sub["dns_nameservers"].to_string().contains("192.0.2.53"),
+        "{sub}"
+    );
+    let nogw = cli
+        .json(
+            alice,
+            &[
+                "subnet",
+                "create",
+                "--network",
+                "cli-net-2",
+                "--subnet-range",
+                "10.2.0.0/28",
+                "--gateway",
+                "none",
+                "--no-dhcp",
+                "cli-sub-nogw",
+            ],
+        )
+        .await;
+    assert_eq!(nogw["gateway_ip"], Value::Null, "{nogw}");
+    assert_eq!(nogw["enable_dhcp"], false, "{nogw}");
+    let err = cli
+        .fails(
+            alice,
+            &[
+                "subnet",
+                "create",
+                "--network",
+                "cli-net-2",
+                "--subnet-range",
+                "10.3.0.0/24",
+                "--gateway",
+                "10.9.9.9",
+                "bad",
+            ],
+        )
+        .await;
+    assert!(err.contains("10.9.9.9") || err.contains("gateway"), "{err}");
+    let subs = cli
+        .json(alice, &["subnet", "list", "--network", "cli-net-2"])
+        .await;
+    let mut names = column(&subs, "Name");
+    names.sort();
+    assert_eq!(names, ["cli-sub", "cli-sub-nogw"], "{subs}");
+    cli.ok(alice, &["subnet", "set", "--name", "cli-sub-1", "cli-sub"])
+        .await;
+    let shown = cli.json(alice, &["subnet", "show", &sub_id]).await;
+    assert_eq!(shown["name"], "cli-sub-1", "{shown}");
+
+    // ------------------------------------------------------------ ports
+    let port = cli
+        .json(
+            alice,
+            &[
+                "port",
+                "create",
+                "--network",
+                "cli-net-2",
+                "--fixed-ip",
+                "subnet=cli-sub-1,ip-address=10.1.0.15",
+                "cli-port",
+            ],
+        )
+        .await;
+    let port_id = port["id"].as_str().unwrap().to_string();
+    assert!(addresses(&port).contains("10.1.0.15"), "{port}");
+    let auto = cli
+        .json(
+            alice,
+            &[
+                "port",
+                "create",
+                "--network",
+                "cli-net-2",
+                "--fixed-ip",
+                "subnet=cli-sub-1",
+                "cli-port-auto",
+            ],
+        )
+        .await;
+    assert!(
+        addresses(&auto).contains("10.1.0.10"),
+        "the pool's first: {auto}"
+    );
+    let err = cli
+        .fails(
+            alice,
+            &[
+                "port",
+                "create",
+                "--network",
+                "cli-net-2",
+                "--fixed-ip",
+                "subnet=cli-sub-1,ip-address=10.1.0.15",
+                "dup",
+            ],
+        )
+        .await;
+    assert!(err.contains("10.1.0.15"), "{err}");
+    let ports = cli
+        .json(alice, &["port", "list", "--network", "cli-net-2"])
+        .await;
+    let mut names = column(&ports, "Name");
+    names.sort();
+    assert_eq!(names, ["cli-port", "cli-port-auto"], "{ports}");
+    cli.ok(alice, &["port", "set", "--name", "cli-port-2", "cli-port"])
+        .await;
+    let shown = cli.json(alice, &["port", "show", &port_id]).await;
+    assert_eq!(shown["name"], "cli-port-2", "{shown}");
+    assert_eq!(shown["network_id"], net_id.as_str(), "{shown}");
+    let bobs = cli.json(bob, &["port", "list"]).await;
+    assert!(column(&bobs, "ID").is_empty(), "{bobs}");
+
+    // A network with ports is not deleted; emptied, it is.
+    let err = cli.fails(alice, &["network", "delete", "cli-net-2"]).await;
+    assert!(err.contains("in use") || err.contains("ports"), "{err}");
+    cli.ok(alice, &["port", "delete", "cli-port-2", "cli-port-auto"])
+        .await;
+    cli.ok(alice, &["subnet", "delete", "cli-sub-1", "cli-sub-nogw"])
+        .await;
+    cli.ok(alice, &["network", "delete", "cli-net-2"]).await;
+    let list = cli.json(alice, &["network", "list"]).await;
+    assert!(!column(&list, "ID").contains(&net_id), "{list}");
+
+    // ------------------------------------------------------------ quotas
+    let q = cli.json(admin, &["quota", "show", "proj-a"]).await;
+    assert_eq!(quota_value(&q, "networks"), Some(100), "{q}");
+    assert_eq!(quota_value(&q, "ports"), Some(500), "{q}");
+    cli.ok(
+        admin,
+        &[
+            "quota",
+            "set",
+            "--networks",
+            "1",
+            "--subnets",
+            "4",
+            "proj-a",
+        ],
+    )
+    .await;
+    let q = cli.json(admin, &["quota", "show", "proj-a"]).await;
+    assert_eq!(quota_value(&q, "networks"), Some(1), "{q}");
+    assert_eq!(quota_value(&q, "subnets"), Some(4), "{q}");
+    cli.ok(alice, &["network", "create", "one"]).await;
+    let err = cli.fails(alice, &["network", "create", "two"]).await;
+    assert!(
+        err.contains("Quota exceeded") && err.contains("network"),
+        "{err}"
+    );
+    let err = cli
+        .fails(alice, &["quota", "set", "--networks", "9", "proj-a"])
+        .await;
+    assert!(!err.is_empty());
+    cli.ok(admin, &["network", "delete", "cli-public"]).await;
+    c.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn openstack_network_cli_on_sqlite() {
+    scenario(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn openstack_network_cli_on_mariadb() {
+    scenario(Backend::MySql).await;
+}
