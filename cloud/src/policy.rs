@@ -717,4 +717,15 @@ pub mod network {
         rule("update_port:allowed_address_pairs", NETWORK_OWNER);
     pub const UPDATE_PORT_BINDING_HOST: Rule = rule("update_port:binding:host_id", ADMIN);
     pub const DELETE_PORT: Rule = rule("delete_port", PROJECT_MEMBER);
+
+    /// Security groups and rules are their project's (the target), as in
+    /// neutron/conf/policies/security_group.py.
+    pub const GET_SECURITY_GROUP: Rule = rule("get_security_group", PROJECT_READER);
+    pub const GET_ALL_SECURITY_GROUPS: Rule = rule("get_security_group:all_projects", ADMIN);
+    pub const CREATE_SECURITY_GROUP: Rule = rule("create_security_group", PROJECT_MEMBER);
+    pub const UPDATE_SECURITY_GROUP: Rule = rule("update_security_group", PROJECT_MEMBER);
+    pub const DELETE_SECURITY_GROUP: Rule = rule("delete_security_group", PROJECT_MEMBER);
+    pub const GET_SECURITY_GROUP_RULE: Rule = rule("get_security_group_rule", PROJECT_READER);
+    pub const CREATE_SECURITY_GROUP_RULE: Rule = rule("create_security_group_rule", PROJECT_MEMBER);
+    pub const DELETE_SECURITY_GROUP_RULE: Rule = rule("delete_security_group_rule", PROJECT_MEMBER);
 }

@@ -67,6 +67,12 @@ impl Resource {
     pub const SUBNETS: Resource = Resource("subnet");
     /// Ports a project owns (Neutron's `port`).
     pub const PORTS: Resource = Resource("port");
+    /// Security groups a project owns, its default one included
+    /// (Neutron's `security_group`).
+    pub const SECURITY_GROUPS: Resource = Resource("security_group");
+    /// Rules of a project's security groups (Neutron's
+    /// `security_group_rule`).
+    pub const SECURITY_GROUP_RULES: Resource = Resource("security_group_rule");
 
     /// Every resource the engine knows; a new service adds its own here.
     pub const ALL: &'static [Resource] = &[
@@ -80,6 +86,8 @@ impl Resource {
         Self::NETWORKS,
         Self::SUBNETS,
         Self::PORTS,
+        Self::SECURITY_GROUPS,
+        Self::SECURITY_GROUP_RULES,
     ];
 
     pub fn name(self) -> &'static str {

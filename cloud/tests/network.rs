@@ -1,7 +1,8 @@
 //! Network service behaviour, on SQLite and on MariaDB: networks, subnets
 //! and ports with their validation, per-project isolation, shared networks,
 //! IPAM under concurrency (distinct addresses, clean exhaustion, reuse
-//! after delete), and quotas.
+//! after delete), security groups and rules (the default group, rule
+//! checks, ports' groups, isolation), and quotas.
 
 #![allow(clippy::unwrap_used)]
 
@@ -770,6 +771,16 @@ async fn ports_ipam_and_deletes(backend: Backend) {
         .create_subnet(&a, subnet(&n.id, "10.0.0.0/24"))
         .await
         .unwrap();
+    let web = svc
+        .create_security_group(
+            &a,
+            NewSecurityGroup {
+                name: "web".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let p1 = svc
         .create_port(
             &a,
@@ -777,7 +788,7 @@ async fn ports_ipam_and_deletes(backend: Backend) {
                 name: "vm1".into(),
                 device_id: "server-1".into(),
                 device_owner: "compute:nova".into(),
-                security_groups: vec!["sg-1".into()],
+                security_groups: Some(vec![web.id.clone()]),
                 allowed_address_pairs: vec![AddressPairRequest {
                     ip_address: "10.0.0.200".into(),
                     mac_address: None,
@@ -797,7 +808,7 @@ async fn ports_ipam_and_deletes(backend: Backend) {
     assert_eq!(p1.status, "DOWN");
     assert!(p1.mac_address.starts_with("fa:16:3e:") && p1.mac_address.len() == 17);
     assert!(p1.port_security_enabled && p1.admin_state_up);
-    assert_eq!(p1.security_groups, vec!["sg-1".to_string()]);
+    assert_eq!(p1.security_groups, vec![web.id.clone()]);
     assert_eq!(p1.allowed_address_pairs[0].mac_address, p1.mac_address);
     let p2 = svc.create_port(&a, port(&n.id)).await.unwrap();
     assert_eq!(p2.fixed_ips[0].ip_address, ip("10.0.0.3"));
@@ -1149,9 +1160,16 @@ async fn ports_ipam_and_deletes(backend: Backend) {
         kind_of(svc.get_subnet(&a, &s.id).await).0,
         ErrorKind::NotFound
     );
-    // Everything given back.
+    // Everything given back, but the project's default security group
+    // and its four rules, which stay with the project.
+    svc.delete_security_group(&a, &web.id).await.unwrap();
     for u in svc.quota().usage(&a, "proj-a").await.unwrap() {
-        assert_eq!(u.in_use, 0, "{}", u.resource);
+        let expected = match u.resource {
+            Resource::SECURITY_GROUPS => 1,
+            Resource::SECURITY_GROUP_RULES => 4,
+            _ => 0,
+        };
+        assert_eq!(u.in_use, expected, "{}", u.resource);
     }
     scratch.finish().await;
 }
@@ -1386,7 +1404,9 @@ async fn quotas_refuse_networks(backend: Backend) {
         vec![
             (Resource::NETWORKS, 100),
             (Resource::SUBNETS, 100),
-            (Resource::PORTS, 500)
+            (Resource::PORTS, 500),
+            (Resource::SECURITY_GROUPS, 10),
+            (Resource::SECURITY_GROUP_RULES, 100),
         ]
     );
 
@@ -1446,6 +1466,501 @@ async fn quotas_refuse_networks(backend: Backend) {
     scratch.finish().await;
 }
 
+fn sg(name: &str) -> NewSecurityGroup {
+    NewSecurityGroup {
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn sg_rule(group: &str, direction: &str) -> NewSecurityGroupRule {
+    NewSecurityGroupRule {
+        security_group_id: group.into(),
+        direction: direction.into(),
+        ..Default::default()
+    }
+}
+
+fn ssh_rule(group: &str) -> NewSecurityGroupRule {
+    NewSecurityGroupRule {
+        protocol: Some("tcp".into()),
+        port_range_min: Some(22),
+        port_range_max: Some(22),
+        remote_ip_prefix: Some("0.0.0.0/0".into()),
+        ..sg_rule(group, "ingress")
+    }
+}
+
+async fn security_groups_rules_and_ports(backend: Backend) {
+    let (scratch, svc) = setup(backend).await;
+    let (a, b, ad) = (member("proj-a"), member("proj-b"), admin());
+
+    // A project's first look makes its default group, with Neutron's
+    // four rules; a second look finds the same one.
+    let listed = svc
+        .list_security_groups(&a, &SecurityGroupFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let default = listed.items[0].clone();
+    assert_eq!(default.name, "default");
+    assert_eq!(default.project_id, "proj-a");
+    assert!(default.stateful);
+    let shape: BTreeSet<(Direction, EtherType, Option<String>)> = default
+        .rules
+        .iter()
+        .map(|r| (r.direction, r.ethertype, r.remote_group_id.clone()))
+        .collect();
+    let own = Some(default.id.clone());
+    assert_eq!(
+        shape,
+        BTreeSet::from([
+            (Direction::Egress, EtherType::IPv4, None),
+            (Direction::Egress, EtherType::IPv6, None),
+            (Direction::Ingress, EtherType::IPv4, own.clone()),
+            (Direction::Ingress, EtherType::IPv6, own),
+        ])
+    );
+    assert!(default.rules.iter().all(|r| r.protocol.is_none()));
+    assert_eq!(
+        svc.default_security_group("proj-a").await.unwrap(),
+        default.id
+    );
+
+    // A new group: two egress rules. `default` is taken.
+    let web = svc.create_security_group(&a, sg("web")).await.unwrap();
+    assert_eq!(web.rules.len(), 2);
+    assert!(web.rules.iter().all(|r| r.direction == Direction::Egress));
+    assert_eq!(
+        kind_of(svc.create_security_group(&a, sg("default")).await),
+        (ErrorKind::Conflict, "SecurityGroupDefaultAlreadyExists")
+    );
+    assert_eq!(
+        kind_of(svc.create_security_group(&reader("proj-a"), sg("r")).await),
+        (ErrorKind::Forbidden, "PolicyNotAuthorized")
+    );
+
+    // Rules: checked, normalised, never twice.
+    let ssh = svc
+        .create_security_group_rule(&a, ssh_rule(&web.id))
+        .await
+        .unwrap();
+    assert_eq!(ssh.protocol.as_deref(), Some("tcp"));
+    assert_eq!(
+        (ssh.port_range_min, ssh.port_range_max),
+        (Some(22), Some(22))
+    );
+    assert_eq!(ssh.remote_ip_prefix.as_deref(), Some("0.0.0.0/0"));
+    assert_eq!(ssh.project_id, "proj-a");
+    let again = svc
+        .create_security_group_rule(
+            &a,
+            NewSecurityGroupRule {
+                protocol: Some("6".into()),
+                description: "same rule, other words".into(),
+                ..ssh_rule(&web.id)
+            },
+        )
+        .await;
+    let e = again.expect_err("a duplicate");
+    assert_eq!(e.neutron_type(), "SecurityGroupRuleExists");
+    assert!(e.to_string().contains(&ssh.id), "{e}");
+    assert_eq!(
+        kind_of(
+            svc.create_security_group_rule(
+                &a,
+                NewSecurityGroupRule {
+                    port_range_min: Some(80),
+                    port_range_max: Some(79),
+                    ..ssh_rule(&web.id)
+                }
+            )
+            .await
+        ),
+        (ErrorKind::BadRequest, "SecurityGroupInvalidPortRange")
+    );
+    let from_default = svc
+        .create_security_group_rule(
+            &a,
+            NewSecurityGroupRule {
+                remote_group_id: Some(default.id.clone()),
+                protocol: Some("icmp".into()),
+                ..sg_rule(&web.id, "ingress")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        from_default.remote_group_id.as_deref(),
+        Some(default.id.as_str())
+    );
+    let got = svc.get_security_group(&a, &web.id).await.unwrap();
+    assert_eq!(got.rules.len(), 4);
+
+    // Isolation: another project sees none of it and cannot add to it.
+    let b_groups = svc
+        .list_security_groups(&b, &SecurityGroupFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(b_groups.items.len(), 1, "only its own default group");
+    assert_ne!(b_groups.items[0].id, default.id);
+    assert_eq!(
+        kind_of(svc.get_security_group(&b, &web.id).await),
+        (ErrorKind::NotFound, "SecurityGroupNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.create_security_group_rule(&b, ssh_rule(&web.id)).await),
+        (ErrorKind::NotFound, "SecurityGroupNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.get_security_group_rule(&b, &ssh.id).await),
+        (ErrorKind::NotFound, "SecurityGroupRuleNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.delete_security_group(&b, &web.id).await),
+        (ErrorKind::NotFound, "SecurityGroupNotFound")
+    );
+    let b_web = svc.create_security_group(&b, sg("web")).await.unwrap();
+    assert_eq!(
+        kind_of(
+            svc.create_security_group_rule(
+                &b,
+                NewSecurityGroupRule {
+                    remote_group_id: Some(web.id.clone()),
+                    ..sg_rule(&b_web.id, "ingress")
+                }
+            )
+            .await
+        ),
+        (ErrorKind::NotFound, "SecurityGroupNotFound"),
+        "a remote group must be one the caller sees"
+    );
+    let rules_b = svc
+        .list_security_group_rules(&b, &SecurityGroupRuleFilter::default())
+        .await
+        .unwrap();
+    assert!(rules_b.items.iter().all(|r| r.project_id == "proj-b"));
+    let all = svc
+        .list_security_groups(&ad, &SecurityGroupFilter::default())
+        .await
+        .unwrap();
+    assert!(all.items.iter().any(|g| g.id == web.id) && all.items.iter().any(|g| g.id == b_web.id));
+    let tcp_rules = svc
+        .list_security_group_rules(
+            &a,
+            &SecurityGroupRuleFilter {
+                security_group_id: Some(web.id.clone()),
+                direction: Some(Direction::Ingress),
+                protocol: Some("tcp".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tcp_rules
+            .items
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>(),
+        std::slice::from_ref(&ssh.id)
+    );
+
+    // Ports: the default group unless told otherwise; none for the
+    // network service's own ports or without port security; only the
+    // port's project's groups.
+    let n = svc.create_network(&a, net("n")).await.unwrap();
+    svc.create_subnet(&a, subnet(&n.id, "10.9.0.0/24"))
+        .await
+        .unwrap();
+    let p = svc.create_port(&a, port(&n.id)).await.unwrap();
+    assert_eq!(p.security_groups, std::slice::from_ref(&default.id));
+    let dhcp = svc
+        .create_port(
+            &a,
+            NewPort {
+                device_owner: DEVICE_OWNER_DHCP.into(),
+                ..port(&n.id)
+            },
+        )
+        .await
+        .unwrap();
+    assert!(dhcp.security_groups.is_empty());
+    let open = svc
+        .create_port(
+            &a,
+            NewPort {
+                port_security_enabled: Some(false),
+                ..port(&n.id)
+            },
+        )
+        .await
+        .unwrap();
+    assert!(open.security_groups.is_empty());
+    assert_eq!(
+        kind_of(
+            svc.create_port(
+                &a,
+                NewPort {
+                    security_groups: Some(vec![b_web.id.clone()]),
+                    ..port(&n.id)
+                }
+            )
+            .await
+        ),
+        (ErrorKind::NotFound, "SecurityGroupNotFound")
+    );
+    let p = svc
+        .update_port(
+            &a,
+            &p.id,
+            PortUpdate {
+                security_groups: Some(vec![web.id.clone(), default.id.clone()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.security_groups, [web.id.clone(), default.id.clone()]);
+
+    // A group in use stays; the default group is an admin's to delete
+    // and keeps its name.
+    assert_eq!(
+        kind_of(svc.delete_security_group(&a, &web.id).await),
+        (ErrorKind::Conflict, "SecurityGroupInUse")
+    );
+    assert_eq!(
+        kind_of(svc.delete_security_group(&a, &default.id).await),
+        (ErrorKind::Conflict, "SecurityGroupCannotRemoveDefault")
+    );
+    assert_eq!(
+        kind_of(
+            svc.update_security_group(
+                &a,
+                &default.id,
+                SecurityGroupUpdate {
+                    name: Some("mine".into()),
+                    ..Default::default()
+                }
+            )
+            .await
+        ),
+        (ErrorKind::Conflict, "SecurityGroupCannotUpdateDefault")
+    );
+    let renamed = svc
+        .update_security_group(
+            &a,
+            &web.id,
+            SecurityGroupUpdate {
+                name: Some("www".into()),
+                description: Some("the web tier".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.description.as_str()),
+        ("www", "the web tier")
+    );
+    svc.update_port(
+        &a,
+        &p.id,
+        PortUpdate {
+            security_groups: Some(vec![web.id.clone()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    // Deleting the default group (an admin, no port in it) takes the
+    // rules naming it as their remote group along.
+    svc.delete_port(&a, &open.id).await.unwrap();
+    svc.delete_port(&a, &dhcp.id).await.unwrap();
+    svc.delete_security_group(&ad, &default.id).await.unwrap();
+    assert_eq!(
+        kind_of(svc.get_security_group_rule(&a, &from_default.id).await),
+        (ErrorKind::NotFound, "SecurityGroupRuleNotFound")
+    );
+    svc.delete_security_group_rule(&a, &ssh.id).await.unwrap();
+    assert_eq!(
+        svc.get_security_group(&a, &web.id)
+            .await
+            .unwrap()
+            .rules
+            .len(),
+        2
+    );
+    svc.delete_port(&a, &p.id).await.unwrap();
+    svc.delete_security_group(&a, &web.id).await.unwrap();
+    // The next first use makes a new default group.
+    let fresh = svc.default_security_group("proj-a").await.unwrap();
+    assert_ne!(fresh, default.id);
+    let usage = |r: Resource| {
+        let svc = svc.clone();
+        let a = a.clone();
+        async move {
+            svc.quota()
+                .usage(&a, "proj-a")
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|u| u.resource == r)
+                .map_or(0, |u| u.in_use)
+        }
+    };
+    assert_eq!(usage(Resource::SECURITY_GROUPS).await, 1);
+    assert_eq!(usage(Resource::SECURITY_GROUP_RULES).await, 4);
+
+    // Quotas: the default group counts, a new one is refused past the limit.
+    svc.quota()
+        .set_limit(&ad, "proj-a", Resource::SECURITY_GROUPS, 2)
+        .await
+        .unwrap();
+    let second = svc.create_security_group(&a, sg("second")).await.unwrap();
+    assert!(matches!(
+        svc.create_security_group(&a, sg("third")).await,
+        Err(NetworkError::OverQuota(_))
+    ));
+    svc.quota()
+        .set_limit(&ad, "proj-a", Resource::SECURITY_GROUP_RULES, 7)
+        .await
+        .unwrap();
+    svc.create_security_group_rule(&a, ssh_rule(&second.id))
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc.create_security_group_rule(
+            &a,
+            NewSecurityGroupRule {
+                port_range_min: Some(80),
+                port_range_max: Some(80),
+                ..ssh_rule(&second.id)
+            }
+        )
+        .await,
+        Err(NetworkError::OverQuota(_))
+    ));
+    scratch.finish().await;
+}
+
+/// Eight first uses at once give a project one default group.
+async fn concurrent_first_uses_make_one_default_group(backend: Backend) {
+    let (scratch, svc) = setup(backend).await;
+    let a = member("proj-a");
+    let n = svc.create_network(&a, net("n")).await.unwrap();
+    svc.create_subnet(&a, subnet(&n.id, "10.1.0.0/24"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (svc, a, id) = (svc.clone(), a.clone(), n.id.clone());
+        tasks.push(tokio::spawn(async move {
+            svc.create_port(&a, port(&id))
+                .await
+                .unwrap()
+                .security_groups
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    for t in tasks {
+        seen.extend(t.await.unwrap());
+    }
+    let groups = svc
+        .list_security_groups(&a, &SecurityGroupFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(groups.items.len(), 1, "{:?}", groups.items);
+    assert_eq!(seen, BTreeSet::from([groups.items[0].id.clone()]));
+    scratch.finish().await;
+}
+
+/// A deleted project's ports, networks, subnets, groups and quota rows go;
+/// a shared network others still use stays, and their ports with it.
+async fn purge_after_project_deletion(backend: Backend) {
+    let (scratch, svc) = setup(backend).await;
+    let (a, b, ad) = (member("proj-a"), member("proj-b"), admin());
+    let own = svc.create_network(&a, net("own")).await.unwrap();
+    svc.create_subnet(&a, subnet(&own.id, "10.5.0.0/24"))
+        .await
+        .unwrap();
+    svc.create_port(&a, port(&own.id)).await.unwrap();
+    let web = svc.create_security_group(&a, sg("web")).await.unwrap();
+    let shared = svc
+        .create_network(
+            &ad,
+            NewNetwork {
+                project_id: Some("proj-a".into()),
+                shared: true,
+                ..net("lent")
+            },
+        )
+        .await
+        .unwrap();
+    svc.create_subnet(&ad, subnet(&shared.id, "10.6.0.0/24"))
+        .await
+        .unwrap();
+    let theirs = svc.create_port(&b, port(&shared.id)).await.unwrap();
+    svc.quota()
+        .set_limit(&ad, "proj-a", Resource::PORTS, 50)
+        .await
+        .unwrap();
+    assert!(svc
+        .network_project_owners()
+        .await
+        .unwrap()
+        .contains(&"proj-a".to_string()));
+
+    svc.purge_project("proj-a").await.unwrap();
+    assert_eq!(
+        kind_of(svc.get_network(&ad, &own.id).await),
+        (ErrorKind::NotFound, "NetworkNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.get_security_group(&ad, &web.id).await),
+        (ErrorKind::NotFound, "SecurityGroupNotFound")
+    );
+    let left = svc
+        .list_ports(
+            &ad,
+            &PortFilter {
+                project_id: Some("proj-a".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(left.total, 0);
+    let groups = svc
+        .list_security_groups(
+            &ad,
+            &SecurityGroupFilter {
+                project_id: Some("proj-a".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(groups.total, 0, "the default group went too");
+    assert_eq!(
+        svc.get_network(&ad, &shared.id).await.unwrap().id,
+        shared.id
+    );
+    assert_eq!(svc.get_port(&b, &theirs.id).await.unwrap().id, theirs.id);
+    assert_eq!(
+        svc.quota()
+            .standing("proj-a", Resource::PORTS)
+            .await
+            .unwrap()
+            .in_use,
+        0
+    );
+    // Idempotent, as the sweep needs.
+    svc.purge_project("proj-a").await.unwrap();
+    scratch.finish().await;
+}
+
 #[test]
 fn every_error_has_a_key_and_a_kind() {
     for e in NetworkError::examples() {
@@ -1462,5 +1977,8 @@ per_backend!(
     ports_ipam_and_deletes,
     shared_network_ports,
     quotas_refuse_networks,
+    security_groups_rules_and_ports,
+    purge_after_project_deletion,
 );
 per_backend!(multi_thread: concurrent_ports_get_distinct_addresses);
+per_backend!(multi_thread: concurrent_first_uses_make_one_default_group);

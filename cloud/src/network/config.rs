@@ -26,6 +26,8 @@ pub struct NetworkConfig {
     pub networks: i64,
     pub subnets: i64,
     pub ports: i64,
+    pub security_groups: i64,
+    pub security_group_rules: i64,
 }
 
 /// The largest VXLAN network identifier (24 bits).
@@ -33,11 +35,13 @@ pub const MAX_VNI: u32 = 16_777_215;
 
 impl NetworkConfig {
     /// The defaults the quota engine applies to network resources.
-    pub fn quota_defaults(&self) -> [(Resource, i64); 3] {
+    pub fn quota_defaults(&self) -> [(Resource, i64); 5] {
         [
             (Resource::NETWORKS, self.networks),
             (Resource::SUBNETS, self.subnets),
             (Resource::PORTS, self.ports),
+            (Resource::SECURITY_GROUPS, self.security_groups),
+            (Resource::SECURITY_GROUP_RULES, self.security_group_rules),
         ]
     }
 }
@@ -56,6 +60,8 @@ impl Default for NetworkConfig {
             networks: 100,
             subnets: 100,
             ports: 500,
+            security_groups: 10,
+            security_group_rules: 100,
         }
     }
 }

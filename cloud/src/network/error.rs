@@ -12,8 +12,8 @@ use crate::quota::{OverQuota, QuotaError};
 pub enum NetworkError {
     #[error("{0}")]
     Forbidden(PublicMessage),
-    /// A network, subnet or port that does not exist or that the caller
-    /// may not see (`NetworkNotFound`, `SubnetNotFound`, `PortNotFound`).
+    /// A resource that does not exist or that the caller may not see
+    /// (`NetworkNotFound`, `PortNotFound`, `SecurityGroupNotFound`, …).
     #[error("{message}")]
     NotFound {
         neutron_type: &'static str,
@@ -131,6 +131,101 @@ impl NetworkError {
         }
     }
 
+    pub fn security_group_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "SecurityGroupNotFound",
+            message: crate::msg!(
+                "error.network.security_group_not_found",
+                "Security group {id} does not exist",
+                id = id,
+            ),
+        }
+    }
+
+    pub fn security_group_rule_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "SecurityGroupRuleNotFound",
+            message: crate::msg!(
+                "error.network.security_group_rule_not_found",
+                "Security group rule {id} does not exist",
+                id = id,
+            ),
+        }
+    }
+
+    /// Neutron's `SecurityGroupInUse` (409): ports are in the group.
+    pub fn security_group_in_use(id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "SecurityGroupInUse",
+            message: crate::msg!(
+                "error.network.security_group_in_use",
+                "Security Group {id} in use.",
+                id = id,
+            ),
+        }
+    }
+
+    /// Neutron's `SecurityGroupRuleExists` (409).
+    pub fn security_group_rule_exists(rule_id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "SecurityGroupRuleExists",
+            message: crate::msg!(
+                "error.network.security_group_rule_exists",
+                "Security group rule already exists. Rule id is {rule_id}.",
+                rule_id = rule_id,
+            ),
+        }
+    }
+
+    /// Neutron's `SecurityGroupCannotRemoveDefault` (409): only an admin
+    /// deletes a project's default group.
+    pub fn default_security_group_delete() -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "SecurityGroupCannotRemoveDefault",
+            message: crate::msg!(
+                "error.network.default_security_group_delete",
+                "Insufficient rights for removing default security group."
+            ),
+        }
+    }
+
+    /// Neutron's `SecurityGroupCannotUpdateDefault` (409): the default
+    /// group keeps its name.
+    pub fn default_security_group_update() -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "SecurityGroupCannotUpdateDefault",
+            message: crate::msg!(
+                "error.network.default_security_group_update",
+                "Updating default security group not allowed."
+            ),
+        }
+    }
+
+    /// Neutron's `SecurityGroupDefaultAlreadyExists` (409): `default` is
+    /// the name of the group every project is given.
+    pub fn default_security_group_exists() -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "SecurityGroupDefaultAlreadyExists",
+            message: crate::msg!(
+                "error.network.default_security_group_exists",
+                "Default security group already exists."
+            ),
+        }
+    }
+
+    /// A rule that does not hold together (Neutron's `SecurityGroup…`
+    /// validation errors, 400): `neutron_type` names which.
+    pub fn bad_rule(neutron_type: &'static str, reason: impl Into<String>) -> NetworkError {
+        NetworkError::Validation {
+            neutron_type,
+            message: crate::msg!(
+                "error.network.bad_security_group_rule",
+                "Invalid security group rule: {reason}",
+                reason = reason.into(),
+            ),
+        }
+    }
+
     /// Neutron's `InvalidInput`: "Invalid input for operation: {reason}."
     pub fn invalid(reason: impl Into<String>) -> NetworkError {
         let reason = reason.into();
@@ -213,6 +308,14 @@ impl NetworkError {
             NetworkError::network_not_found("x"),
             NetworkError::subnet_not_found("x"),
             NetworkError::port_not_found("x"),
+            NetworkError::security_group_not_found("x"),
+            NetworkError::security_group_rule_not_found("x"),
+            NetworkError::security_group_in_use("x"),
+            NetworkError::security_group_rule_exists("x"),
+            NetworkError::default_security_group_delete(),
+            NetworkError::default_security_group_update(),
+            NetworkError::default_security_group_exists(),
+            NetworkError::bad_rule("SecurityGroupInvalidPortRange", "x"),
             NetworkError::invalid("x"),
             NetworkError::network_in_use("x"),
             NetworkError::subnet_in_use("x"),

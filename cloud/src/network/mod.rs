@@ -1,6 +1,7 @@
-//! The network service (Neutron v2.0), first slice: networks, IPv4
-//! subnets, ports and their address management (IPAM). Service layer
-//! only: the REST API, the portal's panels and the data plane come later.
+//! The network service (Neutron v2.0): networks, IPv4 subnets, ports and
+//! their address management (IPAM), security groups and their rules.
+//! Routers, floating IPs, the portal's panels and the data plane come
+//! later.
 //!
 //! - **Visibility** is Neutron's: a project sees its own networks, shared
 //!   and external networks, the subnets of those, and its own ports; an
@@ -15,18 +16,20 @@
 //!   ip_address)` primary key of `ip_allocations` makes a double
 //!   allocation impossible whatever happens; a transaction MariaDB breaks
 //!   (a deadlock) or a key another transaction took first is run again.
-//! - **Quotas**: `network`, `subnet` and `port` (Neutron's names and
-//!   defaults: 100, 100, 500), taken in the transaction that inserts the
-//!   row, so a create is admitted atomically, and given back in the one
-//!   that deletes it.
+//! - **Quotas**: `network`, `subnet`, `port`, `security_group` and
+//!   `security_group_rule` (Neutron's names and defaults: 100, 100, 500,
+//!   10, 100), taken in the transaction that inserts the row, so a create
+//!   is admitted atomically, and given back in the one that deletes it.
 
 mod config;
 mod error;
 pub mod ipam;
+mod lifecycle;
 mod list;
 pub mod model;
 mod networks;
 mod ports;
+mod security_groups;
 mod subnets;
 
 use std::sync::Arc;

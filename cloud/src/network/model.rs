@@ -346,7 +346,7 @@ pub struct Port {
     pub fixed_ips: Vec<PortIp>,
     pub port_security_enabled: bool,
     pub allowed_address_pairs: Vec<AddressPair>,
-    /// Security group ids, as given (the groups are a later slice).
+    /// Its security groups' ids, in the order given.
     pub security_groups: Vec<String>,
     /// `binding:host_id`.
     pub binding_host_id: String,
@@ -374,7 +374,11 @@ pub struct NewPort {
     /// Default true.
     pub port_security_enabled: Option<bool>,
     pub allowed_address_pairs: Vec<AddressPairRequest>,
-    pub security_groups: Vec<String>,
+    /// Groups of the port's project. `None`: the project's `default`
+    /// group (made on first use) when port security is on, except for the
+    /// network service's own ports (`network:` owners); `Some(vec![])`:
+    /// none.
+    pub security_groups: Option<Vec<String>>,
     /// Admin only.
     pub binding_host_id: Option<String>,
 }
@@ -448,6 +452,210 @@ pub struct PortFilter {
     /// Ports holding this address.
     pub fixed_ip_address: Option<String>,
     pub sort: Vec<(PortSortKey, SortDir)>,
+    pub marker: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+// -------------------------------------------------------- security groups
+
+/// The name of the group every project is given on first use.
+pub const DEFAULT_SECURITY_GROUP: &str = "default";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Traffic to the port.
+    Ingress,
+    /// Traffic from the port.
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "ingress" => Some(Direction::Ingress),
+            "egress" => Some(Direction::Egress),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EtherType {
+    IPv4,
+    IPv6,
+}
+
+impl EtherType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EtherType::IPv4 => "IPv4",
+            EtherType::IPv6 => "IPv6",
+        }
+    }
+
+    /// Neutron's spelling, in any case (`ipv4` is accepted too).
+    pub fn parse(s: &str) -> Option<EtherType> {
+        match s.to_ascii_lowercase().as_str() {
+            "ipv4" => Some(EtherType::IPv4),
+            "ipv6" => Some(EtherType::IPv6),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupRule {
+    pub id: String,
+    pub project_id: String,
+    pub security_group_id: String,
+    pub direction: Direction,
+    pub ethertype: EtherType,
+    /// A protocol name (`tcp`, `icmp`, …) or number as text; `None`: any.
+    pub protocol: Option<String>,
+    /// TCP/UDP: the first port; ICMP: the type.
+    pub port_range_min: Option<u16>,
+    /// TCP/UDP: the last port; ICMP: the code.
+    pub port_range_max: Option<u16>,
+    /// The peers' prefix, normalised (`10.0.0.0/24`).
+    pub remote_ip_prefix: Option<String>,
+    /// The peers are the ports of this group.
+    pub remote_group_id: Option<String>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    /// Connection tracking on (replies to allowed traffic pass).
+    pub stateful: bool,
+    /// Its rules, oldest first.
+    pub rules: Vec<SecurityGroupRule>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSecurityGroup {
+    /// The owning project: the token's unless an admin names another.
+    pub project_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// Default true.
+    pub stateful: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityGroupUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub stateful: Option<bool>,
+}
+
+/// A rule as asked: values as the client wrote them, checked by the
+/// service with Neutron's messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSecurityGroupRule {
+    /// The owning project: the group's.
+    pub project_id: Option<String>,
+    pub security_group_id: String,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// Default `IPv4`.
+    pub ethertype: Option<String>,
+    /// A name, a number (0–255), `any` or `None`.
+    pub protocol: Option<String>,
+    pub port_range_min: Option<i64>,
+    pub port_range_max: Option<i64>,
+    pub remote_ip_prefix: Option<String>,
+    pub remote_group_id: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecurityGroupSortKey {
+    Id,
+    Name,
+    ProjectId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SecurityGroupSortKey {
+    pub fn parse(s: &str) -> Option<SecurityGroupSortKey> {
+        Some(match s {
+            "id" => SecurityGroupSortKey::Id,
+            "name" => SecurityGroupSortKey::Name,
+            "project_id" | "tenant_id" => SecurityGroupSortKey::ProjectId,
+            "created_at" => SecurityGroupSortKey::CreatedAt,
+            "updated_at" => SecurityGroupSortKey::UpdatedAt,
+            _ => return None,
+        })
+    }
+}
+
+/// Which groups a list returns: a non-admin's project's own (its default
+/// group made first if it has none); an admin's, every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityGroupFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub query: Option<String>,
+    pub sort: Vec<(SecurityGroupSortKey, SortDir)>,
+    pub marker: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecurityGroupRuleSortKey {
+    Id,
+    SecurityGroupId,
+    Direction,
+    Protocol,
+    ProjectId,
+    CreatedAt,
+}
+
+impl SecurityGroupRuleSortKey {
+    pub fn parse(s: &str) -> Option<SecurityGroupRuleSortKey> {
+        Some(match s {
+            "id" => SecurityGroupRuleSortKey::Id,
+            "security_group_id" => SecurityGroupRuleSortKey::SecurityGroupId,
+            "direction" => SecurityGroupRuleSortKey::Direction,
+            "protocol" => SecurityGroupRuleSortKey::Protocol,
+            "project_id" | "tenant_id" => SecurityGroupRuleSortKey::ProjectId,
+            "created_at" => SecurityGroupRuleSortKey::CreatedAt,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityGroupRuleFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub security_group_id: Option<String>,
+    pub direction: Option<Direction>,
+    pub ethertype: Option<EtherType>,
+    pub protocol: Option<String>,
+    pub remote_group_id: Option<String>,
+    pub remote_ip_prefix: Option<String>,
+    pub sort: Vec<(SecurityGroupRuleSortKey, SortDir)>,
     pub marker: Option<String>,
     pub offset: Option<i64>,
     pub limit: Option<i64>,

@@ -388,12 +388,20 @@ impl NetworkService {
             Some(&new.device_owner),
             new.port_security_enabled,
             Some(&new.allowed_address_pairs),
-            Some(&new.security_groups),
+            new.security_groups.as_ref(),
             new.binding_host_id.as_ref(),
         )?;
         let port_security = new.port_security_enabled.unwrap_or(true);
         let pairs = checked.pairs.unwrap_or_default();
-        let groups = checked.security_groups.unwrap_or_default();
+        // Neutron's default: the project's default group, on ports with
+        // port security that are not the network service's own.
+        let groups = match checked.security_groups {
+            Some(g) => g,
+            None if port_security && !new.device_owner.starts_with("network:") => {
+                vec![self.default_security_group(&project).await?]
+            }
+            None => Vec::new(),
+        };
         check_security_combination(port_security, &pairs, &groups)?;
         let id = new_uuid();
         retrying!(
@@ -480,6 +488,7 @@ impl NetworkService {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        self.join_groups(&mut tx, id, project, groups).await?;
         self.allocate(
             &mut tx,
             &new.network_id,
@@ -773,6 +782,7 @@ impl NetworkService {
                 .collect();
         }
         if let Some(groups) = &checked.security_groups {
+            self.join_groups(&mut tx, id, &p.project_id, groups).await?;
             p.security_groups = groups.clone();
         }
         let pair_reqs: Vec<AddressPairRequest> = p
@@ -783,6 +793,15 @@ impl NetworkService {
                 mac_address: Some(a.mac_address.clone()),
             })
             .collect();
+        if !port_security && checked.security_groups.is_none() && !p.security_groups.is_empty() {
+            return Err(NetworkError::Conflict {
+                neutron_type: "PortSecurityPortHasSecurityGroup",
+                message: crate::msg!(
+                    "error.network.port_has_security_group",
+                    "Port has security group associated. Cannot disable port security or ip address until security group is removed."
+                ),
+            });
+        }
         check_security_combination(port_security, &pair_reqs, &p.security_groups)?;
         sqlx::query(
             "UPDATE ports SET name = ?, description = ?, admin_state_up = ?, device_owner = ?, \
