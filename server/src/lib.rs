@@ -96,8 +96,10 @@ impl AppState {
         );
         let network = NetworkService::new(db.clone(), config.network.clone());
         identity.ensure_catalog(&services::catalog()).await?;
-        // Deleting a project deletes its images; the sweep catches projects deleted while this server was down.
+        // Deleting a project deletes its images and network resources; the
+        // sweep catches projects deleted while this server was down.
         identity.register_project_lifecycle(Arc::new(image.clone()));
+        identity.register_project_lifecycle(Arc::new(network.clone()));
         if let Err(e) = identity.sweep_deleted_projects().await {
             tracing::error!(error = ?e, "sweep of deleted projects' resources failed");
         }

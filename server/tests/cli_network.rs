@@ -1,7 +1,8 @@
 //! The stock `openstack` CLI against Neutron's API: networks (shared,
 //! external, provider), subnets with ranges, pools, gateways and DNS
-//! servers, ports with fixed IPs, and the network quotas. The CLI is
-//! required, never skipped (`make test` installs it).
+//! servers, ports with fixed IPs and security groups, security groups and
+//! their rules, and the network quotas. The CLI is required, never
+//! skipped (`make test` installs it).
 
 #![allow(clippy::unwrap_used)]
 
@@ -279,10 +280,159 @@ async fn scenario(backend: Backend) {
     let list = cli.json(alice, &["network", "list"]).await;
     assert!(!column(&list, "ID").contains(&net_id), "{list}");
 
+    // ---------------------------------------------------- security groups
+    let web = cli
+        .json(
+            alice,
+            &[
+                "security",
+                "group",
+                "create",
+                "--description",
+                "the web tier",
+                "cli-web",
+            ],
+        )
+        .await;
+    let web_id = web["id"].as_str().unwrap().to_string();
+    assert_eq!(web["description"], "the web tier", "{web}");
+    let ssh = cli
+        .json(
+            alice,
+            &[
+                "security",
+                "group",
+                "rule",
+                "create",
+                "--protocol",
+                "tcp",
+                "--dst-port",
+                "22",
+                "--remote-ip",
+                "192.0.2.0/24",
+                "cli-web",
+            ],
+        )
+        .await;
+    assert_eq!(ssh["port_range_min"], 22, "{ssh}");
+    assert_eq!(ssh["port_range_max"], 22, "{ssh}");
+    assert_eq!(ssh["remote_ip_prefix"], "192.0.2.0/24", "{ssh}");
+    assert_eq!(ssh["direction"], "ingress", "{ssh}");
+    let ssh_id = ssh["id"].as_str().unwrap().to_string();
+    cli.ok(
+        alice,
+        &[
+            "security",
+            "group",
+            "rule",
+            "create",
+            "--protocol",
+            "icmp",
+            "--egress",
+            "cli-web",
+        ],
+    )
+    .await;
+    let err = cli
+        .fails(
+            alice,
+            &[
+                "security",
+                "group",
+                "rule",
+                "create",
+                "--protocol",
+                "tcp",
+                "--dst-port",
+                "22",
+                "--remote-ip",
+                "192.0.2.0/24",
+                "cli-web",
+            ],
+        )
+        .await;
+    assert!(err.contains("already exists"), "{err}");
+    let err = cli
+        .fails(
+            alice,
+            &[
+                "security",
+                "group",
+                "rule",
+                "create",
+                "--protocol",
+                "gre",
+                "--dst-port",
+                "80",
+                "cli-web",
+            ],
+        )
+        .await;
+    assert!(err.contains("port range"), "{err}");
+    let rules = cli
+        .json(alice, &["security", "group", "rule", "list", "cli-web"])
+        .await;
+    assert_eq!(
+        column(&rules, "ID").len(),
+        4,
+        "two egress, ssh, icmp: {rules}"
+    );
+    assert!(column(&rules, "ID").contains(&ssh_id), "{rules}");
+    let groups = cli.json(alice, &["security", "group", "list"]).await;
+    let mut names = column(&groups, "Name");
+    names.sort();
+    assert_eq!(names, ["cli-web", "default"], "{groups}");
+    let bobs = cli.json(bob, &["security", "group", "list"]).await;
+    assert_eq!(column(&bobs, "Name"), ["default"], "{bobs}");
+    cli.fails(bob, &["security", "group", "show", &web_id])
+        .await;
+    cli.fails(bob, &["security", "group", "rule", "delete", &ssh_id])
+        .await;
+    cli.ok(
+        alice,
+        &["security", "group", "set", "--name", "cli-web-2", "cli-web"],
+    )
+    .await;
+    let shown = cli
+        .json(alice, &["security", "group", "show", &web_id])
+        .await;
+    assert_eq!(shown["name"], "cli-web-2", "{shown}");
+    cli.ok(alice, &["network", "create", "sg-net"]).await;
+    let guarded = cli
+        .json(
+            alice,
+            &[
+                "port",
+                "create",
+                "--network",
+                "sg-net",
+                "--security-group",
+                "cli-web-2",
+                "sg-port",
+            ],
+        )
+        .await;
+    assert!(
+        guarded["security_group_ids"].to_string().contains(&web_id),
+        "{guarded}"
+    );
+    let err = cli
+        .fails(alice, &["security", "group", "delete", "cli-web-2"])
+        .await;
+    assert!(err.contains("in use"), "{err}");
+    cli.ok(alice, &["port", "delete", "sg-port"]).await;
+    cli.ok(alice, &["security", "group", "rule", "delete", &ssh_id])
+        .await;
+    cli.ok(alice, &["security", "group", "delete", "cli-web-2"])
+        .await;
+    cli.ok(alice, &["network", "delete", "sg-net"]).await;
+
     // ------------------------------------------------------------ quotas
     let q = cli.json(admin, &["quota", "show", "proj-a"]).await;
     assert_eq!(quota_value(&q, "networks"), Some(100), "{q}");
     assert_eq!(quota_value(&q, "ports"), Some(500), "{q}");
+    assert_eq!(quota_value(&q, "security_groups"), Some(10), "{q}");
+    assert_eq!(quota_value(&q, "security_group_rules"), Some(100), "{q}");
     cli.ok(
         admin,
         &[
@@ -292,6 +442,8 @@ async fn scenario(backend: Backend) {
             "1",
             "--subnets",
             "4",
+            "--secgroups",
+            "5",
             "proj-a",
         ],
     )
@@ -299,6 +451,7 @@ async fn scenario(backend: Backend) {
     let q = cli.json(admin, &["quota", "show", "proj-a"]).await;
     assert_eq!(quota_value(&q, "networks"), Some(1), "{q}");
     assert_eq!(quota_value(&q, "subnets"), Some(4), "{q}");
+    assert_eq!(quota_value(&q, "security_groups"), Some(5), "{q}");
     cli.ok(alice, &["network", "create", "one"]).await;
     let err = cli.fails(alice, &["network", "create", "two"]).await;
     assert!(

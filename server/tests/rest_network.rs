@@ -1,8 +1,9 @@
 //! Neutron's REST API at `/network`, against the real server on SQLite
 //! and MariaDB: the version documents and extensions, networks, subnets
 //! and ports (create, show, list with filters, fields, sorting and marker
-//! paging, update, delete), Neutron's fault bodies, per-project isolation,
-//! a subnet that runs out of addresses, and quotas.
+//! paging, update, delete), security groups and their rules, Neutron's
+//! fault bodies, per-project isolation, a subnet that runs out of
+//! addresses, and quotas.
 
 #![allow(clippy::unwrap_used)]
 
@@ -586,10 +587,23 @@ async fn networks_subnets_and_ports(backend: Backend) {
         .await,
         200,
     );
+    // Port security goes off only with the port's groups.
+    fault(
+        &put(
+            &c,
+            &alice,
+            &format!("/ports/{bare_id}"),
+            json!({"port": {"port_security_enabled": false}}),
+        )
+        .await,
+        409,
+        "PortSecurityPortHasSecurityGroup",
+    );
     let up = ok(
-        put(&c, &alice, &format!("/ports/{bare_id}"), json!({"port": {"name": "addressed", "fixed_ips": [{"subnet_id": sub_id}], "port_security_enabled": false}})).await,
+        put(&c, &alice, &format!("/ports/{bare_id}"), json!({"port": {"name": "addressed", "fixed_ips": [{"subnet_id": sub_id}], "port_security_enabled": false, "security_groups": []}})).await,
         200,
     );
+    assert_eq!(up["port"]["security_groups"], json!([]));
     assert_eq!(up["port"]["fixed_ips"][0]["ip_address"], "10.0.0.3", "{up}");
     assert_eq!(up["port"]["port_security_enabled"], false);
 
@@ -759,3 +773,298 @@ async fn quotas(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: quotas);
+
+async fn security_groups(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let admin = c.admin_token.clone();
+    let (_, project_a, alice) = c.user_with_role("alice", "proj-a", "member").await;
+    let (_, _, bob) = c.user_with_role("bob", "proj-b", "member").await;
+
+    let ext = ok(get(&c, &alice, "/extensions/security-group").await, 200);
+    assert_eq!(ext["extension"]["alias"], "security-group");
+
+    // A project's first list holds its default group and Neutron's rules.
+    let listed = ok(get(&c, &alice, "/security-groups").await, 200);
+    let groups = listed["security_groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{listed}");
+    let default = &groups[0];
+    let default_id = default["id"].as_str().unwrap().to_string();
+    assert_eq!(default["name"], "default");
+    assert_eq!(default["description"], "Default security group");
+    assert_eq!(default["project_id"], project_a.as_str());
+    assert_eq!(default["tenant_id"], project_a.as_str());
+    assert_eq!(default["stateful"], true);
+    let rules = default["security_group_rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 4, "{default}");
+    let ingress: Vec<_> = rules
+        .iter()
+        .filter(|r| r["direction"] == "ingress")
+        .collect();
+    assert_eq!(ingress.len(), 2);
+    assert!(ingress
+        .iter()
+        .all(|r| r["remote_group_id"] == default_id.as_str()
+            && r["protocol"].is_null()
+            && r["remote_ip_prefix"].is_null()));
+
+    // A group and a rule, in Neutron's shapes.
+    let web = ok(
+        post(
+            &c,
+            &alice,
+            "/security-groups",
+            json!({"security_group": {"name": "web", "description": "the web tier"}}),
+        )
+        .await,
+        201,
+    );
+    let web = &web["security_group"];
+    let web_id = web["id"].as_str().unwrap().to_string();
+    assert_eq!(web["security_group_rules"].as_array().unwrap().len(), 2);
+    fault(
+        &post(
+            &c,
+            &alice,
+            "/security-groups",
+            json!({"security_group": {"name": "default"}}),
+        )
+        .await,
+        409,
+        "SecurityGroupDefaultAlreadyExists",
+    );
+    let ssh = ok(
+        post(
+            &c,
+            &alice,
+            "/security-group-rules",
+            json!({"security_group_rule": {
+                "security_group_id": web_id, "direction": "ingress", "ethertype": "IPv4",
+                "protocol": "tcp", "port_range_min": 22, "port_range_max": "22",
+                "remote_ip_prefix": "192.0.2.0/24", "description": "ssh",
+            }}),
+        )
+        .await,
+        201,
+    );
+    let ssh = &ssh["security_group_rule"];
+    let ssh_id = ssh["id"].as_str().unwrap().to_string();
+    assert_eq!(ssh["port_range_min"], 22);
+    assert_eq!(ssh["port_range_max"], 22);
+    assert_eq!(ssh["protocol"], "tcp");
+    assert_eq!(ssh["remote_ip_prefix"], "192.0.2.0/24");
+    assert_eq!(ssh["security_group_id"], web_id.as_str());
+    assert_eq!(ssh["project_id"], project_a.as_str());
+    let dup = post(
+        &c,
+        &alice,
+        "/security-group-rules",
+        json!({"security_group_rule": {
+            "security_group_id": web_id, "direction": "ingress",
+            "protocol": 6, "port_range_min": 22, "port_range_max": 22,
+            "remote_ip_prefix": "192.0.2.0/24",
+        }}),
+    )
+    .await;
+    fault(&dup, 409, "SecurityGroupRuleExists");
+    assert!(dup.message_neutron().contains(&ssh_id), "{}", dup.body);
+    for (body, kind) in [
+        (
+            json!({"security_group_id": web_id, "direction": "ingress", "protocol": "tcp", "port_range_min": 90, "port_range_max": 80}),
+            "SecurityGroupInvalidPortRange",
+        ),
+        (
+            json!({"security_group_id": web_id, "direction": "ingress", "ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/8"}),
+            "SecurityGroupRuleParameterConflict",
+        ),
+        (
+            json!({"security_group_id": web_id, "direction": "ingress", "protocol": "teleport"}),
+            "SecurityGroupRuleInvalidProtocol",
+        ),
+        (
+            json!({"security_group_id": web_id, "direction": "up"}),
+            "InvalidInput",
+        ),
+        (json!({"security_group_id": web_id}), "HTTPBadRequest"),
+        (
+            json!({"security_group_id": web_id, "direction": "egress", "colour": "red"}),
+            "HTTPBadRequest",
+        ),
+    ] {
+        fault(
+            &post(
+                &c,
+                &alice,
+                "/security-group-rules",
+                json!({ "security_group_rule": body }),
+            )
+            .await,
+            400,
+            kind,
+        );
+    }
+    let found = ok(
+        get(
+            &c,
+            &alice,
+            &format!("/security-group-rules?security_group_id={web_id}&direction=ingress&fields=id&fields=protocol"),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(
+        found["security_group_rules"],
+        json!([{"id": ssh_id, "protocol": "tcp"}])
+    );
+    let first = ok(get(&c, &alice, "/security-groups?limit=1").await, 200);
+    let next = first["security_groups_links"][0]["href"].as_str().unwrap();
+    assert!(next.contains("/v2.0/security-groups?"), "{next}");
+    let second = ok(get(&c, &alice, next).await, 200);
+    assert_eq!(
+        ids(&second, "security_groups"),
+        std::slice::from_ref(&web_id)
+    );
+    fault(
+        &get(&c, &alice, "/security-groups?colour=red").await,
+        400,
+        "HTTPBadRequest",
+    );
+    let renamed = ok(
+        put(
+            &c,
+            &alice,
+            &format!("/security-groups/{web_id}"),
+            json!({"security_group": {"name": "www"}}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(renamed["security_group"]["name"], "www");
+    fault(
+        &put(
+            &c,
+            &alice,
+            &format!("/security-groups/{default_id}"),
+            json!({"security_group": {"name": "mine"}}),
+        )
+        .await,
+        409,
+        "SecurityGroupCannotUpdateDefault",
+    );
+
+    // Isolation: bob sees and changes none of it.
+    let his = ok(get(&c, &bob, "/security-groups").await, 200);
+    let his_ids = ids(&his, "security_groups");
+    assert_eq!(his_ids.len(), 1);
+    assert!(!his_ids.contains(&web_id) && !his_ids.contains(&default_id));
+    for r in [
+        get(&c, &bob, &format!("/security-groups/{web_id}")).await,
+        put(
+            &c,
+            &bob,
+            &format!("/security-groups/{web_id}"),
+            json!({"security_group": {"name": "x"}}),
+        )
+        .await,
+        delete(&c, &bob, &format!("/security-groups/{web_id}")).await,
+    ] {
+        fault(&r, 404, "SecurityGroupNotFound");
+    }
+    fault(
+        &delete(&c, &bob, &format!("/security-group-rules/{ssh_id}")).await,
+        404,
+        "SecurityGroupRuleNotFound",
+    );
+    let all = ok(get(&c, &admin, "/security-groups").await, 200);
+    assert!(ids(&all, "security_groups").contains(&web_id));
+
+    // Ports: the default group unless named; a group in use stays.
+    let net = ok(
+        post(&c, &alice, "/networks", json!({"network": {"name": "n"}})).await,
+        201,
+    );
+    let net_id = net["network"]["id"].as_str().unwrap().to_string();
+    let p = ok(
+        post(
+            &c,
+            &alice,
+            "/ports",
+            json!({"port": {"network_id": net_id}}),
+        )
+        .await,
+        201,
+    );
+    assert_eq!(p["port"]["security_groups"], json!([default_id]));
+    let q = ok(
+        post(
+            &c,
+            &alice,
+            "/ports",
+            json!({"port": {"network_id": net_id, "security_groups": [web_id]}}),
+        )
+        .await,
+        201,
+    );
+    let q_id = q["port"]["id"].as_str().unwrap().to_string();
+    assert_eq!(q["port"]["security_groups"], json!([web_id]));
+    fault(
+        &delete(&c, &alice, &format!("/security-groups/{web_id}")).await,
+        409,
+        "SecurityGroupInUse",
+    );
+    fault(
+        &delete(&c, &alice, &format!("/security-groups/{default_id}")).await,
+        409,
+        "SecurityGroupCannotRemoveDefault",
+    );
+    ok(delete(&c, &alice, &format!("/ports/{q_id}")).await, 204);
+    ok(
+        delete(&c, &alice, &format!("/security-group-rules/{ssh_id}")).await,
+        204,
+    );
+    ok(
+        delete(&c, &alice, &format!("/security-groups/{web_id}")).await,
+        204,
+    );
+    fault(
+        &get(&c, &alice, &format!("/security-group-rules/{ssh_id}")).await,
+        404,
+        "SecurityGroupRuleNotFound",
+    );
+
+    // Quotas: Neutron's names and defaults, the default group counted.
+    let quota = ok(get(&c, &alice, &format!("/quotas/{project_a}")).await, 200);
+    assert_eq!(quota["quota"]["security_group"], 10, "{quota}");
+    assert_eq!(quota["quota"]["security_group_rule"], 100);
+    ok(
+        put(
+            &c,
+            &admin,
+            &format!("/quotas/{project_a}"),
+            json!({"quota": {"security_group": 1}}),
+        )
+        .await,
+        200,
+    );
+    let r = post(
+        &c,
+        &alice,
+        "/security-groups",
+        json!({"security_group": {"name": "more"}}),
+    )
+    .await;
+    fault(&r, 409, "OverQuota");
+    assert_eq!(
+        r.message_neutron(),
+        "Quota exceeded for resources: ['security_group']."
+    );
+    let details = ok(
+        get(&c, &alice, &format!("/quotas/{project_a}/details")).await,
+        200,
+    );
+    assert_eq!(
+        details["quota"]["security_group"],
+        json!({"limit": 1, "used": 1, "reserved": 0})
+    );
+    c.finish().await;
+}
+per_backend!(multi_thread: security_groups);

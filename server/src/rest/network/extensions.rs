@@ -34,6 +34,8 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("filter-validation", "Filter parameters validation", "Provides validation on filter parameters."),
     ("sorting", "Sorting support", "Enables sorting support."),
     ("pagination", "Pagination support", "Enables pagination support."),
+    ("security-group", "security-group", "The security groups extension."),
+    ("stateful-security-group", "Stateful security group", "Extension adding a \"stateful\" field to security groups."),
 ];
 
 /// Neutron's extensions have carried this date since they moved in-tree.

@@ -13,6 +13,7 @@ mod extensions;
 mod networks;
 mod ports;
 mod quotas;
+mod security_groups;
 mod subnets;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -41,6 +42,7 @@ pub fn table() -> RouteTable {
         .merge(networks::table())
         .merge(subnets::table())
         .merge(ports::table())
+        .merge(security_groups::table())
         .merge(quotas::table());
     RouteTable::new()
         .route("/", get(versions))
@@ -212,17 +214,25 @@ pub async fn versions(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /network/v2.0/`: the resources of the version.
 async fn resources(State(state): State<AppState>) -> Json<Value> {
-    let list: Vec<Value> = ["network", "subnet", "port", "quota", "extension"]
-        .iter()
-        .map(|name| {
-            let collection = format!("{name}s");
-            json!({
-                "name": name,
-                "collection": collection,
-                "links": [{"rel": "self", "href": format!("{}/{collection}", base(&state))}],
-            })
+    let list: Vec<Value> = [
+        "network",
+        "subnet",
+        "port",
+        "security_group",
+        "security_group_rule",
+        "quota",
+        "extension",
+    ]
+    .iter()
+    .map(|name| {
+        let collection = format!("{name}s").replace('_', "-");
+        json!({
+            "name": name,
+            "collection": collection,
+            "links": [{"rel": "self", "href": format!("{}/{collection}", base(&state))}],
         })
-        .collect();
+    })
+    .collect();
     Json(json!({ "resources": list }))
 }
 
@@ -453,7 +463,8 @@ pub fn list_body(
         let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
         body.insert(
             format!("{collection}_links"),
-            json!([{"rel": "next", "href": format!("{}/{collection}?{qs}", base(state))}]),
+            // The body says `security_groups`, the path `security-groups`.
+            json!([{"rel": "next", "href": format!("{}/{}?{qs}", base(state), collection.replace('_', "-"))}]),
         );
     }
     Value::Object(body)
@@ -619,7 +630,13 @@ pub fn is_admin(caller: &super::auth::Caller) -> bool {
 }
 
 /// The quota resources of the network service, by Neutron's names.
-pub const QUOTA_RESOURCES: [Resource; 3] = [Resource::NETWORKS, Resource::SUBNETS, Resource::PORTS];
+pub const QUOTA_RESOURCES: [Resource; 5] = [
+    Resource::NETWORKS,
+    Resource::SUBNETS,
+    Resource::PORTS,
+    Resource::SECURITY_GROUPS,
+    Resource::SECURITY_GROUP_RULES,
+];
 
 /// The standard attributes kept for every resource (`standard-attr-
 /// timestamp`; revisions and tags are not kept, so not shown).

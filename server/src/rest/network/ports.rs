@@ -330,7 +330,7 @@ pub async fn create(
         device_id: a.string_or_null("device_id")?.unwrap_or_default(),
         port_security_enabled: a.boolean("port_security_enabled")?,
         allowed_address_pairs: pairs_of(&mut a)?.unwrap_or_default(),
-        security_groups: a.strings("security_groups")?.unwrap_or_default(),
+        security_groups: a.strings("security_groups")?,
         binding_host_id: binding_of(&mut a)?.filter(|h| !h.is_empty()),
     };
     unsupported(&mut a)?;

@@ -1,9 +1,9 @@
 //! `/v2.0/quotas`: a project's network limits over the quota engine
 //! (`NetworkService::quota`), with Neutron's `default` and `details`.
 //!
-//! Neutron also shows quotas for routers, floating IPs, security groups
-//! and RBAC policies; those resources come in later slices, so their
-//! quotas are shown at Neutron's defaults and cannot be changed yet.
+//! Neutron also shows quotas for routers, floating IPs and RBAC policies;
+//! those resources come in later slices, so their quotas are shown at
+//! Neutron's defaults and cannot be changed yet.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,13 +29,7 @@ pub fn table() -> RouteTable {
 }
 
 /// Neutron's quotas for resources not kept yet: name and Neutron's default.
-const FIXED: [(&str, i64); 5] = [
-    ("router", 10),
-    ("floatingip", 50),
-    ("security_group", 10),
-    ("security_group_rule", 100),
-    ("rbac_policy", 10),
-];
+const FIXED: [(&str, i64); 3] = [("router", 10), ("floatingip", 50), ("rbac_policy", 10)];
 
 fn with_fixed(mut m: Map<String, Value>) -> Value {
     for (k, v) in FIXED {
