@@ -36,6 +36,20 @@ pub(super) struct Where {
 }
 
 impl Where {
+    /// What a list shows a caller without `all_projects` (an admin's
+    /// rule): rows of its own project only (none without a project scope).
+    pub fn own_project_unless(
+        ctx: &crate::RequestContext,
+        all_projects: &crate::policy::Rule,
+    ) -> Where {
+        let mut w = Where::default();
+        if !crate::policy::allows(ctx, all_projects, &crate::policy::Target::none()) {
+            let project = ctx.project_id().unwrap_or_default().to_string();
+            w.push("t.project_id = ?", [Arg::Text(project)]);
+        }
+        w
+    }
+
     pub fn push(&mut self, cond: impl Into<String>, args: impl IntoIterator<Item = Arg>) {
         self.conds.push(cond.into());
         self.args.extend(args);

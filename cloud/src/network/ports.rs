@@ -157,11 +157,7 @@ impl NetworkService {
     /// Ports the caller may see (its project's; an admin's: all),
     /// filtered, sorted and paged in SQL.
     pub async fn list_ports(&self, ctx: &RequestContext, f: &PortFilter) -> Result<Page<Port>> {
-        let mut visible = Where::default();
-        if !allows(ctx, &rules::GET_ALL_NETWORKS, &Target::none()) {
-            let project = ctx.project_id().unwrap_or_default().to_string();
-            visible.push("t.project_id = ?", [Arg::Text(project)]);
-        }
+        let visible = Where::own_project_unless(ctx, &rules::GET_ALL_NETWORKS);
         let mut w = visible.clone();
         w.ids("t.id", f.ids.as_ref());
         w.text("t.project_id", f.project_id.as_ref());

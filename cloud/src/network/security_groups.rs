@@ -612,11 +612,7 @@ impl NetworkService {
         f: &SecurityGroupFilter,
     ) -> Result<Page<SecurityGroup>> {
         self.ensure_callers_default(ctx).await?;
-        let mut visible = Where::default();
-        if !allows(ctx, &rules::GET_ALL_SECURITY_GROUPS, &Target::none()) {
-            let project = ctx.project_id().unwrap_or_default().to_string();
-            visible.push("t.project_id = ?", [Arg::Text(project)]);
-        }
+        let visible = Where::own_project_unless(ctx, &rules::GET_ALL_SECURITY_GROUPS);
         let mut w = visible.clone();
         w.ids("t.id", f.ids.as_ref());
         w.text("t.project_id", f.project_id.as_ref());
@@ -789,9 +785,16 @@ impl NetworkService {
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
-        let mut gone: Vec<(String, i64)> = Vec::with_capacity(counts.len());
+        // project → what goes back: one give-back per project keeps the
+        // quota engine's lock order.
+        let mut back: BTreeMap<String, Vec<(Resource, i64)>> = BTreeMap::new();
+        back.entry(g.project_id.clone())
+            .or_default()
+            .push((Resource::SECURITY_GROUPS, 1));
         for r in &counts {
-            gone.push((r.try_get("project_id")?, r.try_get("n")?));
+            back.entry(r.try_get("project_id")?)
+                .or_default()
+                .push((Resource::SECURITY_GROUP_RULES, r.try_get("n")?));
         }
         sqlx::query(
             "DELETE FROM security_group_rules WHERE security_group_id = ? OR remote_group_id = ?",
@@ -808,20 +811,8 @@ impl NetworkService {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        gone.sort();
-        let mut given_back_group = false;
-        for (project, n) in &gone {
-            let mut items = vec![(Resource::SECURITY_GROUP_RULES, *n)];
-            if project == &g.project_id {
-                items.push((Resource::SECURITY_GROUPS, 1));
-                given_back_group = true;
-            }
-            self.quota.give_back(&mut tx, project, &items).await?;
-        }
-        if !given_back_group {
-            self.quota
-                .give_back(&mut tx, &g.project_id, &[(Resource::SECURITY_GROUPS, 1)])
-                .await?;
+        for (project, items) in &back {
+            self.quota.give_back(&mut tx, project, items).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -863,11 +854,7 @@ impl NetworkService {
         f: &SecurityGroupRuleFilter,
     ) -> Result<Page<SecurityGroupRule>> {
         self.ensure_callers_default(ctx).await?;
-        let mut visible = Where::default();
-        if !allows(ctx, &rules::GET_ALL_SECURITY_GROUPS, &Target::none()) {
-            let project = ctx.project_id().unwrap_or_default().to_string();
-            visible.push("t.project_id = ?", [Arg::Text(project)]);
-        }
+        let visible = Where::own_project_unless(ctx, &rules::GET_ALL_SECURITY_GROUPS);
         let mut w = visible.clone();
         w.ids("t.id", f.ids.as_ref());
         w.text("t.project_id", f.project_id.as_ref());
