@@ -728,4 +728,28 @@ pub mod network {
     pub const GET_SECURITY_GROUP_RULE: Rule = rule("get_security_group_rule", PROJECT_READER);
     pub const CREATE_SECURITY_GROUP_RULE: Rule = rule("create_security_group_rule", PROJECT_MEMBER);
     pub const DELETE_SECURITY_GROUP_RULE: Rule = rule("delete_security_group_rule", PROJECT_MEMBER);
+
+    /// Routers and floating IPs are their project's (the target), as in
+    /// neutron/conf/policies/router.py and floatingip.py; SNAT and chosen
+    /// external addresses are the admin's.
+    pub const GET_ROUTER: Rule = rule("get_router", PROJECT_READER);
+    pub const GET_ALL_ROUTERS: Rule = rule("get_router:all_projects", ADMIN);
+    pub const CREATE_ROUTER: Rule = rule("create_router", PROJECT_MEMBER);
+    pub const UPDATE_ROUTER: Rule = rule("update_router", PROJECT_MEMBER);
+    pub const DELETE_ROUTER: Rule = rule("delete_router", PROJECT_MEMBER);
+    pub const ROUTER_GATEWAY_SNAT: Rule =
+        rule("create_router:external_gateway_info:enable_snat", ADMIN);
+    pub const ROUTER_GATEWAY_FIXED_IPS: Rule = rule(
+        "create_router:external_gateway_info:external_fixed_ips",
+        ADMIN,
+    );
+    pub const ADD_ROUTER_INTERFACE: Rule = rule("add_router_interface", PROJECT_MEMBER);
+    pub const REMOVE_ROUTER_INTERFACE: Rule = rule("remove_router_interface", PROJECT_MEMBER);
+    pub const GET_FLOATING_IP: Rule = rule("get_floatingip", PROJECT_READER);
+    pub const GET_ALL_FLOATING_IPS: Rule = rule("get_floatingip:all_projects", ADMIN);
+    pub const CREATE_FLOATING_IP: Rule = rule("create_floatingip", PROJECT_MEMBER);
+    pub const CREATE_FLOATING_IP_ADDRESS: Rule =
+        rule("create_floatingip:floating_ip_address", ADMIN);
+    pub const UPDATE_FLOATING_IP: Rule = rule("update_floatingip", PROJECT_MEMBER);
+    pub const DELETE_FLOATING_IP: Rule = rule("delete_floatingip", PROJECT_MEMBER);
 }

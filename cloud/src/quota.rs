@@ -73,6 +73,10 @@ impl Resource {
     /// Rules of a project's security groups (Neutron's
     /// `security_group_rule`).
     pub const SECURITY_GROUP_RULES: Resource = Resource("security_group_rule");
+    /// Routers a project owns (Neutron's `router`).
+    pub const ROUTERS: Resource = Resource("router");
+    /// Floating IPs a project holds (Neutron's `floatingip`).
+    pub const FLOATING_IPS: Resource = Resource("floatingip");
 
     /// Every resource the engine knows; a new service adds its own here.
     pub const ALL: &'static [Resource] = &[
@@ -88,6 +92,8 @@ impl Resource {
         Self::PORTS,
         Self::SECURITY_GROUPS,
         Self::SECURITY_GROUP_RULES,
+        Self::ROUTERS,
+        Self::FLOATING_IPS,
     ];
 
     pub fn name(self) -> &'static str {

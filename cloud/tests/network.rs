@@ -1118,7 +1118,7 @@ async fn ports_ipam_and_deletes(backend: Backend) {
         kind_of(svc.delete_network(&a, &n.id).await),
         (ErrorKind::Conflict, "NetworkInUse")
     );
-    // With only DHCP and router ports left, the network goes with them.
+    // With only DHCP ports left, the network goes with them.
     for p in svc
         .list_ports(&a, &PortFilter::default())
         .await
@@ -1137,16 +1137,25 @@ async fn ports_ipam_and_deletes(backend: Backend) {
         )
         .await
         .unwrap();
-    svc.create_port(
-        &a,
-        NewPort {
-            device_owner: DEVICE_OWNER_ROUTER_INTERFACE.into(),
-            fixed_ips: fixed(None, Some("10.0.0.1")),
-            ..port(&n.id)
-        },
-    )
-    .await
-    .unwrap();
+    // A port that only says it is a router's keeps the network (routers'
+    // ports go through the router API), and, being no router's, is
+    // deleted as any port is.
+    let posing = svc
+        .create_port(
+            &a,
+            NewPort {
+                device_owner: DEVICE_OWNER_ROUTER_INTERFACE.into(),
+                fixed_ips: fixed(None, Some("10.0.0.1")),
+                ..port(&n.id)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kind_of(svc.delete_network(&a, &n.id).await),
+        (ErrorKind::Conflict, "NetworkInUse")
+    );
+    svc.delete_port(&a, &posing.id).await.unwrap();
     assert_eq!(
         svc.get_port(&a, &dhcp.id).await.unwrap().device_owner,
         DEVICE_OWNER_DHCP
@@ -1407,6 +1416,8 @@ async fn quotas_refuse_networks(backend: Backend) {
             (Resource::PORTS, 500),
             (Resource::SECURITY_GROUPS, 10),
             (Resource::SECURITY_GROUP_RULES, 100),
+            (Resource::ROUTERS, 10),
+            (Resource::FLOATING_IPS, 50),
         ]
     );
 
@@ -1887,6 +1898,24 @@ async fn purge_after_project_deletion(backend: Backend) {
         .unwrap();
     svc.create_port(&a, port(&own.id)).await.unwrap();
     let web = svc.create_security_group(&a, sg("web")).await.unwrap();
+    let (public, _) = external(&svc, "203.0.113.0/24").await;
+    let own_sub = svc
+        .list_subnets(&a, &SubnetFilter::default())
+        .await
+        .unwrap()
+        .items;
+    let r = svc
+        .create_router(&a, router("r", Some(&public.id)))
+        .await
+        .unwrap();
+    svc.add_router_interface(&a, &r.id, InterfaceRequest::Subnet(own_sub[0].id.clone()))
+        .await
+        .unwrap();
+    let vm = svc.create_port(&a, port(&own.id)).await.unwrap();
+    let f = svc
+        .create_floating_ip(&a, fip(&public.id, Some(&vm.id)))
+        .await
+        .unwrap();
     let shared = svc
         .create_network(
             &ad,
@@ -1920,6 +1949,28 @@ async fn purge_after_project_deletion(backend: Backend) {
     assert_eq!(
         kind_of(svc.get_security_group(&ad, &web.id).await),
         (ErrorKind::NotFound, "SecurityGroupNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.get_router(&ad, &r.id).await),
+        (ErrorKind::NotFound, "RouterNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.get_floating_ip(&ad, &f.id).await),
+        (ErrorKind::NotFound, "FloatingIPNotFound")
+    );
+    assert_eq!(
+        svc.list_ports(
+            &ad,
+            &PortFilter {
+                network_id: Some(public.id.clone()),
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .total,
+        0,
+        "the gateway's and the floating IP's addresses went back"
     );
     let left = svc
         .list_ports(
@@ -1961,6 +2012,546 @@ async fn purge_after_project_deletion(backend: Backend) {
     scratch.finish().await;
 }
 
+/// An external network (admin's) with one subnet, for routers' gateways
+/// and floating IPs.
+async fn external(svc: &NetworkService, cidr: &str) -> (Network, Subnet) {
+    let ad = admin();
+    let n = svc
+        .create_network(
+            &ad,
+            NewNetwork {
+                router_external: true,
+                ..net("public")
+            },
+        )
+        .await
+        .unwrap();
+    let s = svc.create_subnet(&ad, subnet(&n.id, cidr)).await.unwrap();
+    (n, s)
+}
+
+fn router(name: &str, gateway: Option<&str>) -> NewRouter {
+    NewRouter {
+        name: name.into(),
+        external_gateway: gateway.map(|g| ExternalGatewayRequest {
+            network_id: g.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn fip(network_id: &str, port_id: Option<&str>) -> NewFloatingIp {
+    NewFloatingIp {
+        floating_network_id: network_id.into(),
+        port_id: port_id.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+async fn routers_and_floating_ips(backend: Backend) {
+    let (scratch, svc) = setup(backend).await;
+    let (a, b, ad) = (member("proj-a"), member("proj-b"), admin());
+    let (public, public_sub) = external(&svc, "203.0.113.0/28").await;
+    let private = svc.create_network(&a, net("private")).await.unwrap();
+    let sub = svc
+        .create_subnet(&a, subnet(&private.id, "10.0.0.0/24"))
+        .await
+        .unwrap();
+
+    // A router with a gateway: its port is no project's, SNAT is on.
+    let r = svc
+        .create_router(&a, router("r1", Some(&public.id)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.project_id.as_str(), r.status.as_str()),
+        ("proj-a", "ACTIVE")
+    );
+    let gw = r.external_gateway.clone().unwrap();
+    assert_eq!(gw.network_id, public.id);
+    assert!(gw.enable_snat);
+    assert_eq!(gw.external_fixed_ips.len(), 1);
+    assert_eq!(gw.external_fixed_ips[0].subnet_id, public_sub.id);
+    let gw_port = svc.get_port(&ad, &gw.port_id).await.unwrap();
+    assert_eq!(
+        (
+            gw_port.project_id.as_str(),
+            gw_port.device_owner.as_str(),
+            gw_port.device_id.as_str()
+        ),
+        ("", DEVICE_OWNER_ROUTER_GATEWAY, r.id.as_str())
+    );
+    assert_eq!(
+        kind_of(svc.get_port(&a, &gw.port_id).await).0,
+        ErrorKind::NotFound,
+        "the gateway port is not the project's"
+    );
+    // SNAT is the admin's to turn off; a non-external network is refused.
+    let snat_off = ExternalGatewayRequest {
+        network_id: public.id.clone(),
+        enable_snat: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(
+        kind_of(
+            svc.update_router(
+                &a,
+                &r.id,
+                RouterUpdate {
+                    external_gateway: Some(Some(snat_off.clone())),
+                    ..Default::default()
+                }
+            )
+            .await
+        ),
+        (ErrorKind::Forbidden, "PolicyNotAuthorized")
+    );
+    let r = svc
+        .update_router(
+            &ad,
+            &r.id,
+            RouterUpdate {
+                external_gateway: Some(Some(snat_off)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let same = r.external_gateway.clone().unwrap();
+    assert!(!same.enable_snat);
+    assert_eq!(
+        same.port_id, gw.port_id,
+        "only SNAT changed: the port stays"
+    );
+    assert_eq!(
+        kind_of(
+            svc.create_router(&a, router("bad", Some(&private.id)))
+                .await
+        ),
+        (ErrorKind::BadRequest, "BadRequest")
+    );
+
+    // Interfaces: the subnet's gateway address, once per subnet, no
+    // overlaps, only the project's own subnets.
+    let i = svc
+        .add_router_interface(&a, &r.id, InterfaceRequest::Subnet(sub.id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(i.subnet_ids, vec![sub.id.clone()]);
+    assert_eq!(i.network_id, private.id);
+    let ip_port = svc.get_port(&a, &i.port_id).await.unwrap();
+    assert_eq!(ip_port.fixed_ips[0].ip_address, ip("10.0.0.1"));
+    assert_eq!(ip_port.device_owner, DEVICE_OWNER_ROUTER_INTERFACE);
+    assert!(ip_port.security_groups.is_empty());
+    assert_eq!(
+        svc.get_router(&a, &r.id).await.unwrap().interface_port_ids,
+        vec![i.port_id.clone()]
+    );
+    assert_eq!(
+        kind_of(
+            svc.add_router_interface(&a, &r.id, InterfaceRequest::Subnet(sub.id.clone()))
+                .await
+        ),
+        (ErrorKind::BadRequest, "BadRequest")
+    );
+    let other = svc.create_network(&a, net("other")).await.unwrap();
+    let overlapping = svc
+        .create_subnet(&a, subnet(&other.id, "10.0.0.0/25"))
+        .await
+        .unwrap();
+    let e = svc
+        .add_router_interface(&a, &r.id, InterfaceRequest::Subnet(overlapping.id.clone()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("overlaps"), "{e}");
+    // A second subnet by port: an unused port of the project's.
+    let third = svc.create_network(&a, net("third")).await.unwrap();
+    let third_sub = svc
+        .create_subnet(&a, subnet(&third.id, "10.9.0.0/24"))
+        .await
+        .unwrap();
+    let by_port = svc.create_port(&a, port(&third.id)).await.unwrap();
+    assert_eq!(by_port.security_groups.len(), 1);
+    let i2 = svc
+        .add_router_interface(&a, &r.id, InterfaceRequest::Port(by_port.id.clone()))
+        .await
+        .unwrap();
+    assert_eq!(i2.subnet_ids, vec![third_sub.id.clone()]);
+    let taken = svc.get_port(&a, &by_port.id).await.unwrap();
+    assert_eq!(
+        (taken.device_owner.as_str(), taken.device_id.as_str()),
+        (DEVICE_OWNER_ROUTER_INTERFACE, r.id.as_str())
+    );
+    assert!(taken.security_groups.is_empty());
+    assert_eq!(
+        kind_of(
+            svc.add_router_interface(&a, &r.id, InterfaceRequest::Port(by_port.id.clone()))
+                .await
+        ),
+        (ErrorKind::Conflict, "PortInUse")
+    );
+    // Routers' ports, their networks and subnets stay until the router
+    // lets them go.
+    assert_eq!(
+        kind_of(svc.delete_port(&a, &i.port_id).await),
+        (ErrorKind::Conflict, "ServicePortInUse")
+    );
+    assert_eq!(
+        kind_of(svc.delete_port(&ad, &gw.port_id).await),
+        (ErrorKind::Conflict, "ServicePortInUse")
+    );
+    assert_eq!(
+        kind_of(svc.delete_subnet(&a, &sub.id).await),
+        (ErrorKind::Conflict, "SubnetInUse")
+    );
+    assert_eq!(
+        kind_of(svc.delete_network(&a, &private.id).await),
+        (ErrorKind::Conflict, "NetworkInUse")
+    );
+    assert_eq!(
+        kind_of(svc.delete_router(&a, &r.id).await),
+        (ErrorKind::Conflict, "RouterInUse")
+    );
+    assert_eq!(
+        kind_of(
+            svc.update_network(
+                &ad,
+                &public.id,
+                NetworkUpdate {
+                    router_external: Some(false),
+                    ..Default::default()
+                }
+            )
+            .await
+        ),
+        (ErrorKind::Conflict, "ExternalNetworkInUse")
+    );
+    // Isolation: another project neither sees nor changes the router.
+    assert_eq!(
+        kind_of(svc.get_router(&b, &r.id).await),
+        (ErrorKind::NotFound, "RouterNotFound")
+    );
+    assert_eq!(
+        kind_of(
+            svc.add_router_interface(&b, &r.id, InterfaceRequest::Subnet(sub.id.clone()))
+                .await
+        ),
+        (ErrorKind::NotFound, "RouterNotFound")
+    );
+    assert_eq!(
+        svc.list_routers(&b, &RouterFilter::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        kind_of(svc.delete_router(&reader("proj-a"), &r.id).await),
+        (ErrorKind::Forbidden, "PolicyNotAuthorized")
+    );
+    let b_router = svc.create_router(&b, router("rb", None)).await.unwrap();
+    assert_eq!(
+        kind_of(
+            svc.add_router_interface(&b, &b_router.id, InterfaceRequest::Subnet(sub.id.clone()))
+                .await
+        ),
+        (ErrorKind::NotFound, "SubnetNotFound"),
+        "another project's subnet is not seen"
+    );
+
+    // Floating IPs: an address of the external network, associated
+    // through the router with a port's fixed address.
+    let vm = svc.create_port(&a, port(&private.id)).await.unwrap();
+    let f = svc
+        .create_floating_ip(&a, fip(&public.id, None))
+        .await
+        .unwrap();
+    assert_eq!((f.status.as_str(), f.port_id.clone()), ("DOWN", None));
+    assert!(public_sub.cidr.contains(&f.floating_ip_address));
+    let fip_ports = svc
+        .list_ports(
+            &ad,
+            &PortFilter {
+                device_id: Some(f.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(fip_ports.len(), 1);
+    assert_eq!(fip_ports[0].device_owner, DEVICE_OWNER_FLOATINGIP);
+    assert_eq!(fip_ports[0].fixed_ips[0].ip_address, f.floating_ip_address);
+    let assoc = |port: Option<&str>| FloatingIpUpdate {
+        port_id: Some(port.map(str::to_string)),
+        ..Default::default()
+    };
+    let f = svc
+        .update_floating_ip(&a, &f.id, assoc(Some(&vm.id)))
+        .await
+        .unwrap();
+    assert_eq!(f.status, "ACTIVE");
+    assert_eq!(f.port_id.as_deref(), Some(vm.id.as_str()));
+    assert_eq!(f.fixed_ip_address, Some(vm.fixed_ips[0].ip_address));
+    assert_eq!(f.router_id.as_deref(), Some(r.id.as_str()));
+    // One floating IP per fixed address; the router's interface and
+    // gateway stay while it is used.
+    let e = svc
+        .create_floating_ip(&a, fip(&public.id, Some(&vm.id)))
+        .await;
+    assert_eq!(
+        kind_of(e),
+        (ErrorKind::Conflict, "FloatingIPPortAlreadyAssociated")
+    );
+    assert_eq!(
+        kind_of(
+            svc.remove_router_interface(&a, &r.id, Some(&sub.id), None)
+                .await
+        ),
+        (ErrorKind::Conflict, "RouterInterfaceInUseByFloatingIP")
+    );
+    assert_eq!(
+        kind_of(
+            svc.update_router(
+                &a,
+                &r.id,
+                RouterUpdate {
+                    external_gateway: Some(None),
+                    ..Default::default()
+                }
+            )
+            .await
+        ),
+        (
+            ErrorKind::Conflict,
+            "RouterExternalGatewayInUseByFloatingIp"
+        )
+    );
+    // A port no router reaches, another project's port, a non-external
+    // network, an address chosen by a non-admin: refused.
+    let lonely = svc.create_network(&a, net("lonely")).await.unwrap();
+    svc.create_subnet(&a, subnet(&lonely.id, "10.7.0.0/24"))
+        .await
+        .unwrap();
+    let unreachable = svc.create_port(&a, port(&lonely.id)).await.unwrap();
+    assert_eq!(
+        kind_of(
+            svc.create_floating_ip(&a, fip(&public.id, Some(&unreachable.id)))
+                .await
+        ),
+        (ErrorKind::NotFound, "ExternalGatewayForFloatingIPNotFound")
+    );
+    let b_net = svc.create_network(&b, net("b-net")).await.unwrap();
+    svc.create_subnet(&b, subnet(&b_net.id, "10.0.0.0/24"))
+        .await
+        .unwrap();
+    let b_port = svc.create_port(&b, port(&b_net.id)).await.unwrap();
+    assert_eq!(
+        kind_of(
+            svc.update_floating_ip(&a, &f.id, assoc(Some(&b_port.id)))
+                .await
+        ),
+        (ErrorKind::NotFound, "PortNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.create_floating_ip(&a, fip(&private.id, None)).await),
+        (ErrorKind::BadRequest, "BadRequest")
+    );
+    assert_eq!(
+        kind_of(
+            svc.create_floating_ip(
+                &a,
+                NewFloatingIp {
+                    floating_ip_address: Some("203.0.113.9".into()),
+                    ..fip(&public.id, None)
+                }
+            )
+            .await
+        ),
+        (ErrorKind::Forbidden, "PolicyNotAuthorized")
+    );
+    let chosen = svc
+        .create_floating_ip(
+            &ad,
+            NewFloatingIp {
+                project_id: Some("proj-a".into()),
+                floating_ip_address: Some("203.0.113.9".into()),
+                ..fip(&public.id, None)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(chosen.floating_ip_address, ip("203.0.113.9"));
+    // Isolation of floating IPs.
+    assert_eq!(
+        kind_of(svc.get_floating_ip(&b, &f.id).await),
+        (ErrorKind::NotFound, "FloatingIPNotFound")
+    );
+    assert_eq!(
+        kind_of(svc.delete_floating_ip(&b, &f.id).await).1,
+        "FloatingIPNotFound"
+    );
+    let listed = svc
+        .list_floating_ips(&a, &FloatingIpFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 2);
+    assert_eq!(
+        svc.list_floating_ips(&b, &FloatingIpFilter::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let unassociated = svc
+        .list_floating_ips(
+            &a,
+            &FloatingIpFilter {
+                port_id: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(unassociated.items.len(), 1);
+    assert_eq!(unassociated.items[0].id, chosen.id);
+    // Deleting the port disassociates its floating IP.
+    svc.delete_port(&a, &vm.id).await.unwrap();
+    let f = svc.get_floating_ip(&a, &f.id).await.unwrap();
+    assert_eq!(
+        (f.status.as_str(), f.port_id.clone(), f.router_id.clone()),
+        ("DOWN", None, None)
+    );
+    // The external subnet's 13 addresses (a /28 less the gateway): the
+    // router's gateway holds one, two floating IPs two; the rest run out
+    // cleanly.
+    svc.quota()
+        .set_limit(&ad, "proj-a", Resource::FLOATING_IPS, 100)
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        svc.create_floating_ip(&a, fip(&public.id, None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        kind_of(svc.create_floating_ip(&a, fip(&public.id, None)).await),
+        (ErrorKind::Conflict, "IpAddressGenerationFailure")
+    );
+    assert_eq!(
+        svc.quota()
+            .standing("proj-a", Resource::FLOATING_IPS)
+            .await
+            .unwrap()
+            .in_use,
+        12,
+        "the refused one took no quota"
+    );
+    for f in svc
+        .list_floating_ips(&a, &FloatingIpFilter::default())
+        .await
+        .unwrap()
+        .items
+    {
+        svc.delete_floating_ip(&a, &f.id).await.unwrap();
+    }
+    // Now the interfaces and the gateway may go: by subnet, by port.
+    let out = svc
+        .remove_router_interface(&a, &r.id, Some(&sub.id), None)
+        .await
+        .unwrap();
+    assert_eq!(out.port_id, i.port_id);
+    assert_eq!(
+        kind_of(svc.get_port(&a, &i.port_id).await).0,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind_of(
+            svc.remove_router_interface(&a, &r.id, Some(&sub.id), None)
+                .await
+        ),
+        (ErrorKind::NotFound, "RouterInterfaceNotFoundForSubnet")
+    );
+    assert_eq!(
+        kind_of(
+            svc.remove_router_interface(&a, &r.id, None, Some(&vm.id))
+                .await
+        ),
+        (ErrorKind::NotFound, "RouterInterfaceNotFound")
+    );
+    svc.remove_router_interface(&a, &r.id, None, Some(&by_port.id))
+        .await
+        .unwrap();
+    svc.delete_router(&a, &r.id).await.unwrap();
+    assert_eq!(
+        kind_of(svc.get_port(&ad, &gw.port_id).await).0,
+        ErrorKind::NotFound,
+        "the gateway port went with the router"
+    );
+    svc.delete_network(&a, &private.id).await.unwrap();
+    svc.delete_network(&ad, &public.id).await.unwrap();
+    for u in svc.quota().usage(&a, "proj-a").await.unwrap() {
+        let expected = match u.resource {
+            Resource::SECURITY_GROUPS => 1,
+            Resource::SECURITY_GROUP_RULES => 4,
+            Resource::NETWORKS => 3,
+            Resource::SUBNETS => 3,
+            // The port on the network no router reaches.
+            Resource::PORTS => 1,
+            _ => 0,
+        };
+        assert_eq!(u.in_use, expected, "{}", u.resource);
+    }
+    // Router quota.
+    svc.quota()
+        .set_limit(&ad, "proj-b", Resource::ROUTERS, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        kind_of(svc.create_router(&b, router("rb2", None)).await),
+        (ErrorKind::Conflict, "OverQuota")
+    );
+    scratch.finish().await;
+}
+
+/// Floating IPs created at once on a small external subnet get distinct
+/// addresses, and the ones past its end are clean refusals.
+async fn concurrent_floating_ips_get_distinct_addresses(backend: Backend) {
+    let (scratch, svc) = setup(backend).await;
+    let (public, _) = external(&svc, "198.51.100.0/27").await;
+    svc.quota()
+        .set_limit(&admin(), "proj-a", Resource::FLOATING_IPS, 100)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let (svc, net) = (svc.clone(), public.id.clone());
+        tasks.push(tokio::spawn(async move {
+            svc.create_floating_ip(&member("proj-a"), fip(&net, None))
+                .await
+        }));
+    }
+    let mut got = BTreeSet::new();
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(f) => assert!(
+                got.insert(f.floating_ip_address),
+                "twice: {}",
+                f.floating_ip_address
+            ),
+            Err(e) => {
+                assert_eq!(e.neutron_type(), "IpAddressGenerationFailure", "{e}");
+                refused += 1;
+            }
+        }
+    }
+    // A /27 has 29 addresses to give after its gateway.
+    assert_eq!((got.len(), refused), (29, 11));
+    scratch.finish().await;
+}
+
 #[test]
 fn every_error_has_a_key_and_a_kind() {
     for e in NetworkError::examples() {
@@ -1979,6 +2570,8 @@ per_backend!(
     quotas_refuse_networks,
     security_groups_rules_and_ports,
     purge_after_project_deletion,
+    routers_and_floating_ips,
 );
 per_backend!(multi_thread: concurrent_ports_get_distinct_addresses);
 per_backend!(multi_thread: concurrent_first_uses_make_one_default_group);
+per_backend!(multi_thread: concurrent_floating_ips_get_distinct_addresses);

@@ -28,6 +28,8 @@ pub struct NetworkConfig {
     pub ports: i64,
     pub security_groups: i64,
     pub security_group_rules: i64,
+    pub routers: i64,
+    pub floating_ips: i64,
 }
 
 /// The largest VXLAN network identifier (24 bits).
@@ -35,13 +37,15 @@ pub const MAX_VNI: u32 = 16_777_215;
 
 impl NetworkConfig {
     /// The defaults the quota engine applies to network resources.
-    pub fn quota_defaults(&self) -> [(Resource, i64); 5] {
+    pub fn quota_defaults(&self) -> [(Resource, i64); 7] {
         [
             (Resource::NETWORKS, self.networks),
             (Resource::SUBNETS, self.subnets),
             (Resource::PORTS, self.ports),
             (Resource::SECURITY_GROUPS, self.security_groups),
             (Resource::SECURITY_GROUP_RULES, self.security_group_rules),
+            (Resource::ROUTERS, self.routers),
+            (Resource::FLOATING_IPS, self.floating_ips),
         ]
     }
 }
@@ -62,6 +66,8 @@ impl Default for NetworkConfig {
             ports: 500,
             security_groups: 10,
             security_group_rules: 100,
+            routers: 10,
+            floating_ips: 50,
         }
     }
 }

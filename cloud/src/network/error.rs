@@ -226,6 +226,183 @@ impl NetworkError {
         }
     }
 
+    pub fn router_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "RouterNotFound",
+            message: crate::msg!(
+                "error.network.router_not_found",
+                "Router {router_id} could not be found",
+                router_id = id,
+            ),
+        }
+    }
+
+    pub fn floating_ip_not_found(id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "FloatingIPNotFound",
+            message: crate::msg!(
+                "error.network.floating_ip_not_found",
+                "Floating IP {floatingip_id} could not be found",
+                floatingip_id = id,
+            ),
+        }
+    }
+
+    /// Neutron's `BadRequest` (400) for a router or floating IP request
+    /// that does not hold together: "Bad router request: {reason}".
+    pub fn bad_request(resource: &'static str, reason: impl Into<String>) -> NetworkError {
+        NetworkError::Validation {
+            neutron_type: "BadRequest",
+            message: crate::msg!(
+                "error.network.bad_request",
+                "Bad {resource} request: {reason}",
+                resource = resource,
+                reason = reason.into(),
+            ),
+        }
+    }
+
+    /// Neutron's `RouterInUse` (409): it still has interfaces.
+    pub fn router_in_use(id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "RouterInUse",
+            message: crate::msg!(
+                "error.network.router_in_use",
+                "Router {router_id} still has ports",
+                router_id = id,
+            ),
+        }
+    }
+
+    /// Neutron's `RouterInterfaceNotFound` (404).
+    pub fn router_interface_not_found(router_id: &str, port_id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "RouterInterfaceNotFound",
+            message: crate::msg!(
+                "error.network.router_interface_not_found",
+                "Router {router_id} does not have an interface with id {port_id}",
+                router_id = router_id,
+                port_id = port_id,
+            ),
+        }
+    }
+
+    /// Neutron's `RouterInterfaceNotFoundForSubnet` (404).
+    pub fn router_interface_not_found_for_subnet(router_id: &str, subnet_id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "RouterInterfaceNotFoundForSubnet",
+            message: crate::msg!(
+                "error.network.router_interface_not_found_for_subnet",
+                "Router {router_id} has no interface on subnet {subnet_id}",
+                router_id = router_id,
+                subnet_id = subnet_id,
+            ),
+        }
+    }
+
+    /// Neutron's `RouterInterfaceInUseByFloatingIP` (409).
+    pub fn router_interface_in_use_by_fip(router_id: &str, subnet_id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "RouterInterfaceInUseByFloatingIP",
+            message: crate::msg!(
+                "error.network.router_interface_in_use_by_fip",
+                "Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as it is required by one or more floating IPs.",
+                subnet_id = subnet_id,
+                router_id = router_id,
+            ),
+        }
+    }
+
+    /// Neutron's `RouterExternalGatewayInUseByFloatingIp` (409).
+    pub fn gateway_in_use_by_fip(router_id: &str, network_id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "RouterExternalGatewayInUseByFloatingIp",
+            message: crate::msg!(
+                "error.network.gateway_in_use_by_fip",
+                "Gateway cannot be updated for router {router_id}, since a gateway to external network {net_id} is required by one or more floating IPs.",
+                router_id = router_id,
+                net_id = network_id,
+            ),
+        }
+    }
+
+    /// Neutron's `ExternalGatewayForFloatingIPNotFound` (404): no router
+    /// joins the port's subnet to the floating IP's network.
+    pub fn no_gateway_for_fip(network_id: &str, subnet_id: &str, port_id: &str) -> NetworkError {
+        NetworkError::NotFound {
+            neutron_type: "ExternalGatewayForFloatingIPNotFound",
+            message: crate::msg!(
+                "error.network.no_gateway_for_fip",
+                "External network {external_network_id} is not reachable from subnet {subnet_id}. Therefore, cannot associate Port {port_id} with a Floating IP.",
+                external_network_id = network_id,
+                subnet_id = subnet_id,
+                port_id = port_id,
+            ),
+        }
+    }
+
+    /// Neutron's `FloatingIPPortAlreadyAssociated` (409).
+    pub fn fip_port_already_associated(
+        address: &str,
+        fip_id: &str,
+        port_id: &str,
+        fixed_ip: &str,
+        network_id: &str,
+    ) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "FloatingIPPortAlreadyAssociated",
+            message: crate::msg!(
+                "error.network.fip_port_already_associated",
+                "Cannot associate floating IP {floating_ip_address} ({fip_id}) with port {port_id} using fixed IP {fixed_ip}, as that fixed IP already has a floating IP on external network {net_id}.",
+                floating_ip_address = address,
+                fip_id = fip_id,
+                port_id = port_id,
+                fixed_ip = fixed_ip,
+                net_id = network_id,
+            ),
+        }
+    }
+
+    /// Neutron's `ServicePortInUse` (409): a router's or floating IP's
+    /// port goes through the router or floating IP API.
+    pub fn service_port_in_use(port_id: &str, owner: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "ServicePortInUse",
+            message: crate::msg!(
+                "error.network.service_port_in_use",
+                "Port {port_id} cannot be deleted directly via the port API: has device owner {device_owner}.",
+                port_id = port_id,
+                device_owner = owner,
+            ),
+        }
+    }
+
+    /// Neutron's `ExternalNetworkInUse` (409).
+    pub fn external_network_in_use(network_id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "ExternalNetworkInUse",
+            message: crate::msg!(
+                "error.network.external_network_in_use",
+                "External network {net_id} cannot be updated to be made non-external, since it has existing gateway ports.",
+                net_id = network_id,
+            ),
+        }
+    }
+
+    /// Neutron's `PortInUse` (409): the port already serves a device.
+    pub fn port_in_use(network_id: &str, port_id: &str, device_id: &str) -> NetworkError {
+        NetworkError::Conflict {
+            neutron_type: "PortInUse",
+            message: crate::msg!(
+                "error.network.port_in_use",
+                "Unable to complete operation on port {port_id} for network {net_id}. Port already has an attached device {device_id}.",
+                port_id = port_id,
+                net_id = network_id,
+                device_id = device_id,
+            ),
+        }
+    }
+
     /// Neutron's `InvalidInput`: "Invalid input for operation: {reason}."
     pub fn invalid(reason: impl Into<String>) -> NetworkError {
         let reason = reason.into();
@@ -316,6 +493,19 @@ impl NetworkError {
             NetworkError::default_security_group_update(),
             NetworkError::default_security_group_exists(),
             NetworkError::bad_rule("SecurityGroupInvalidPortRange", "x"),
+            NetworkError::router_not_found("x"),
+            NetworkError::floating_ip_not_found("x"),
+            NetworkError::bad_request("router", "x"),
+            NetworkError::router_in_use("x"),
+            NetworkError::router_interface_not_found("r", "p"),
+            NetworkError::router_interface_not_found_for_subnet("r", "s"),
+            NetworkError::router_interface_in_use_by_fip("r", "s"),
+            NetworkError::gateway_in_use_by_fip("r", "n"),
+            NetworkError::no_gateway_for_fip("n", "s", "p"),
+            NetworkError::fip_port_already_associated("203.0.113.5", "f", "p", "10.0.0.5", "n"),
+            NetworkError::service_port_in_use("p", "network:router_interface"),
+            NetworkError::external_network_in_use("n"),
+            NetworkError::port_in_use("n", "p", "d"),
             NetworkError::invalid("x"),
             NetworkError::network_in_use("x"),
             NetworkError::subnet_in_use("x"),

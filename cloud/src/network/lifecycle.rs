@@ -1,6 +1,7 @@
-//! The network service's cleanup after a deleted project: its ports (their
-//! addresses released), its subnets and networks, its security groups and
-//! rules, and its network quota rows. A network of the project that other
+//! The network service's cleanup after a deleted project: its floating
+//! IPs, its routers (interfaces removed, gateway released), its ports
+//! (their addresses released), its subnets and networks, its security
+//! groups and rules, and its network quota rows. A network of the project that other
 //! projects still have ports on (a shared one) stays, with a warning: its
 //! ports are theirs, and an admin decides.
 
@@ -17,6 +18,8 @@ const NETWORK_RESOURCES: &[Resource] = &[
     Resource::PORTS,
     Resource::SECURITY_GROUPS,
     Resource::SECURITY_GROUP_RULES,
+    Resource::ROUTERS,
+    Resource::FLOATING_IPS,
 ];
 
 /// How many rows each pass of the cleanup reads.
@@ -37,6 +40,46 @@ impl NetworkService {
         let ctx = RequestContext::internal();
         let mut deleted = 0usize;
         let only = Some(project_id.to_string());
+        // Floating IPs first, then routers (their interfaces hold ports
+        // and subnets), then ports, networks, subnets and groups.
+        loop {
+            let f = FloatingIpFilter {
+                project_id: only.clone(),
+                limit: Some(BATCH),
+                ..Default::default()
+            };
+            let fips = self.list_floating_ips(&ctx, &f).await?.items;
+            for fip in &fips {
+                gone_is_fine(self.delete_floating_ip(&ctx, &fip.id).await)?;
+            }
+            deleted += fips.len();
+            if (fips.len() as i64) < BATCH {
+                break;
+            }
+        }
+        let routers = self
+            .list_routers(
+                &ctx,
+                &RouterFilter {
+                    project_id: only.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .items;
+        for r in &routers {
+            let removed = match self.remove_all_interfaces(&r.id).await {
+                Err(NetworkError::NotFound { .. }) => continue,
+                r => r,
+            };
+            match removed.and(self.delete_router(&ctx, &r.id).await) {
+                Ok(()) => deleted += 1,
+                Err(NetworkError::Conflict { .. }) => {
+                    tracing::warn!(project = %project_id, router = %r.id, "a deleted project's router stays: other projects' floating IPs go through it");
+                }
+                r => gone_is_fine(r)?,
+            }
+        }
         loop {
             let f = PortFilter {
                 project_id: only.clone(),
@@ -150,7 +193,9 @@ impl NetworkService {
         let sql = format!(
             "SELECT project_id AS p FROM networks \
              UNION SELECT project_id AS p FROM subnets \
-             UNION SELECT project_id AS p FROM ports \
+             UNION SELECT project_id AS p FROM ports WHERE project_id <> '' \
+             UNION SELECT project_id AS p FROM routers \
+             UNION SELECT project_id AS p FROM floating_ips \
              UNION SELECT project_id AS p FROM security_groups \
              UNION SELECT project_id AS p FROM security_group_rules \
              UNION SELECT project_id AS p FROM quota_usage WHERE resource IN ({marks}) AND in_use > 0 \

@@ -1,7 +1,7 @@
 //! The network service (Neutron v2.0): networks, IPv4 subnets, ports and
-//! their address management (IPAM), security groups and their rules.
-//! Routers, floating IPs, the portal's panels and the data plane come
-//! later.
+//! their address management (IPAM), security groups and their rules,
+//! routers (interfaces and an external gateway with SNAT) and floating
+//! IPs. The portal's panels and the data plane come later.
 //!
 //! - **Visibility** is Neutron's: a project sees its own networks, shared
 //!   and external networks, the subnets of those, and its own ports; an
@@ -16,19 +16,23 @@
 //!   ip_address)` primary key of `ip_allocations` makes a double
 //!   allocation impossible whatever happens; a transaction MariaDB breaks
 //!   (a deadlock) or a key another transaction took first is run again.
-//! - **Quotas**: `network`, `subnet`, `port`, `security_group` and
-//!   `security_group_rule` (Neutron's names and defaults: 100, 100, 500,
-//!   10, 100), taken in the transaction that inserts the row, so a create
-//!   is admitted atomically, and given back in the one that deletes it.
+//!   A router's writes lock its row before any network (see `routers`).
+//! - **Quotas**: `network`, `subnet`, `port`, `security_group`,
+//!   `security_group_rule`, `router` and `floatingip` (Neutron's names and
+//!   defaults: 100, 100, 500, 10, 100, 10, 50), taken in the transaction
+//!   that inserts the row, so a create is admitted atomically, and given
+//!   back in the one that deletes it.
 
 mod config;
 mod error;
+mod floating_ips;
 pub mod ipam;
 mod lifecycle;
 mod list;
 pub mod model;
 mod networks;
 mod ports;
+mod routers;
 mod security_groups;
 mod subnets;
 

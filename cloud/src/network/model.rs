@@ -291,14 +291,20 @@ pub struct SubnetFilter {
 pub const DEVICE_OWNER_DHCP: &str = "network:dhcp";
 pub const DEVICE_OWNER_ROUTER_INTERFACE: &str = "network:router_interface";
 pub const DEVICE_OWNER_ROUTER_GATEWAY: &str = "network:router_gateway";
-pub const DEVICE_OWNER_ROUTER_HA_INTERFACE: &str = "network:router_ha_interface";
+pub const DEVICE_OWNER_FLOATINGIP: &str = "network:floatingip";
 
-/// The owners whose ports a network's deletion removes with it.
-pub const AUTO_DELETE_OWNERS: [&str; 4] = [
-    DEVICE_OWNER_DHCP,
+/// The owners whose ports a network's deletion removes with it (Neutron's
+/// `AUTO_DELETE_PORT_OWNERS`). A router's interface or gateway and a
+/// floating IP keep their network: they are removed through the router
+/// and floating IP APIs.
+pub const AUTO_DELETE_OWNERS: [&str; 1] = [DEVICE_OWNER_DHCP];
+
+/// The owners of ports only their own API removes (Neutron's
+/// `ServicePortInUse` for a `DELETE /ports/{id}`).
+pub const SERVICE_PORT_OWNERS: [&str; 3] = [
     DEVICE_OWNER_ROUTER_INTERFACE,
     DEVICE_OWNER_ROUTER_GATEWAY,
-    DEVICE_OWNER_ROUTER_HA_INTERFACE,
+    DEVICE_OWNER_FLOATINGIP,
 ];
 
 /// One address of a port: from which subnet, which address.
@@ -656,6 +662,222 @@ pub struct SecurityGroupRuleFilter {
     pub remote_group_id: Option<String>,
     pub remote_ip_prefix: Option<String>,
     pub sort: Vec<(SecurityGroupRuleSortKey, SortDir)>,
+    pub marker: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+// ---------------------------------------------------------------- routers
+
+/// A router's way out: its port on an external network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalGateway {
+    pub network_id: String,
+    /// SNAT for the subnets behind the router (Neutron's default: on).
+    pub enable_snat: bool,
+    /// The gateway port's addresses on the external network.
+    pub external_fixed_ips: Vec<PortIp>,
+    pub port_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Router {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub admin_state_up: bool,
+    pub status: String,
+    pub external_gateway: Option<ExternalGateway>,
+    /// Its interfaces' ports, oldest first.
+    pub interface_port_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An external gateway as asked (`external_gateway_info`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExternalGatewayRequest {
+    pub network_id: String,
+    /// Admin only; default true.
+    pub enable_snat: Option<bool>,
+    /// Admin only; default: one address from the network's first subnet
+    /// with room.
+    pub external_fixed_ips: Option<Vec<FixedIpRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRouter {
+    /// The owning project: the token's unless an admin names another.
+    pub project_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// Default true.
+    pub admin_state_up: Option<bool>,
+    pub external_gateway: Option<ExternalGatewayRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouterUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub admin_state_up: Option<bool>,
+    /// `Some(None)`: clear the gateway; `Some(Some(_))`: set or change it.
+    pub external_gateway: Option<Option<ExternalGatewayRequest>>,
+}
+
+/// Which interface `add_router_interface` and `remove_router_interface`
+/// mean: the one on a subnet, or a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterfaceRequest {
+    /// Add: a new port taking the subnet's gateway address.
+    Subnet(String),
+    /// Add: an unused port of the router's project becomes the interface.
+    Port(String),
+}
+
+/// What `add_router_interface` and `remove_router_interface` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterInterface {
+    pub router_id: String,
+    pub project_id: String,
+    pub port_id: String,
+    pub network_id: String,
+    pub subnet_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RouterSortKey {
+    Id,
+    Name,
+    Status,
+    ProjectId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl RouterSortKey {
+    pub fn parse(s: &str) -> Option<RouterSortKey> {
+        Some(match s {
+            "id" => RouterSortKey::Id,
+            "name" => RouterSortKey::Name,
+            "status" => RouterSortKey::Status,
+            "project_id" | "tenant_id" => RouterSortKey::ProjectId,
+            "created_at" => RouterSortKey::CreatedAt,
+            "updated_at" => RouterSortKey::UpdatedAt,
+            _ => return None,
+        })
+    }
+}
+
+/// Which routers a list returns: a non-admin's project's own; an admin's,
+/// every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouterFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub query: Option<String>,
+    pub status: Option<String>,
+    pub admin_state_up: Option<bool>,
+    pub sort: Vec<(RouterSortKey, SortDir)>,
+    pub marker: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+// ----------------------------------------------------------- floating IPs
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloatingIp {
+    pub id: String,
+    pub project_id: String,
+    pub floating_network_id: String,
+    pub floating_ip_address: Ipv4Addr,
+    /// The port it is associated with, its fixed address and the router
+    /// that NATs between them; all `None` when unassociated.
+    pub port_id: Option<String>,
+    pub fixed_ip_address: Option<Ipv4Addr>,
+    pub router_id: Option<String>,
+    pub description: String,
+    /// `ACTIVE` when associated, `DOWN` when not.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewFloatingIp {
+    /// The owning project: the token's unless an admin names another.
+    pub project_id: Option<String>,
+    /// An external network.
+    pub floating_network_id: String,
+    /// One of the external network's subnets to take the address from.
+    pub subnet_id: Option<String>,
+    /// Admin only: a chosen address.
+    pub floating_ip_address: Option<String>,
+    /// Associate at once with this port (of the same project).
+    pub port_id: Option<String>,
+    /// Which of the port's addresses (needed when it has several).
+    pub fixed_ip_address: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FloatingIpUpdate {
+    /// `Some(None)`: disassociate; `Some(Some(port))`: associate.
+    pub port_id: Option<Option<String>>,
+    pub fixed_ip_address: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FloatingIpSortKey {
+    Id,
+    FloatingIpAddress,
+    FloatingNetworkId,
+    FixedIpAddress,
+    PortId,
+    RouterId,
+    Status,
+    ProjectId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl FloatingIpSortKey {
+    pub fn parse(s: &str) -> Option<FloatingIpSortKey> {
+        Some(match s {
+            "id" => FloatingIpSortKey::Id,
+            "floating_ip_address" => FloatingIpSortKey::FloatingIpAddress,
+            "floating_network_id" => FloatingIpSortKey::FloatingNetworkId,
+            "fixed_ip_address" => FloatingIpSortKey::FixedIpAddress,
+            "port_id" => FloatingIpSortKey::PortId,
+            "router_id" => FloatingIpSortKey::RouterId,
+            "status" => FloatingIpSortKey::Status,
+            "project_id" | "tenant_id" => FloatingIpSortKey::ProjectId,
+            "created_at" => FloatingIpSortKey::CreatedAt,
+            "updated_at" => FloatingIpSortKey::UpdatedAt,
+            _ => return None,
+        })
+    }
+}
+
+/// Which floating IPs a list returns: a non-admin's project's own; an
+/// admin's, every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FloatingIpFilter {
+    pub ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+    pub floating_network_id: Option<String>,
+    pub floating_ip_address: Option<String>,
+    /// `Some(None)`: unassociated ones only.
+    pub port_id: Option<Option<String>>,
+    pub fixed_ip_address: Option<String>,
+    pub router_id: Option<String>,
+    pub status: Option<String>,
+    pub query: Option<String>,
+    pub sort: Vec<(FloatingIpSortKey, SortDir)>,
     pub marker: Option<String>,
     pub offset: Option<i64>,
     pub limit: Option<i64>,

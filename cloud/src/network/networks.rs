@@ -487,6 +487,20 @@ impl NetworkService {
                 ));
             }
         }
+        if u.router_external == Some(false) && n.router_external {
+            // Routers' gateways and floating IPs need it external.
+            let used = sqlx::query(
+                "SELECT 1 AS x FROM ports WHERE network_id = ? AND device_owner IN (?, ?) LIMIT 1",
+            )
+            .bind(id)
+            .bind(DEVICE_OWNER_ROUTER_GATEWAY)
+            .bind(DEVICE_OWNER_FLOATINGIP)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if used.is_some() {
+                return Err(NetworkError::external_network_in_use(id));
+            }
+        }
         sqlx::query(
             "UPDATE networks SET name = ?, description = ?, admin_state_up = ?, shared = ?, \
              router_external = ?, mtu = ?, updated_at = ? WHERE id = ?",
@@ -505,8 +519,9 @@ impl NetworkService {
         Ok(())
     }
 
-    /// Deletes a network with its subnets and its DHCP and router ports;
-    /// any other port keeps it (`NetworkInUse`). Every project's quota
+    /// Deletes a network with its subnets and its DHCP ports; any other
+    /// port (a router's or floating IP's included) keeps it
+    /// (`NetworkInUse`). Every project's quota
     /// gets back what went.
     pub async fn delete_network(&self, ctx: &RequestContext, id: &str) -> Result<()> {
         let n = self.visible_network(ctx, id).await?;

@@ -19,7 +19,7 @@ use crate::policy::{allows, enforce, network as rules, Rule, Target};
 use crate::quota::Resource;
 use crate::Page;
 
-const PORT_COLS: &str = "t.id, t.project_id, t.network_id, t.name, t.description, \
+pub(super) const PORT_COLS: &str = "t.id, t.project_id, t.network_id, t.name, t.description, \
      t.mac_address, t.admin_state_up, t.status, t.device_owner, t.device_id, \
      t.port_security_enabled, t.allowed_address_pairs, t.security_groups, t.binding_host_id, \
      t.created_at, t.updated_at";
@@ -27,7 +27,7 @@ const PORT_COLS: &str = "t.id, t.project_id, t.network_id, t.name, t.description
 /// How many security group ids a port may list (what the column holds).
 const MAX_SECURITY_GROUPS: usize = 50;
 
-fn port_of(r: &AnyRow) -> Result<Port> {
+pub(super) fn port_of(r: &AnyRow) -> Result<Port> {
     Ok(Port {
         id: r.try_get("id")?,
         project_id: r.try_get("project_id")?,
@@ -107,7 +107,7 @@ struct Pick {
 
 impl NetworkService {
     /// A port the caller may see, else `PortNotFound`.
-    async fn visible_port(&self, ctx: &RequestContext, id: &str) -> Result<Port> {
+    pub(super) async fn visible_port(&self, ctx: &RequestContext, id: &str) -> Result<Port> {
         let row = sqlx::query(&format!("SELECT {PORT_COLS} FROM ports t WHERE t.id = ?"))
             .bind(id)
             .fetch_optional(&self.db.pool)
@@ -120,7 +120,7 @@ impl NetworkService {
         Ok(p)
     }
 
-    async fn fill_fixed_ips(&self, ports: &mut [Port]) -> Result<()> {
+    pub(super) async fn fill_fixed_ips(&self, ports: &mut [Port]) -> Result<()> {
         if ports.is_empty() {
             return Ok(());
         }
@@ -428,12 +428,35 @@ impl NetworkService {
     ) -> Result<()> {
         let mut tx = self.db.begin_write().await?;
         self.lock_network(&mut tx, &new.network_id).await?;
-        self.quota
-            .consume(&mut tx, project, &[(Resource::PORTS, 1)])
+        self.insert_port(&mut tx, id, project, new, mac, port_security, pairs, groups)
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a new port and allocates its addresses inside `tx`, which
+    /// holds its network's lock. A port of no project (a router's gateway,
+    /// a floating IP's: the service's own) counts against no quota.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn insert_port(
+        &self,
+        tx: &mut WriteTx,
+        id: &str,
+        project: &str,
+        new: &NewPort,
+        mac: Option<&str>,
+        port_security: bool,
+        pairs: &[AddressPairRequest],
+        groups: &[String],
+    ) -> Result<Vec<PortIp>> {
+        if !project.is_empty() {
+            self.quota
+                .consume(tx, project, &[(Resource::PORTS, 1)])
+                .await?;
+        }
         let mac = match mac {
             Some(m) => {
-                if self.mac_taken(&mut tx, &new.network_id, m).await? {
+                if self.mac_taken(tx, &new.network_id, m).await? {
                     return Err(mac_in_use(&new.network_id, m));
                 }
                 m.to_string()
@@ -442,7 +465,7 @@ impl NetworkService {
                 let mut found = None;
                 for _ in 0..16 {
                     let m = random_mac();
-                    if !self.mac_taken(&mut tx, &new.network_id, &m).await? {
+                    if !self.mac_taken(tx, &new.network_id, &m).await? {
                         found = Some(m);
                         break;
                     }
@@ -482,20 +505,26 @@ impl NetworkService {
         .bind(new.binding_host_id.as_deref().unwrap_or_default())
         .bind(now)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        self.join_groups(&mut tx, id, project, groups).await?;
-        self.allocate(
-            &mut tx,
-            &new.network_id,
-            id,
-            new.fixed_ips.as_deref(),
-            &new.device_owner,
-            &[],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.join_groups(tx, id, project, groups).await?;
+        let picks = self
+            .allocate(
+                tx,
+                &new.network_id,
+                id,
+                new.fixed_ips.as_deref(),
+                &new.device_owner,
+                &[],
+            )
+            .await?;
+        Ok(picks
+            .into_iter()
+            .map(|p| PortIp {
+                subnet_id: p.subnet_id,
+                ip_address: p.ip,
+            })
+            .collect())
     }
 
     async fn mac_taken(&self, tx: &mut WriteTx, network_id: &str, mac: &str) -> Result<bool> {
@@ -831,21 +860,81 @@ impl NetworkService {
     async fn try_delete_port(&self, port: &Port, id: &str) -> Result<()> {
         let mut tx = self.db.begin_write().await?;
         self.lock_network(&mut tx, &port.network_id).await?;
+        if let Some(owner) = self.service_of_port(&mut tx, id).await? {
+            return Err(NetworkError::service_port_in_use(id, owner));
+        }
+        self.remove_port_in(&mut tx, &port.project_id, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The device owner of a router interface, router gateway or floating
+    /// IP port that still serves its router or floating IP.
+    pub(super) async fn service_of_port(
+        &self,
+        tx: &mut WriteTx,
+        id: &str,
+    ) -> Result<Option<&'static str>> {
+        for (owner, sql) in [
+            (
+                DEVICE_OWNER_ROUTER_INTERFACE,
+                "SELECT 1 AS x FROM router_ports WHERE port_id = ?",
+            ),
+            (
+                DEVICE_OWNER_ROUTER_GATEWAY,
+                "SELECT 1 AS x FROM routers WHERE gw_port_id = ?",
+            ),
+            (
+                DEVICE_OWNER_FLOATINGIP,
+                "SELECT 1 AS x FROM floating_ips WHERE floating_port_id = ?",
+            ),
+        ] {
+            if sqlx::query(sql)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some()
+            {
+                return Ok(Some(owner));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes port `id` inside `tx` (its network locked): its addresses
+    /// are released, floating IPs on it disassociated, and its project's
+    /// quota given back.
+    pub(super) async fn remove_port_in(
+        &self,
+        tx: &mut WriteTx,
+        project_id: &str,
+        id: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE floating_ips SET fixed_port_id = NULL, fixed_ip_address = NULL, \
+             router_id = NULL, status = ?, updated_at = ? WHERE fixed_port_id = ?",
+        )
+        .bind(STATUS_DOWN)
+        .bind(now_micros())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
         sqlx::query("DELETE FROM ip_allocations WHERE port_id = ?")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let done = sqlx::query("DELETE FROM ports WHERE id = ?")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(NetworkError::port_not_found(id));
         }
-        self.quota
-            .give_back(&mut tx, &port.project_id, &[(Resource::PORTS, 1)])
-            .await?;
-        tx.commit().await?;
+        if !project_id.is_empty() {
+            self.quota
+                .give_back(tx, project_id, &[(Resource::PORTS, 1)])
+                .await?;
+        }
         Ok(())
     }
 }

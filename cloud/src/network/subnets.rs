@@ -68,7 +68,7 @@ fn sort_expr(k: SubnetSortKey) -> (&'static str, bool) {
     }
 }
 
-fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+pub(super) fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
@@ -134,7 +134,11 @@ impl NetworkService {
     }
 
     /// A subnet the caller may see, else `SubnetNotFound`.
-    async fn visible_subnet(&self, ctx: &RequestContext, id: &str) -> Result<(Subnet, Network)> {
+    pub(super) async fn visible_subnet(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<(Subnet, Network)> {
         let row = sqlx::query(&format!(
             "SELECT {SUBNET_COLS} FROM subnets t WHERE t.id = ?"
         ))
