@@ -72,7 +72,9 @@ css:
 ## clients (scripts/bench-storm.sh), a boot storm and the server list at 1,000 rows with the server's
 ## memory under load (scripts/bench-compute.sh), Identity › Users at 10,000 rows on SQLite and MariaDB
 ## (scripts/bench-pages.sh), Project › Compute › Instances at 10,000 rows and the delay from a node's
-## answer to the browser's live stream (scripts/bench-instances.sh); with FIRST_RUN=1 also the first build from a clean clone
+## answer to the browser's live stream (scripts/bench-instances.sh), ports and floating IPs created per
+## second with the port list's rate and the server's memory on SQLite and MariaDB (scripts/bench-network.sh);
+## with FIRST_RUN=1 also the first build from a clean clone
 # Built in the dev profile, whose dependencies are optimised (opt-level 3),
 # so the benchmark needs no second full build. The image file (BENCH_IMAGE_MIB,
 # default 1024) is written to the system temp directory and removed after.
@@ -87,6 +89,7 @@ bench: deps-build
 	./scripts/bench-compute.sh
 	./scripts/bench-pages.sh
 	./scripts/bench-instances.sh
+	./scripts/bench-network.sh
 	@if [[ -n "$(FIRST_RUN)" ]]; then ./scripts/bench-first-run.sh; fi
 
 ## tempest: OpenStack's own API suite (identity, image) against a fresh server, with counts

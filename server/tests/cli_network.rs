@@ -427,12 +427,172 @@ async fn scenario(backend: Backend) {
         .await;
     cli.ok(alice, &["network", "delete", "sg-net"]).await;
 
+    // ------------------------------------------------- routers, floating IPs
+    cli.ok(
+        admin,
+        &[
+            "subnet",
+            "create",
+            "--network",
+            "cli-public",
+            "--subnet-range",
+            "198.51.100.0/24",
+            "--no-dhcp",
+            "cli-public-sub",
+        ],
+    )
+    .await;
+    cli.ok(alice, &["network", "create", "rt-net"]).await;
+    cli.ok(
+        alice,
+        &[
+            "subnet",
+            "create",
+            "--network",
+            "rt-net",
+            "--subnet-range",
+            "10.20.0.0/24",
+            "rt-sub",
+        ],
+    )
+    .await;
+    let router = cli.json(alice, &["router", "create", "cli-router"]).await;
+    let router_id = router["id"].as_str().unwrap().to_string();
+    assert_eq!(router["status"], "ACTIVE", "{router}");
+    assert_eq!(router["project_id"], project_a.as_str(), "{router}");
+    cli.ok(alice, &["router", "add", "subnet", "cli-router", "rt-sub"])
+        .await;
+    cli.ok(
+        alice,
+        &[
+            "router",
+            "set",
+            "--external-gateway",
+            "cli-public",
+            "cli-router",
+        ],
+    )
+    .await;
+    let shown = cli.json(alice, &["router", "show", "cli-router"]).await;
+    let gw = shown["external_gateway_info"].to_string();
+    assert!(gw.contains(public["id"].as_str().unwrap()), "{shown}");
+    assert!(gw.contains("198.51.100."), "{shown}");
+    assert!(
+        shown["interfaces_info"].to_string().contains("10.20.0.1"),
+        "{shown}"
+    );
+    let err = cli
+        .fails(
+            alice,
+            &[
+                "router",
+                "set",
+                "--external-gateway",
+                "cli-public",
+                "--disable-snat",
+                "cli-router",
+            ],
+        )
+        .await;
+    assert!(
+        err.contains("403") || err.contains("not authorized") || err.contains("disallowed"),
+        "{err}"
+    );
+    cli.ok(
+        admin,
+        &[
+            "router",
+            "set",
+            "--external-gateway",
+            "cli-public",
+            "--disable-snat",
+            &router_id,
+        ],
+    )
+    .await;
+    let shown = cli.json(alice, &["router", "show", "cli-router"]).await;
+    assert_eq!(
+        shown["external_gateway_info"]["enable_snat"], false,
+        "{shown}"
+    );
+    let routers = cli.json(alice, &["router", "list"]).await;
+    assert_eq!(column(&routers, "Name"), ["cli-router"], "{routers}");
+    let bobs = cli.json(bob, &["router", "list"]).await;
+    assert_eq!(bobs, serde_json::json!([]), "{bobs}");
+    cli.fails(bob, &["router", "show", &router_id]).await;
+
+    let vm = cli
+        .json(alice, &["port", "create", "--network", "rt-net", "vm-port"])
+        .await;
+    let vm_ip = vm["fixed_ips"][0]["ip_address"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| addresses(&vm));
+    let fip = cli
+        .json(alice, &["floating", "ip", "create", "cli-public"])
+        .await;
+    let fip_id = fip["id"].as_str().unwrap().to_string();
+    let fip_address = fip["floating_ip_address"].as_str().unwrap().to_string();
+    assert!(fip_address.starts_with("198.51.100."), "{fip}");
+    assert_eq!(fip["status"], "DOWN", "{fip}");
+    cli.ok(
+        alice,
+        &["floating", "ip", "set", "--port", "vm-port", &fip_address],
+    )
+    .await;
+    let shown = cli.json(alice, &["floating", "ip", "show", &fip_id]).await;
+    assert_eq!(shown["port_id"], vm["id"], "{shown}");
+    assert!(
+        vm_ip.contains(shown["fixed_ip_address"].as_str().unwrap()),
+        "{shown} {vm}"
+    );
+    assert_eq!(shown["router_id"], router_id.as_str(), "{shown}");
+    let listed = cli.json(alice, &["floating", "ip", "list"]).await;
+    assert_eq!(
+        column(&listed, "Floating IP Address"),
+        [fip_address.as_str()],
+        "{listed}"
+    );
+    let bobs = cli.json(bob, &["floating", "ip", "list"]).await;
+    assert_eq!(bobs, serde_json::json!([]), "{bobs}");
+    let err = cli
+        .fails(
+            alice,
+            &["router", "remove", "subnet", "cli-router", "rt-sub"],
+        )
+        .await;
+    assert!(err.contains("floating IP"), "{err}");
+    cli.ok(alice, &["floating", "ip", "unset", "--port", &fip_id])
+        .await;
+    let shown = cli.json(alice, &["floating", "ip", "show", &fip_id]).await;
+    assert!(shown["port_id"].is_null(), "{shown}");
+    cli.ok(alice, &["floating", "ip", "delete", &fip_id]).await;
+    cli.ok(alice, &["port", "delete", "vm-port"]).await;
+    let err = cli.fails(alice, &["router", "delete", "cli-router"]).await;
+    assert!(err.contains("still has ports"), "{err}");
+    cli.ok(
+        alice,
+        &["router", "remove", "subnet", "cli-router", "rt-sub"],
+    )
+    .await;
+    cli.ok(
+        alice,
+        &["router", "unset", "--external-gateway", "cli-router"],
+    )
+    .await;
+    let shown = cli.json(alice, &["router", "show", "cli-router"]).await;
+    assert!(shown["external_gateway_info"].is_null(), "{shown}");
+    cli.ok(alice, &["router", "delete", "cli-router"]).await;
+    cli.ok(alice, &["network", "delete", "rt-net"]).await;
+
     // ------------------------------------------------------------ quotas
     let q = cli.json(admin, &["quota", "show", "proj-a"]).await;
     assert_eq!(quota_value(&q, "networks"), Some(100), "{q}");
     assert_eq!(quota_value(&q, "ports"), Some(500), "{q}");
     assert_eq!(quota_value(&q, "security_groups"), Some(10), "{q}");
     assert_eq!(quota_value(&q, "security_group_rules"), Some(100), "{q}");
+    assert_eq!(quota_value(&q, "routers"), Some(10), "{q}");
+    assert_eq!(quota_value(&q, "floating_ips"), Some(50), "{q}");
     cli.ok(
         admin,
         &[
@@ -444,6 +604,10 @@ async fn scenario(backend: Backend) {
             "4",
             "--secgroups",
             "5",
+            "--routers",
+            "3",
+            "--floating-ips",
+            "7",
             "proj-a",
         ],
     )
@@ -452,6 +616,8 @@ async fn scenario(backend: Backend) {
     assert_eq!(quota_value(&q, "networks"), Some(1), "{q}");
     assert_eq!(quota_value(&q, "subnets"), Some(4), "{q}");
     assert_eq!(quota_value(&q, "security_groups"), Some(5), "{q}");
+    assert_eq!(quota_value(&q, "routers"), Some(3), "{q}");
+    assert_eq!(quota_value(&q, "floating_ips"), Some(7), "{q}");
     cli.ok(alice, &["network", "create", "one"]).await;
     let err = cli.fails(alice, &["network", "create", "two"]).await;
     assert!(

@@ -138,7 +138,7 @@ async fn documents_and_faults(backend: Backend) {
     let one = ok(get(&c, &admin, "/extensions/quotas").await, 200);
     assert_eq!(one["extension"]["alias"], "quotas");
     fault(
-        &get(&c, &admin, "/extensions/router").await,
+        &get(&c, &admin, "/extensions/dvr").await,
         404,
         "HTTPNotFound",
     );
@@ -655,7 +655,9 @@ async fn quotas(backend: Backend) {
     assert_eq!(q["quota"]["network"], 100, "{q}");
     assert_eq!(q["quota"]["subnet"], 100);
     assert_eq!(q["quota"]["port"], 500);
-    assert_eq!(q["quota"]["router"], 10, "shown at Neutron's default: {q}");
+    assert_eq!(q["quota"]["router"], 10, "{q}");
+    assert_eq!(q["quota"]["floatingip"], 50);
+    assert_eq!(q["quota"]["rbac_policy"], 10, "shown at Neutron's default");
     let d = ok(
         get(&c, &alice, &format!("/quotas/{project_a}/default")).await,
         200,
@@ -706,7 +708,7 @@ async fn quotas(backend: Backend) {
             &c,
             &admin,
             &format!("/quotas/{project_a}"),
-            json!({"quota": {"router": 2}}),
+            json!({"quota": {"rbac_policy": 2}}),
         )
         .await,
         400,
@@ -1068,3 +1070,433 @@ async fn security_groups(backend: Backend) {
     c.finish().await;
 }
 per_backend!(multi_thread: security_groups);
+
+async fn routers_and_floating_ips(backend: Backend) {
+    let c = TestCloud::start(backend).await;
+    let admin = c.admin_token.clone();
+    let (_, project_a, alice) = c.user_with_role("alice", "proj-a", "member").await;
+    let (_, _, bob) = c.user_with_role("bob", "proj-b", "member").await;
+
+    for alias in ["router", "ext-gw-mode"] {
+        let ext = ok(get(&c, &alice, &format!("/extensions/{alias}")).await, 200);
+        assert_eq!(ext["extension"]["alias"], alias);
+    }
+    // The admin's external network; alice's private network.
+    let public = ok(
+        post(
+            &c,
+            &admin,
+            "/networks",
+            json!({"network": {"name": "public", "router:external": true}}),
+        )
+        .await,
+        201,
+    )["network"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        post(
+            &c,
+            &admin,
+            "/subnets",
+            json!({"subnet": {"network_id": public, "cidr": "203.0.113.0/24", "ip_version": 4}}),
+        )
+        .await,
+        201,
+    );
+    let private = ok(
+        post(
+            &c,
+            &alice,
+            "/networks",
+            json!({"network": {"name": "private"}}),
+        )
+        .await,
+        201,
+    )["network"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subnet = ok(
+        post(
+            &c,
+            &alice,
+            "/subnets",
+            json!({"subnet": {"network_id": private, "cidr": "10.0.0.0/24", "ip_version": 4}}),
+        )
+        .await,
+        201,
+    )["subnet"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A router in Neutron's shape, its gateway on the external network.
+    let r = ok(
+        post(
+            &c,
+            &alice,
+            "/routers",
+            json!({"router": {"name": "r1", "external_gateway_info": {"network_id": public}}}),
+        )
+        .await,
+        201,
+    );
+    let r = &r["router"];
+    let rid = r["id"].as_str().unwrap().to_string();
+    assert_eq!(r["name"], "r1");
+    assert_eq!(r["project_id"], project_a.as_str());
+    assert_eq!(r["tenant_id"], project_a.as_str());
+    assert_eq!(r["status"], "ACTIVE");
+    assert_eq!(r["admin_state_up"], true);
+    assert_eq!(r["routes"], json!([]));
+    let gw = &r["external_gateway_info"];
+    assert_eq!(gw["network_id"], public.as_str(), "{r}");
+    assert_eq!(gw["enable_snat"], true);
+    let gw_ip = gw["external_fixed_ips"][0]["ip_address"].as_str().unwrap();
+    assert!(gw_ip.starts_with("203.0.113."), "{gw}");
+    for key in ["created_at", "updated_at", "revision_number", "tags"] {
+        assert!(r.get(key).is_some(), "{key} in {r}");
+    }
+    // Faults in Neutron's shapes.
+    fault(
+        &post(
+            &c,
+            &alice,
+            "/routers",
+            json!({"router": {"external_gateway_info": {"network_id": private}}}),
+        )
+        .await,
+        400,
+        "BadRequest",
+    );
+    fault(
+        &put(
+            &c,
+            &alice,
+            &format!("/routers/{rid}"),
+            json!({"router": {"external_gateway_info": {"network_id": public, "enable_snat": false}}}),
+        )
+        .await,
+        403,
+        "PolicyNotAuthorized",
+    );
+    fault(
+        &put(
+            &c,
+            &alice,
+            &format!("/routers/{rid}"),
+            json!({"router": {"routes": [{"destination": "10.1.0.0/24", "nexthop": "10.0.0.9"}]}}),
+        )
+        .await,
+        400,
+        "HTTPBadRequest",
+    );
+    fault(
+        &get(&c, &bob, &format!("/routers/{rid}")).await,
+        404,
+        "RouterNotFound",
+    );
+    let renamed = ok(
+        put(
+            &c,
+            &alice,
+            &format!("/routers/{rid}"),
+            json!({"router": {"name": "edge", "description": "the way out"}}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(renamed["router"]["name"], "edge");
+    assert_eq!(
+        renamed["router"]["external_gateway_info"]["network_id"],
+        public.as_str(),
+        "the gateway stays when it is not named"
+    );
+
+    // Interfaces.
+    let path = |op: &str| format!("/routers/{rid}/{op}");
+    fault(
+        &put(&c, &alice, &path("add_router_interface"), json!({})).await,
+        400,
+        "HTTPBadRequest",
+    );
+    let i = ok(
+        put(
+            &c,
+            &alice,
+            &path("add_router_interface"),
+            json!({"subnet_id": subnet}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(i["id"], rid.as_str(), "{i}");
+    assert_eq!(i["subnet_id"], subnet.as_str());
+    assert_eq!(i["subnet_ids"], json!([subnet]));
+    assert_eq!(i["network_id"], private.as_str());
+    assert_eq!(i["project_id"], project_a.as_str());
+    let iface_port = i["port_id"].as_str().unwrap().to_string();
+    let p = ok(get(&c, &alice, &format!("/ports/{iface_port}")).await, 200);
+    assert_eq!(p["port"]["device_owner"], "network:router_interface");
+    assert_eq!(p["port"]["device_id"], rid.as_str());
+    assert_eq!(p["port"]["fixed_ips"][0]["ip_address"], "10.0.0.1");
+    let mine = ok(
+        get(
+            &c,
+            &alice,
+            &format!("/ports?device_id={rid}&device_owner=network:router_interface"),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(ids(&mine, "ports"), vec![iface_port.clone()]);
+    fault(
+        &put(
+            &c,
+            &alice,
+            &path("add_router_interface"),
+            json!({"subnet_id": subnet}),
+        )
+        .await,
+        400,
+        "BadRequest",
+    );
+    fault(
+        &delete(&c, &alice, &format!("/ports/{iface_port}")).await,
+        409,
+        "ServicePortInUse",
+    );
+    fault(
+        &delete(&c, &alice, &format!("/routers/{rid}")).await,
+        409,
+        "RouterInUse",
+    );
+
+    // Floating IPs.
+    let vm = ok(
+        post(
+            &c,
+            &alice,
+            "/ports",
+            json!({"port": {"network_id": private}}),
+        )
+        .await,
+        201,
+    );
+    let vm_id = vm["port"]["id"].as_str().unwrap().to_string();
+    let vm_ip = vm["port"]["fixed_ips"][0]["ip_address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let f = ok(
+        post(
+            &c,
+            &alice,
+            "/floatingips",
+            json!({"floatingip": {"floating_network_id": public}}),
+        )
+        .await,
+        201,
+    );
+    let f = &f["floatingip"];
+    let fid = f["id"].as_str().unwrap().to_string();
+    assert_eq!(f["status"], "DOWN");
+    assert!(f["port_id"].is_null() && f["fixed_ip_address"].is_null() && f["router_id"].is_null());
+    assert_eq!(f["project_id"], project_a.as_str());
+    let address = f["floating_ip_address"].as_str().unwrap().to_string();
+    assert!(address.starts_with("203.0.113.") && address != gw_ip, "{f}");
+    fault(
+        &post(&c, &alice, "/floatingips", json!({"floatingip": {}})).await,
+        400,
+        "HTTPBadRequest",
+    );
+    fault(
+        &post(
+            &c,
+            &alice,
+            "/floatingips",
+            json!({"floatingip": {"floating_network_id": private}}),
+        )
+        .await,
+        400,
+        "BadRequest",
+    );
+    let associated = ok(
+        put(
+            &c,
+            &alice,
+            &format!("/floatingips/{fid}"),
+            json!({"floatingip": {"port_id": vm_id}}),
+        )
+        .await,
+        200,
+    );
+    let a = &associated["floatingip"];
+    assert_eq!(a["status"], "ACTIVE");
+    assert_eq!(a["port_id"], vm_id.as_str());
+    assert_eq!(a["fixed_ip_address"], vm_ip.as_str());
+    assert_eq!(a["router_id"], rid.as_str());
+    fault(
+        &put(
+            &c,
+            &alice,
+            &path("remove_router_interface"),
+            json!({"subnet_id": subnet}),
+        )
+        .await,
+        409,
+        "RouterInterfaceInUseByFloatingIP",
+    );
+    fault(
+        &put(
+            &c,
+            &alice,
+            &format!("/routers/{rid}"),
+            json!({"router": {"external_gateway_info": {}}}),
+        )
+        .await,
+        409,
+        "RouterExternalGatewayInUseByFloatingIp",
+    );
+    // Filters, fields and isolation.
+    let by_port = ok(
+        get(
+            &c,
+            &alice,
+            &format!("/floatingips?port_id={vm_id}&fields=id&fields=status"),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(
+        by_port["floatingips"],
+        json!([{"id": fid, "status": "ACTIVE"}])
+    );
+    let by_address = ok(
+        get(
+            &c,
+            &alice,
+            &format!("/floatingips?floating_ip_address={address}"),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(ids(&by_address, "floatingips"), vec![fid.clone()]);
+    let theirs = ok(get(&c, &bob, "/floatingips").await, 200);
+    assert_eq!(theirs["floatingips"], json!([]));
+    fault(
+        &get(&c, &bob, &format!("/floatingips/{fid}")).await,
+        404,
+        "FloatingIPNotFound",
+    );
+    fault(
+        &put(
+            &c,
+            &bob,
+            &format!("/floatingips/{fid}"),
+            json!({"floatingip": {"port_id": null}}),
+        )
+        .await,
+        404,
+        "FloatingIPNotFound",
+    );
+    fault(
+        &get(&c, &alice, "/floatingips?colour=red").await,
+        400,
+        "HTTPBadRequest",
+    );
+    let routers = ok(get(&c, &alice, "/routers?name=edge").await, 200);
+    assert_eq!(ids(&routers, "routers"), vec![rid.clone()]);
+    assert_eq!(
+        ok(get(&c, &bob, "/routers").await, 200)["routers"],
+        json!([])
+    );
+    // Quota usage in the details.
+    let details = ok(
+        get(&c, &alice, &format!("/quotas/{project_a}/details")).await,
+        200,
+    );
+    assert_eq!(details["quota"]["router"]["used"], 1, "{details}");
+    assert_eq!(details["quota"]["floatingip"]["used"], 1);
+
+    // Disassociate, release, and take the router apart.
+    let down = ok(
+        put(
+            &c,
+            &alice,
+            &format!("/floatingips/{fid}"),
+            json!({"floatingip": {"port_id": null}}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(down["floatingip"]["status"], "DOWN");
+    assert!(down["floatingip"]["port_id"].is_null());
+    assert_eq!(
+        delete(&c, &alice, &format!("/floatingips/{fid}"))
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    let removed = ok(
+        put(
+            &c,
+            &alice,
+            &path("remove_router_interface"),
+            json!({"port_id": iface_port}),
+        )
+        .await,
+        200,
+    );
+    assert_eq!(removed["subnet_ids"], json!([subnet]));
+    fault(
+        &put(
+            &c,
+            &alice,
+            &path("remove_router_interface"),
+            json!({"subnet_id": subnet}),
+        )
+        .await,
+        404,
+        "RouterInterfaceNotFoundForSubnet",
+    );
+    let cleared = ok(
+        put(
+            &c,
+            &alice,
+            &format!("/routers/{rid}"),
+            json!({"router": {"external_gateway_info": {}}}),
+        )
+        .await,
+        200,
+    );
+    assert!(
+        cleared["router"]["external_gateway_info"].is_null(),
+        "{cleared}"
+    );
+    assert_eq!(
+        delete(&c, &alice, &format!("/routers/{rid}"))
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    fault(
+        &get(&c, &alice, &format!("/routers/{rid}")).await,
+        404,
+        "RouterNotFound",
+    );
+    // With its gateway and floating IPs gone, the external network goes.
+    assert_eq!(
+        delete(&c, &admin, &format!("/networks/{public}"))
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    c.finish().await;
+}
+per_backend!(multi_thread: routers_and_floating_ips);

@@ -36,6 +36,8 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("pagination", "Pagination support", "Enables pagination support."),
     ("security-group", "security-group", "The security groups extension."),
     ("stateful-security-group", "Stateful security group", "Extension adding a \"stateful\" field to security groups."),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
 ];
 
 /// Neutron's extensions have carried this date since they moved in-tree.

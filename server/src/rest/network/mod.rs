@@ -10,9 +10,11 @@
 //! `limit`/`marker` page by keyset with a `next` link.
 
 mod extensions;
+mod floating_ips;
 mod networks;
 mod ports;
 mod quotas;
+mod routers;
 mod security_groups;
 mod subnets;
 
@@ -43,6 +45,8 @@ pub fn table() -> RouteTable {
         .merge(subnets::table())
         .merge(ports::table())
         .merge(security_groups::table())
+        .merge(routers::table())
+        .merge(floating_ips::table())
         .merge(quotas::table());
     RouteTable::new()
         .route("/", get(versions))
@@ -220,6 +224,8 @@ async fn resources(State(state): State<AppState>) -> Json<Value> {
         "port",
         "security_group",
         "security_group_rule",
+        "router",
+        "floatingip",
         "quota",
         "extension",
     ]
@@ -630,12 +636,14 @@ pub fn is_admin(caller: &super::auth::Caller) -> bool {
 }
 
 /// The quota resources of the network service, by Neutron's names.
-pub const QUOTA_RESOURCES: [Resource; 5] = [
+pub const QUOTA_RESOURCES: [Resource; 7] = [
     Resource::NETWORKS,
     Resource::SUBNETS,
     Resource::PORTS,
     Resource::SECURITY_GROUPS,
     Resource::SECURITY_GROUP_RULES,
+    Resource::ROUTERS,
+    Resource::FLOATING_IPS,
 ];
 
 /// The standard attributes kept for every resource (`standard-attr-

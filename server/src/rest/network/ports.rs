@@ -178,13 +178,14 @@ pub async fn show(
     Ok(Json(json!({ "port": body })))
 }
 
-/// `fixed_ips`: `null` is the default (one address), `[]` none.
-fn fixed_ips_of(a: &mut Attrs) -> NeutronResult<Option<Vec<FixedIpRequest>>> {
-    if matches!(a.peek("fixed_ips"), Some(Value::Null)) {
-        a.take("fixed_ips");
+/// `fixed_ips` (or a router gateway's `external_fixed_ips`): `null` is
+/// the default (one address), `[]` none.
+pub(super) fn fixed_ips_at(a: &mut Attrs, key: &str) -> NeutronResult<Option<Vec<FixedIpRequest>>> {
+    if matches!(a.peek(key), Some(Value::Null)) {
+        a.take(key);
         return Ok(None);
     }
-    let Some(items) = a.objects("fixed_ips")? else {
+    let Some(items) = a.objects(key)? else {
         return Ok(None);
     };
     let mut out = Vec::with_capacity(items.len());
@@ -194,7 +195,7 @@ fn fixed_ips_of(a: &mut Attrs) -> NeutronResult<Option<Vec<FixedIpRequest>>> {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(v) => Err(NeutronFault::bad_request(format!(
-                    "Invalid input for fixed_ips. Reason: '{v}' is not a valid {k}."
+                    "Invalid input for {key}. Reason: '{v}' is not a valid {k}."
                 ))),
             }
         };
@@ -203,7 +204,7 @@ fn fixed_ips_of(a: &mut Attrs) -> NeutronResult<Option<Vec<FixedIpRequest>>> {
             .find(|k| !matches!(k.as_str(), "subnet_id" | "ip_address"))
         {
             return Err(NeutronFault::bad_request(format!(
-                "Invalid input for fixed_ips. Reason: Unrecognized key(s) '{k}'."
+                "Invalid input for {key}. Reason: Unrecognized key(s) '{k}'."
             )));
         }
         let ip = FixedIpRequest {
@@ -325,7 +326,7 @@ pub async fn create(
         description: a.string("description")?.unwrap_or_default(),
         admin_state_up: a.boolean("admin_state_up")?,
         mac_address: a.string_or_null("mac_address")?.filter(|m| !m.is_empty()),
-        fixed_ips: fixed_ips_of(&mut a)?,
+        fixed_ips: fixed_ips_at(&mut a, "fixed_ips")?,
         device_owner: a.string_or_null("device_owner")?.unwrap_or_default(),
         device_id: a.string_or_null("device_id")?.unwrap_or_default(),
         port_security_enabled: a.boolean("port_security_enabled")?,
@@ -360,7 +361,7 @@ pub async fn update(
         name: a.string("name")?,
         description: a.string("description")?,
         admin_state_up: a.boolean("admin_state_up")?,
-        fixed_ips: fixed_ips_of(&mut a)?,
+        fixed_ips: fixed_ips_at(&mut a, "fixed_ips")?,
         device_owner: a.string_or_null("device_owner")?,
         device_id: a.string_or_null("device_id")?,
         port_security_enabled: a.boolean("port_security_enabled")?,

@@ -1,9 +1,8 @@
 //! `/v2.0/quotas`: a project's network limits over the quota engine
 //! (`NetworkService::quota`), with Neutron's `default` and `details`.
 //!
-//! Neutron also shows quotas for routers, floating IPs and RBAC policies;
-//! those resources come in later slices, so their quotas are shown at
-//! Neutron's defaults and cannot be changed yet.
+//! Neutron also shows a quota for RBAC policies; they are not served yet,
+//! so it is shown at Neutron's default and cannot be changed.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,7 +28,7 @@ pub fn table() -> RouteTable {
 }
 
 /// Neutron's quotas for resources not kept yet: name and Neutron's default.
-const FIXED: [(&str, i64); 3] = [("router", 10), ("floatingip", 50), ("rbac_policy", 10)];
+const FIXED: [(&str, i64); 1] = [("rbac_policy", 10)];
 
 fn with_fixed(mut m: Map<String, Value>) -> Value {
     for (k, v) in FIXED {
